@@ -491,7 +491,8 @@ def espeak_wav(text: str, settings: EspeakSettings | None = None) -> bytes:
         raise FileNotFoundError(f"{cfg.executable} not found on PATH")
     with tempfile.TemporaryDirectory(prefix="motcua-voice-") as tmp:
         out = Path(tmp) / "out.wav"
-        cmd = [exe, "-v", cfg.voice, "-s", str(cfg.speed), "-p", str(cfg.pitch), "-b", "1"]
+        # -z: no final sentence pause, so `pause` alone sets the gap between repeats.
+        cmd = [exe, "-v", cfg.voice, "-s", str(cfg.speed), "-p", str(cfg.pitch), "-b", "1", "-z"]
         cmd += ["-w", str(out), "--stdin"]
         result = subprocess.run(
             cmd,
