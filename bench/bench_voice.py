@@ -13,6 +13,7 @@ import tempfile
 import time
 import wave
 from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 from display import voice
@@ -25,7 +26,7 @@ def _ms(seconds: float) -> str:
     return f"{1000 * seconds:.2f} ms"
 
 
-def _timed(fn, repeat: int) -> list[float]:
+def _timed(fn: Callable[[], object], repeat: int) -> list[float]:
     """Wall-clock seconds of `repeat` calls."""
     times = []
     for _ in range(repeat):

@@ -251,6 +251,7 @@ def announcement_text(
 
 def _to_mono16(frames: bytes, width: int, channels: int) -> array:
     """Decode little-endian PCM of any common width to signed 16-bit mono samples."""
+    raw: Sequence[int]
     if width == 1:
         raw = [(b - 128) << 8 for b in frames]
     elif width == 2:
@@ -302,8 +303,7 @@ def _resample(samples: array, src_rate: int, dst_rate: int) -> array:
 
 def read_wav(source: Path | bytes) -> array:
     """Read a PCM WAV file or bytes and return 16-bit mono samples at SAMPLE_RATE."""
-    handle = BytesIO(source) if isinstance(source, bytes | bytearray) else open(source, "rb")  # noqa: SIM115
-    with handle, wave.open(handle, "rb") as wav:
+    with wave.open(BytesIO(source) if isinstance(source, bytes) else str(source), "rb") as wav:
         width, channels, rate = wav.getsampwidth(), wav.getnchannels(), wav.getframerate()
         frames = wav.readframes(wav.getnframes())
     return _resample(_to_mono16(frames, width, channels), rate, SAMPLE_RATE)

@@ -317,7 +317,9 @@ def test_clip_pack_phrase_clips_and_format_conversion(tmp_path: Path) -> None:
     assert wav_info(wav)[3] == phrase // 2 + round(0.15 * RATE) + frames["hai"]
 
 
-def test_missing_clip_falls_back_to_next_source(tmp_path: Path, monkeypatch) -> None:
+def test_missing_clip_falls_back_to_next_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A phrase with one unrecorded word is spoken by the next source, never half from clips."""
     make_pack(tmp_path, ["xin", "mời"])
     calls: list[str] = []
@@ -345,7 +347,7 @@ def test_no_source_raises(tmp_path: Path) -> None:
         render_announcement("xin", source_order=("festival",))
 
 
-def test_espeak_missing_raises(monkeypatch) -> None:
+def test_espeak_missing_raises() -> None:
     """A missing espeak-ng executable is a VoiceUnavailable, not a crash."""
     settings = voice.EspeakSettings(executable="no-such-espeak-binary")
     with pytest.raises(VoiceUnavailable, match="not found"):
@@ -367,7 +369,7 @@ def test_espeak_renders_announcement() -> None:
     assert max(abs(s) for s in samples) > 1000  # not silence
 
 
-def test_cache_hit_skips_espeak(tmp_path: Path, monkeypatch) -> None:
+def test_cache_hit_skips_espeak(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The second identical render comes from disk: same bytes, espeak-ng not run again."""
     require_espeak()
     calls = 0
@@ -397,10 +399,9 @@ def test_cache_notices_rerecorded_clip(tmp_path: Path) -> None:
     pack_dir = tmp_path / "clips"
     make_pack(pack_dir, ["xin", "mời"])
     cache = tmp_path / "cache"
-    kwargs = {"source_order": ("clips",), "clips_dir": pack_dir, "cache_dir": cache}
-    first = render("xin mời", **kwargs)
+    first = render("xin mời", source_order=("clips",), clips_dir=pack_dir, cache_dir=cache)
     tone_wav(pack_dir / "mời.wav", 0.5, 700)
-    second = render("xin mời", **kwargs)
+    second = render("xin mời", source_order=("clips",), clips_dir=pack_dir, cache_dir=cache)
     assert not second.cached
     assert second.duration > first.duration
 
