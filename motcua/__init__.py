@@ -1,0 +1,91 @@
+"""motcua: queue tickets, calls, announcements and ratings for a Vietnamese one-stop hall."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "db" / "migrations")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory (flaskr): defaults, instance config.py, then FLASK_* env vars."""
+    from flask_babel import Babel
+
+    from db import configure_engine_events, db
+    from motcua.config import DEFAULT_SECRET_KEY, DEFAULTS
+    from motcua.errors import register_error_handlers
+    from motcua.extensions import login_manager, migrate, socketio
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env()
+    else:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
+            Path(app.instance_path) / "motcua.sqlite3"
+        )
+    if app.config.get("ENV_PRODUCTION") and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise RuntimeError(
+            "Refusing to start in production with the default SECRET_KEY: "
+            "set FLASK_SECRET_KEY or SECRET_KEY in instance/config.py"
+        )
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine_events(db.engine)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    Babel(app)
+    login_manager.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode="threading",
+        ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
+        ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
+        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        cors_allowed_origins=[],
+    )
+
+    from motcua import auth, web
+    from motcua.api import register_api
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(web.bp)
+    register_api(app)
+    _register_surfaces(app)
+    register_error_handlers(app)
+
+    from motcua.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_surfaces(app: Flask) -> None:
+    """Register each surface's blueprint and Socket.IO namespace, when it exists."""
+    import importlib
+
+    from motcua.extensions import socketio
+
+    for name in ("kiosk", "counter", "display", "rating"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        bp = getattr(module, "bp", None)
+        if bp is not None:
+            app.register_blueprint(bp)
+        register = getattr(module, "register_namespaces", None)
+        if register is not None:
+            register(socketio)

@@ -1,0 +1,226 @@
+"""Typed SQLAlchemy models. Thin: no I/O, no URLs, no emitting.
+
+Every ticket, event and rating carries a UUID and tickets belong to a site and a
+business day, so that records made offline elsewhere can be merged later.
+All timestamps are stored in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid as uuid_mod
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from db.base import Base
+
+
+def new_uuid() -> str:
+    """A random UUID as text (portable across SQLite and PostgreSQL)."""
+    return str(uuid_mod.uuid4())
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Stores aware datetimes as naive UTC and returns them aware (UTC)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        """Convert to naive UTC on the way in; naive input is refused."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware datetime in UTC")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        """Attach UTC on the way out."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+counter_areas = sa.Table(
+    "counter_areas",
+    Base.metadata,
+    sa.Column("counter_id", sa.ForeignKey("counters.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("area_id", sa.ForeignKey("service_areas.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Site(Base):
+    """A hall or a reception point; ticket numbers are counted per site."""
+
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    unit_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    kind: Mapped[str] = mapped_column(sa.String(20), default="hall")
+    active: Mapped[bool] = mapped_column(default=True)
+    # Bumped in the same transaction as every change to the site's board.
+    seq: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    counters: Mapped[list[Counter]] = relationship(back_populates="site")
+
+
+class ServiceArea(Base):
+    """A lĩnh vực: its code, ticket prefix, Vietnamese name and target wait."""
+
+    __tablename__ = "service_areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(4), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    target_wait_minutes: Mapped[int] = mapped_column(default=15)
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class Counter(Base):
+    """A quầy: its number at a site and the areas it serves."""
+
+    __tablename__ = "counters"
+    __table_args__ = (sa.UniqueConstraint("site_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    sort_order: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    paused: Mapped[bool] = mapped_column(default=False)
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Normal tickets called since the last priority one (interleaved policy).
+    normal_streak: Mapped[int] = mapped_column(default=0)
+
+    site: Mapped[Site] = relationship(back_populates="counters")
+    areas: Mapped[list[ServiceArea]] = relationship(
+        secondary=counter_areas, order_by="ServiceArea.sort_order"
+    )
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
+
+
+class User(Base):
+    """An officer, leader or administrator."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(sa.String(200))
+    position: Mapped[str] = mapped_column(sa.String(200), default="")
+    unit: Mapped[str] = mapped_column(sa.String(200), default="")
+    photo: Mapped[str | None] = mapped_column(sa.String(300))
+    password_hash: Mapped[str] = mapped_column(sa.String(300))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class TicketSequence(Base):
+    """The last number issued per (site, area, business day): gap-free numbering."""
+
+    __tablename__ = "ticket_sequences"
+
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"), primary_key=True)
+    business_day: Mapped[dt.date] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(Base):
+    """A queue ticket (not the legal dossier receipt)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # Safety net under the counter row: one number per site, area, day.
+        sa.UniqueConstraint("site_id", "issue_area_id", "business_day", "number"),
+        sa.UniqueConstraint("site_id", "idempotency_key"),
+        sa.Index("ix_tickets_queue", "site_id", "business_day", "status", "area_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    token: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    issue_area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"))
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"))
+    business_day: Mapped[dt.date]
+    number: Mapped[int]
+    code: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    priority: Mapped[str | None] = mapped_column(sa.String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(128))
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # Position in the queue; reset when a no-show goes to the back.
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    first_called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counters.id"))
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    target_counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counters.id"))
+    call_count: Mapped[int] = mapped_column(default=0)
+    misses: Mapped[int] = mapped_column(default=0)
+    dossier_code: Mapped[str | None] = mapped_column(sa.String(64))
+    kiosk: Mapped[str | None] = mapped_column(sa.String(64))
+
+    area: Mapped[ServiceArea] = relationship(foreign_keys=[area_id])
+    site: Mapped[Site] = relationship()
+    counter: Mapped[Counter | None] = relationship(foreign_keys=[counter_id])
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
+
+
+class TicketEvent(Base):
+    """Append-only log of everything that happened to a ticket."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (sa.Index("ix_ticket_events_site_at", "site_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counters.id"))
+    area_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_areas.id"))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+class Rating(Base):
+    """One satisfaction rating of one finished transaction."""
+
+    __tablename__ = "ratings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), unique=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"))
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counters.id"))
+    officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    level: Mapped[int]
+    scale: Mapped[int] = mapped_column(default=3)
+    reasons: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    comment: Mapped[str | None] = mapped_column(sa.String(1000))
+    source: Mapped[str] = mapped_column(sa.String(16))
+    rated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+@event.listens_for(TicketEvent, "before_update")
+@event.listens_for(TicketEvent, "before_delete")
+def _refuse_event_change(_mapper: Any, _connection: Any, target: TicketEvent) -> None:
+    """The event log is append-only."""
+    raise ValueError(f"ticket event {target.uuid} is append-only")

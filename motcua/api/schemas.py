@@ -1,0 +1,162 @@
+"""API schemas: the same classes validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+
+class ServiceSchema(ma.Schema):
+    """A service area as the kiosk lists it."""
+
+    code = ma.fields.String(required=True)
+    prefix = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String()
+    waiting = ma.fields.Integer(required=True)
+    counters = ma.fields.List(ma.fields.Integer())
+    estimated_wait_minutes = ma.fields.Integer()
+    target_wait_minutes = ma.fields.Integer()
+
+
+class TicketCreateSchema(ma.Schema):
+    """Body of POST /tickets."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=32),
+                               metadata={"description": "Area code or ticket prefix", "example": "A"})
+    priority = ma.fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(max=32),
+                                metadata={"description": "Priority category code", "example": None})
+    kiosk = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class TicketSchema(ma.Schema):
+    """A ticket as the public sees it (no personal data)."""
+
+    code = ma.fields.String(required=True, metadata={"example": "A012"})
+    token = ma.fields.String(required=True)
+    status_url = ma.fields.String(required=True)
+    status = ma.fields.String(required=True,
+                              metadata={"enum": ["waiting", "called", "serving", "finished",
+                                                 "no_show", "cancelled", "expired"]})
+    number = ma.fields.Integer()
+    area_code = ma.fields.String()
+    area_prefix = ma.fields.String()
+    area_name = ma.fields.String()
+    priority = ma.fields.String(allow_none=True)
+    priority_label = ma.fields.String(allow_none=True)
+    issued_at = ma.fields.String()
+    business_day = ma.fields.String()
+    counter_number = ma.fields.Integer(allow_none=True)
+    called_at = ma.fields.String(allow_none=True)
+    finished_at = ma.fields.String(allow_none=True)
+    people_ahead = ma.fields.Integer(allow_none=True)
+    estimated_wait_minutes = ma.fields.Integer(allow_none=True)
+    serving_counters = ma.fields.List(ma.fields.Integer())
+    transferred_from = ma.fields.String(allow_none=True)
+    created = ma.fields.Boolean(metadata={"description": "False when an idempotent retry"})
+
+
+class TokenRequestSchema(ma.Schema):
+    """Body of POST /auth/token."""
+
+    username = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=256),
+                                load_only=True)
+
+
+class TokenSchema(ma.Schema):
+    """A bearer token."""
+
+    access_token = ma.fields.String(required=True)
+    token_type = ma.fields.String(required=True)
+    expires_in = ma.fields.Integer(required=True)
+
+
+class FinishSchema(ma.Schema):
+    """Body of POST /counters/{id}/finish."""
+
+    dossier_code = ma.fields.String(load_default=None, allow_none=True,
+                                    validate=validate.Length(max=64),
+                                    metadata={"description": "Mã hồ sơ (optional)"})
+
+
+class TransferSchema(ma.Schema):
+    """Body of POST /counters/{id}/transfer: another area, another counter, or both."""
+
+    to_service = ma.fields.String(load_default=None, allow_none=True)
+    to_counter = ma.fields.Integer(load_default=None, allow_none=True)
+    note = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+    @ma.validates_schema
+    def _one_target(self, data: dict[str, object], **_: object) -> None:
+        if not data.get("to_service") and data.get("to_counter") is None:
+            raise ma.ValidationError("Cần chọn lĩnh vực hoặc quầy nhận chuyển.", "to_service")
+
+
+class CallTicketSchema(ma.Schema):
+    """Body of POST /counters/{id}/call: a given number."""
+
+    code = ma.fields.String(required=True, validate=validate.Length(min=2, max=16))
+
+
+class PauseSchema(ma.Schema):
+    """Body of POST /counters/{id}/pause."""
+
+    paused = ma.fields.Boolean(required=True)
+
+
+class BoardCallSchema(ma.Schema):
+    """One call on the board."""
+
+    code = ma.fields.String()
+    counter = ma.fields.Integer()
+    area = ma.fields.String()
+    at = ma.fields.String()
+    recall = ma.fields.Boolean()
+
+
+class BoardAreaSchema(ma.Schema):
+    """Waiting count of an area."""
+
+    code = ma.fields.String()
+    prefix = ma.fields.String()
+    name = ma.fields.String()
+    waiting = ma.fields.Integer()
+    longest_wait_minutes = ma.fields.Integer()
+    target_wait_minutes = ma.fields.Integer()
+
+
+class BoardCounterSchema(ma.Schema):
+    """State of a counter."""
+
+    id = ma.fields.Integer()
+    number = ma.fields.Integer()
+    name = ma.fields.String()
+    paused = ma.fields.Boolean()
+    state = ma.fields.String()
+    ticket = ma.fields.String(allow_none=True)
+    officer = ma.fields.String(allow_none=True)
+    areas = ma.fields.List(ma.fields.String())
+
+
+class BoardSchema(ma.Schema):
+    """The display snapshot, exact at sequence number ``seq``."""
+
+    seq = ma.fields.Integer(required=True)
+    site = ma.fields.Dict()
+    business_day = ma.fields.String()
+    generated_at = ma.fields.String()
+    calls = ma.fields.List(ma.fields.Nested(BoardCallSchema))
+    areas = ma.fields.List(ma.fields.Nested(BoardAreaSchema))
+    counters = ma.fields.List(ma.fields.Nested(BoardCounterSchema))
+
+
+class BoardQuerySchema(ma.Schema):
+    """Filters of GET /board (a screen above some counters)."""
+
+    areas = ma.fields.String(load_default=None, metadata={"example": "A,B"})
+    counters = ma.fields.String(load_default=None, metadata={"example": "1,2"})

@@ -1,0 +1,195 @@
+"""API views: parse, authorize, call one service, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, url_for
+from flask_smorest import Blueprint
+
+from motcua.api.schemas import (
+    BoardQuerySchema,
+    BoardSchema,
+    CallTicketSchema,
+    FinishSchema,
+    PauseSchema,
+    ServiceSchema,
+    TicketCreateSchema,
+    TicketSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    TransferSchema,
+)
+from motcua.auth import request_user, require_roles
+from motcua.errors import ValidationFailed
+from motcua.services import accounts, board, catalog, tickets
+from motcua.services.tickets import TicketView
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1",
+                description="Dịch vụ công khai của hệ thống xếp hàng")
+
+COUNTER_ROLES = ("officer",)
+BEARER = [{"bearerAuth": []}]
+
+
+def status_url(token: str) -> str:
+    """The public address printed in the QR (PUBLIC_BASE_URL + /t/<token>)."""
+    base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    return f"{base}/t/{token}"
+
+
+def ticket_body(view: TicketView) -> dict[str, Any]:
+    """A ticket view plus its public status URL."""
+    body = view.as_dict()
+    body["status_url"] = status_url(view.token)
+    return body
+
+
+def _actor_id() -> int | None:
+    user = request_user()
+    return user.id if user else None
+
+
+@blp.route("/services")
+@blp.response(200, ServiceSchema(many=True))
+def list_services() -> Any:
+    """Active service areas with waiting counts and estimated waits."""
+    return catalog.list_services()
+
+
+@blp.route("/tickets", methods=["POST"])
+@blp.arguments(TicketCreateSchema)
+@blp.response(201, TicketSchema)
+@blp.alt_response(200, schema=TicketSchema, description="Idempotent retry: the same ticket")
+@blp.alt_response(404, description="Unknown or inactive service")
+def create_ticket(body: dict[str, Any]) -> Any:
+    """Issue a ticket. Send an ``Idempotency-Key`` header so that a retried tap gets the same one."""
+    from flask import request
+
+    view = tickets.issue_ticket(
+        body["service"], priority=body.get("priority"),
+        idempotency_key=request.headers.get("Idempotency-Key"), kiosk=body.get("kiosk"),
+    )
+    out = ticket_body(view)
+    return out, (201 if view.created else 200)
+
+
+@blp.route("/tickets/<token>")
+@blp.response(200, TicketSchema)
+def get_ticket(token: str) -> Any:
+    """A ticket's public status by its unguessable token."""
+    return ticket_body(tickets.ticket_status(token))
+
+
+@blp.route("/auth/token", methods=["POST"])
+@blp.arguments(TokenRequestSchema)
+@blp.response(200, TokenSchema)
+def create_token(body: dict[str, Any]) -> Any:
+    """Exchange a username and password for a bearer token."""
+    user = accounts.authenticate(body["username"], body["password"])
+    return accounts.issue_api_token(user)
+
+
+def _counter_action(action: str, counter_id: int, **kwargs: Any) -> dict[str, Any]:
+    actions = {
+        "call_next": tickets.call_next, "recall": tickets.recall,
+        "no_show": tickets.mark_no_show, "start": tickets.start_service,
+        "finish": tickets.finish, "transfer": tickets.transfer, "call": tickets.call_ticket,
+    }
+    view = actions[action](counter_id, officer_id=_actor_id(), **kwargs)
+    return ticket_body(view)
+
+
+@blp.route("/counters/<int:counter_id>/call-next", methods=["POST"])
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def call_next(counter_id: int) -> Any:
+    """Call the next waiting ticket to this counter (409 queue_empty when none)."""
+    return _counter_action("call_next", counter_id)
+
+
+@blp.route("/counters/<int:counter_id>/call", methods=["POST"])
+@blp.arguments(CallTicketSchema)
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def call_ticket(body: dict[str, Any], counter_id: int) -> Any:
+    """Call a given waiting number to this counter."""
+    return _counter_action("call", counter_id, code=body["code"])
+
+
+@blp.route("/counters/<int:counter_id>/recall", methods=["POST"])
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def recall(counter_id: int) -> Any:
+    """Announce the counter's current ticket again."""
+    return _counter_action("recall", counter_id)
+
+
+@blp.route("/counters/<int:counter_id>/no-show", methods=["POST"])
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def no_show(counter_id: int) -> Any:
+    """Mark the called citizen absent (back of the queue or ended, per the hall's rule)."""
+    return _counter_action("no_show", counter_id)
+
+
+@blp.route("/counters/<int:counter_id>/start", methods=["POST"])
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def start(counter_id: int) -> Any:
+    """The citizen is at the counter: start the service."""
+    return _counter_action("start", counter_id)
+
+
+@blp.route("/counters/<int:counter_id>/finish", methods=["POST"])
+@blp.arguments(FinishSchema)
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def finish(body: dict[str, Any], counter_id: int) -> Any:
+    """Finish the transaction (optionally with its mã hồ sơ); arms the rating."""
+    return _counter_action("finish", counter_id, dossier_code=body.get("dossier_code"))
+
+
+@blp.route("/counters/<int:counter_id>/transfer", methods=["POST"])
+@blp.arguments(TransferSchema)
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def transfer(body: dict[str, Any], counter_id: int) -> Any:
+    """Transfer the current ticket to another area or counter; it keeps its issue time."""
+    return _counter_action("transfer", counter_id, to_service=body.get("to_service"),
+                           to_counter=body.get("to_counter"), note=body.get("note"))
+
+
+@blp.route("/counters/<int:counter_id>/pause", methods=["POST"])
+@blp.arguments(PauseSchema)
+@blp.doc(security=BEARER)
+@require_roles(*COUNTER_ROLES)
+def pause(body: dict[str, Any], counter_id: int) -> Any:
+    """Pause or resume the counter."""
+    return tickets.set_paused(counter_id, body["paused"], officer_id=_actor_id())
+
+
+@blp.route("/board")
+@blp.arguments(BoardQuerySchema, location="query")
+@blp.response(200, BoardSchema)
+def get_board(query: dict[str, Any]) -> Any:
+    """The lobby board snapshot with its sequence number."""
+    counters = None
+    if query.get("counters"):
+        try:
+            counters = [int(x) for x in query["counters"].split(",") if x.strip()]
+        except ValueError as exc:
+            raise ValidationFailed(field="counters") from exc
+    areas = [a.strip() for a in query["areas"].split(",") if a.strip()] if query.get("areas") \
+        else None
+    return board.board_snapshot(areas=areas, counters=counters)
+
+
+__all__ = ["blp", "status_url", "url_for"]

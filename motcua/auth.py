@@ -1,0 +1,100 @@
+"""Login for the browser consoles (session) and the API (bearer tokens); role checks."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin, current_user, login_user, logout_user
+
+from motcua.errors import DomainError, Forbidden, Unauthorized
+from motcua.extensions import login_manager
+from motcua.services import accounts
+from motcua.services.accounts import UserView
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+bp = Blueprint("auth", __name__, template_folder="templates")
+
+
+class LoginUser(UserMixin):
+    """Flask-Login wrapper around a UserView."""
+
+    def __init__(self, view: UserView) -> None:
+        self.view = view
+
+    def get_id(self) -> str:
+        """The id kept in the session cookie."""
+        return str(self.view.id)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> LoginUser | None:
+    view = accounts.get_user(int(user_id)) if user_id.isdigit() else None
+    return LoginUser(view) if view else None
+
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = _l("Vui lòng đăng nhập để tiếp tục.")
+
+
+def request_user() -> UserView | None:
+    """The caller: a bearer token's user, else the logged-in session's user."""
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return accounts.user_from_api_token(header[7:].strip())
+    if current_user.is_authenticated:
+        return current_user.view  # type: ignore[no-any-return]
+    return None
+
+
+def require_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator: the caller must be authenticated with one of the roles."""
+
+    def decorate(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            user = request_user()
+            if user is None:
+                raise Unauthorized()
+            if not user.has_role(*roles):
+                raise Forbidden()
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _safe_next(target: str | None) -> str | None:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in page for officers, leaders and administrators."""
+    error = None
+    if request.method == "POST":
+        try:
+            user = accounts.authenticate(request.form.get("username", ""),
+                                         request.form.get("password", ""))
+        except DomainError as exc:
+            error = str(exc.message)
+        else:
+            login_user(LoginUser(user))
+            return redirect(_safe_next(request.args.get("next")) or url_for("web.index"))
+    return render_template("auth/login.html", error=error), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST", "GET"])
+def logout() -> Any:
+    """Sign out."""
+    logout_user()
+    flash(str(_l("Đã đăng xuất.")))
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,136 @@
+"""The ``motcua`` command: serve, init, demo, user add, expire."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+log = logging.getLogger(__name__)
+
+
+def _create_app(*_: Any) -> Flask:
+    from motcua import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+             load_dotenv=False)
+def main() -> None:
+    """motcua: queue tickets, calls and ratings for a one-stop hall."""
+
+
+def init_database() -> dict[str, int]:
+    """Create or upgrade the schema (migrations), then seed defaults if empty."""
+    from flask_migrate import upgrade
+
+    from motcua.services import catalog
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    added = catalog.seed_default_areas()
+    catalog.ensure_site(current_app.config["SITE_CODE"], "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG")
+    return {"areas_added": added}
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the database and seed the default service areas."""
+    result = init_database()
+    click.echo(f"Cơ sở dữ liệu đã sẵn sàng. Lĩnh vực mới thêm: {result['areas_added']}.")
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Seed a demo hall (8 areas, 6 counters, 6 officers) and print the logins."""
+    from motcua.services.demo import seed_demo
+
+    init_database()
+    info = seed_demo()
+    click.echo("Đã tạo dữ liệu mẫu. Đăng nhập (mật khẩu chung: %s):" % info["password"])
+    for login in info["logins"]:
+        click.echo(f"  {login['username']:<10} {login['role']:<8} {login['name']}")
+
+
+@click.command("serve")
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve_command(host: str, port: int) -> None:
+    """Run the server (Socket.IO, threading mode)."""
+    from motcua.extensions import socketio
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    start_housekeeping(app)
+    click.echo(f"motcua đang chạy tại http://{host}:{port}/  (Ctrl+C để dừng)")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
+                 log_output=False)
+
+
+def start_housekeeping(app: Flask, interval_s: int = 600) -> None:
+    """Expire tickets of earlier business days now and then, in the background."""
+    from motcua.extensions import socketio
+    from motcua.services import tickets
+
+    def loop() -> None:
+        while True:
+            with app.app_context():
+                try:
+                    tickets.expire_stale()
+                except Exception:
+                    log.exception("housekeeping failed")
+            time.sleep(interval_s)
+
+    socketio.start_background_task(loop)
+
+
+@click.command("expire")
+@with_appcontext
+def expire_command() -> None:
+    """Expire tickets still open from earlier business days."""
+    from motcua.services import tickets
+
+    click.echo(f"Đã đóng {tickets.expire_stale()} số thứ tự của các ngày trước.")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage accounts."""
+
+
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["officer", "leader", "admin"]), required=True)
+@click.option("--name", "full_name", required=True, help="Họ và tên")
+@click.option("--position", default="", help="Chức vụ")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+@with_appcontext
+def user_add(username: str, role: str, full_name: str, position: str,
+             password_stdin: bool) -> None:
+    """Create an account (asks for the password unless --password-stdin)."""
+    from motcua.errors import DomainError
+    from motcua.services import accounts
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.create_user(username, full_name=full_name, role=role,
+                                    password=password, position=position)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from exc
+    click.echo(f"Đã tạo tài khoản {user.username} ({user.role}): {user.full_name}")
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the commands to the app (``flask --app motcua …`` works too)."""
+    for command in (init_command, demo_command, serve_command, expire_command, user_group):
+        app.cli.add_command(command)

@@ -1,0 +1,49 @@
+"""Default settings. Every setting can be overridden by the instance folder's
+``config.py`` or by an environment variable ``FLASK_<NAME>`` (nested keys with
+``__``, e.g. ``FLASK_PRINTER__BACKEND=network``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+DEFAULTS: dict[str, Any] = {
+    # Flask / security
+    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    "ENV_PRODUCTION": False,
+    # Database: SQLite file in the instance folder unless a URL is given.
+    "SQLALCHEMY_DATABASE_URI": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # The hall
+    "SITE_CODE": "main",
+    "TIMEZONE": "Asia/Ho_Chi_Minh",
+    "PUBLIC_BASE_URL": "http://localhost:5000",
+    # Queue policy
+    "PRIORITY_POLICY": "strict",  # strict | interleave | manual
+    "PRIORITY_EVERY_N": 3,  # interleave: one priority ticket after N normal ones
+    "PRIORITY_CATEGORIES": {
+        "elderly": "Người cao tuổi",
+        "disabled": "Người khuyết tật",
+        "pregnant": "Phụ nữ mang thai / bế con nhỏ",
+        "merit": "Người có công với cách mạng, thương binh",
+    },
+    "NOSHOW_REQUEUE": True,  # back of the queue after a miss
+    "NOSHOW_MAX_MISSES": 2,  # ticket ends as no-show after this many misses
+    "DEFAULT_SERVICE_MINUTES": 6,  # estimate before any ticket of the day was served
+    "TICKET_DIGITS": 3,
+    # API
+    "API_TOKEN_MAX_AGE": 12 * 3600,
+    # Realtime
+    "SOCKETIO_PING_INTERVAL": 5,
+    "SOCKETIO_PING_TIMEOUT": 5,
+    "SOCKETIO_MESSAGE_QUEUE": None,
+    # Printer (one per kiosk later; this is the default kiosk's)
+    "PRINTER": {"backend": "file", "path": None, "width_px": 576},
+    # OpenAPI (flask-smorest)
+    "API_TITLE": "motcua API",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api/v1",
+    "OPENAPI_JSON_PATH": "openapi.json",
+}

@@ -1,0 +1,165 @@
+"""Domain errors, each with a stable code, an HTTP status and a Vietnamese message.
+
+Raised by services; translated to HTTP responses and Socket.IO acks in one place
+(``error_payload`` and the handlers registered by ``register_error_handlers``).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base class: a rule of the hall was broken by the request, not a bug."""
+
+    code = "domain_error"
+    status = 400
+    message: Any = _l("Yêu cầu không hợp lệ.")
+
+    def __init__(self, message: Any | None = None, **details: Any) -> None:
+        if message is not None:
+            self.message = message
+        self.details = details
+        super().__init__(str(self.message))
+
+
+class NotFound(DomainError):
+    code, status, message = "not_found", 404, _l("Không tìm thấy.")
+
+
+class ServiceNotFound(DomainError):
+    code, status = "service_not_found", 404
+    message = _l("Không có lĩnh vực này hoặc lĩnh vực đang tạm ngừng.")
+
+
+class TicketNotFound(DomainError):
+    code, status, message = "ticket_not_found", 404, _l("Không tìm thấy số thứ tự này.")
+
+
+class CounterNotFound(DomainError):
+    code, status, message = "counter_not_found", 404, _l("Không tìm thấy quầy này.")
+
+
+class QueueEmpty(DomainError):
+    code, status = "queue_empty", 409
+    message = _l("Hiện không có công dân nào đang chờ ở các lĩnh vực của quầy.")
+
+
+class InvalidTransition(DomainError):
+    code, status = "invalid_transition", 409
+    message = _l("Thao tác này không thực hiện được với số thứ tự ở trạng thái hiện tại.")
+
+
+class CounterBusy(DomainError):
+    code, status = "counter_busy", 409
+    message = _l("Quầy đang phục vụ một số thứ tự khác. Hãy hoàn thành hoặc chuyển số đó trước.")
+
+
+class CounterPaused(DomainError):
+    code, status = "counter_paused", 409
+    message = _l("Quầy đang tạm nghỉ. Hãy mở lại quầy trước khi gọi số.")
+
+
+class NoCurrentTicket(DomainError):
+    code, status = "no_current_ticket", 409
+    message = _l("Quầy chưa gọi số nào.")
+
+
+class InvalidPriority(DomainError):
+    code, status, message = "invalid_priority", 400, _l("Đối tượng ưu tiên không hợp lệ.")
+
+
+class InvalidCredentials(DomainError):
+    code, status = "invalid_credentials", 401
+    message = _l("Tên đăng nhập hoặc mật khẩu không đúng.")
+
+
+class Unauthorized(DomainError):
+    code, status = "unauthorized", 401
+    message = _l("Cần đăng nhập để thực hiện thao tác này.")
+
+
+class Forbidden(DomainError):
+    code, status = "forbidden", 403
+    message = _l("Tài khoản không có quyền thực hiện thao tác này.")
+
+
+class ValidationFailed(DomainError):
+    code, status, message = "invalid_request", 422, _l("Dữ liệu gửi lên không hợp lệ.")
+
+
+HTTP_MESSAGES: dict[int, Any] = {
+    400: _l("Yêu cầu không hợp lệ."),
+    401: _l("Cần đăng nhập để thực hiện thao tác này."),
+    403: _l("Tài khoản không có quyền thực hiện thao tác này."),
+    404: _l("Không tìm thấy trang hoặc dữ liệu yêu cầu."),
+    405: _l("Phương thức không được hỗ trợ."),
+    409: _l("Xung đột dữ liệu, vui lòng thử lại."),
+    413: _l("Dữ liệu gửi lên quá lớn."),
+    415: _l("Định dạng dữ liệu không được hỗ trợ; hãy gửi JSON."),
+    422: _l("Dữ liệu gửi lên không hợp lệ."),
+    429: _l("Quá nhiều yêu cầu, vui lòng thử lại sau ít phút."),
+    500: _l("Hệ thống gặp sự cố. Vui lòng thử lại hoặc báo cán bộ hỗ trợ."),
+}
+
+
+def error_payload(exc: DomainError) -> dict[str, Any]:
+    """The JSON body (and Socket.IO ack) for a domain error."""
+    body: dict[str, Any] = {"error": exc.code, "message": str(exc.message)}
+    if exc.details:
+        body["details"] = exc.details
+    return body
+
+
+def http_error_payload(status: int, errors: Any = None) -> dict[str, Any]:
+    """The JSON body for a plain HTTP error (no domain meaning)."""
+    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+             405: "method_not_allowed", 409: "conflict", 413: "too_large",
+             415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests"}
+    body: dict[str, Any] = {
+        "error": codes.get(status, "server_error" if status >= 500 else "error"),
+        "message": str(HTTP_MESSAGES.get(status, HTTP_MESSAGES[400 if status < 500 else 500])),
+    }
+    if errors:
+        body["details"] = errors
+    return body
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Translate domain and HTTP errors; never show a stack trace to a citizen."""
+
+    @app.errorhandler(DomainError)
+    def _domain(exc: DomainError) -> Any:
+        return jsonify(error_payload(exc)), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        status = exc.code or 500
+        if _wants_json():
+            errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+            return jsonify(http_error_payload(status, errors)), status
+        from flask import render_template
+
+        return render_template("error.html", status=status,
+                               message=http_error_payload(status)["message"]), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if _wants_json():
+            return jsonify(http_error_payload(500)), 500
+        from flask import render_template
+
+        return render_template("error.html", status=500,
+                               message=http_error_payload(500)["message"]), 500

@@ -1,0 +1,44 @@
+"""The only module that emits Socket.IO events.
+
+Services call ``publish`` after their commit. Every fact carries the site's
+sequence number (``seq``) so that a client can notice a gap and re-sync.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from motcua.extensions import socketio
+
+log = logging.getLogger(__name__)
+
+# Surfaces that follow a site's board; each is a Socket.IO namespace.
+SITE_NAMESPACES = ("/display", "/counter", "/kiosk", "/rating", "/leader")
+
+
+def site_room(site_id: int) -> str:
+    """Room name of everything happening at a site."""
+    return f"site:{site_id}"
+
+
+def counter_room(counter_id: int) -> str:
+    """Room name of one counter (its console and its rating tablet)."""
+    return f"counter:{counter_id}"
+
+
+def ticket_room(token: str) -> str:
+    """Room of one ticket's public status page."""
+    return f"ticket:{token}"
+
+
+def publish(site_id: int, event: str, payload: dict[str, Any]) -> None:
+    """Send a fact to every surface following the site; never raises."""
+    try:
+        for namespace in SITE_NAMESPACES:
+            socketio.emit(event, payload, to=site_room(site_id), namespace=namespace)
+        ticket = payload.get("ticket")
+        if isinstance(ticket, dict) and ticket.get("token"):
+            socketio.emit(event, payload, to=ticket_room(ticket["token"]), namespace="/kiosk")
+    except Exception:  # a broken socket must never undo a committed ticket
+        log.exception("could not publish %s for site %s", event, site_id)

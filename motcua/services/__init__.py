@@ -1,0 +1,1 @@
+"""The domain: the only place with select/add/commit. Returns plain data."""

@@ -1,0 +1,98 @@
+"""Shared plumbing for services: policy, site lookup, transactions, sequence numbers."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ParamSpec, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app
+
+from db import db
+from db.models import Site
+from motcua.errors import NotFound
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    """The hall's queueing rules (priority, no-show, estimates, numbering)."""
+
+    priority_policy: str = "strict"
+    priority_every_n: int = 3
+    noshow_requeue: bool = True
+    noshow_max_misses: int = 2
+    default_service_minutes: float = 6.0
+    digits: int = 3
+    priority_categories: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> QueuePolicy:
+        """Build the policy from the app's settings."""
+        return cls(
+            priority_policy=str(config.get("PRIORITY_POLICY", "strict")),
+            priority_every_n=int(config.get("PRIORITY_EVERY_N", 3)),
+            noshow_requeue=bool(config.get("NOSHOW_REQUEUE", True)),
+            noshow_max_misses=int(config.get("NOSHOW_MAX_MISSES", 2)),
+            default_service_minutes=float(config.get("DEFAULT_SERVICE_MINUTES", 6)),
+            digits=int(config.get("TICKET_DIGITS", 3)),
+            priority_categories=dict(config.get("PRIORITY_CATEGORIES") or {}),
+        )
+
+
+def current_policy() -> QueuePolicy:
+    """The policy of the running app."""
+    return QueuePolicy.from_config(current_app.config)
+
+
+def default_site_code() -> str:
+    """The site this server serves when a caller names none."""
+    return str(current_app.config.get("SITE_CODE", "main"))
+
+
+def get_site(site_code: str | None = None) -> Site:
+    """The site by code (default: the configured one)."""
+    code = site_code or default_site_code()
+    site = db.session.scalar(sa.select(Site).where(Site.code == code))
+    if site is None:
+        raise NotFound(site=code)
+    return site
+
+
+def bump_seq(site_id: int) -> int:
+    """Advance the site's board sequence inside the current transaction."""
+    return int(
+        db.session.execute(
+            sa.update(Site).where(Site.id == site_id).values(seq=Site.seq + 1).returning(Site.seq)
+        ).scalar_one()
+    )
+
+
+def dialect_name() -> str:
+    """The database dialect in use ("sqlite", "postgresql")."""
+    return db.session.get_bind().dialect.name
+
+
+def transactional(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run a service as one unit of work: any error rolls the transaction back.
+
+    The function itself commits (then publishes); on the way out a still-open
+    read transaction is ended so SQLite's IMMEDIATE lock is never held idle.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException:
+            db.session.rollback()
+            raise
+        if db.session().in_transaction():
+            db.session.commit()
+        return result
+
+    return wrapper

@@ -1,0 +1,678 @@
+"""The ticket lifecycle: the one place its rules live.
+
+issue → waiting → called (→ recalled) → serving → finished
+                   ↘ no-show (back of the queue, or ended after N misses)
+                   ↘ transferred (waiting again, original issue time kept)
+waiting/called → cancelled; anything still open after its business day → expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import secrets
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from db import db
+from db.models import Counter, ServiceArea, Site, Ticket, TicketEvent, TicketSequence, User
+from motcua import realtime
+from motcua.errors import (
+    CounterBusy,
+    CounterNotFound,
+    CounterPaused,
+    InvalidPriority,
+    InvalidTransition,
+    NoCurrentTicket,
+    QueueEmpty,
+    ServiceNotFound,
+    TicketNotFound,
+    ValidationFailed,
+)
+from motcua.services.common import (
+    QueuePolicy,
+    bump_seq,
+    current_policy,
+    dialect_name,
+    get_site,
+    transactional,
+)
+from motcua.timeutil import business_day, ensure_now
+
+log = logging.getLogger(__name__)
+
+WAITING, CALLED, SERVING = "waiting", "called", "serving"
+FINISHED, NO_SHOW, CANCELLED, EXPIRED = "finished", "no_show", "cancelled", "expired"
+OPEN_STATUSES = (WAITING, CALLED, SERVING)
+AT_COUNTER = (CALLED, SERVING)
+
+
+@dataclass
+class TicketView:
+    """What a kiosk, a phone or a console needs to know about a ticket."""
+
+    uuid: str
+    token: str
+    code: str
+    number: int
+    status: str
+    area_code: str
+    area_prefix: str
+    area_name: str
+    priority: str | None
+    priority_label: str | None
+    issued_at: dt.datetime
+    business_day: dt.date
+    site_code: str
+    counter_number: int | None = None
+    called_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    people_ahead: int | None = None
+    estimated_wait_minutes: int | None = None
+    serving_counters: list[int] = field(default_factory=list)
+    transferred_from: str | None = None
+    misses: int = 0
+    call_count: int = 0
+    dossier_code: str | None = None
+    created: bool = True
+    seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (ISO times)."""
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, dt.datetime | dt.date):
+                out[key] = value.isoformat()
+        return out
+
+
+def format_code(prefix: str, number: int, digits: int = 3) -> str:
+    """Prefix + at least ``digits`` digits: A001 … A999, A1000."""
+    return f"{prefix}{number:0{digits}d}"
+
+
+def _area_by_key(key: str) -> ServiceArea:
+    """An active area by code or ticket prefix (case-insensitive)."""
+    wanted = (key or "").strip().lower()
+    area = db.session.scalar(
+        sa.select(ServiceArea).where(
+            ServiceArea.active.is_(True),
+            sa.or_(sa.func.lower(ServiceArea.code) == wanted,
+                   sa.func.lower(ServiceArea.prefix) == wanted),
+        )
+    )
+    if area is None:
+        raise ServiceNotFound(service=key)
+    return area
+
+
+def _serving_counters(site_id: int, area_id: int) -> list[Counter]:
+    """Active counters of a site that serve an area."""
+    return list(
+        db.session.scalars(
+            sa.select(Counter)
+            .where(Counter.site_id == site_id, Counter.active.is_(True),
+                   Counter.areas.any(ServiceArea.id == area_id))
+            .order_by(Counter.number)
+        )
+    )
+
+
+def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
+    """Bump the per-(site, area, day) counter row and return the new number.
+
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` inside the ticket's own
+    transaction: gap-free and duplicate-free on SQLite and PostgreSQL, and a
+    rollback takes the number back.
+    """
+    insert = sqlite_insert if dialect_name() == "sqlite" else pg_insert
+    stmt = insert(TicketSequence).values(
+        site_id=site_id, area_id=area_id, business_day=day, last_number=1
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["site_id", "area_id", "business_day"],
+        set_={"last_number": TicketSequence.last_number + 1},
+    ).returning(TicketSequence.last_number)
+    return int(db.session.execute(stmt).scalar_one())
+
+
+def _log(ticket: Ticket, kind: str, now: dt.datetime, *, actor_id: int | None = None,
+         counter_id: int | None = None, area_id: int | None = None,
+         detail: dict[str, Any] | None = None) -> None:
+    """Append one event to the ticket's log."""
+    db.session.add(
+        TicketEvent(ticket_id=ticket.id, site_id=ticket.site_id, kind=kind, at=now,
+                    actor_id=actor_id, counter_id=counter_id,
+                    area_id=area_id if area_id is not None else ticket.area_id, detail=detail)
+    )
+
+
+def _queue_order(policy: QueuePolicy, priority_first: bool) -> list[Any]:
+    """ORDER BY for the waiting queue."""
+    order: list[Any] = []
+    if priority_first:
+        order.append(sa.case((Ticket.priority.is_(None), 1), else_=0))
+    order += [Ticket.queued_at, Ticket.id]
+    return order
+
+
+def _people_ahead(ticket: Ticket, policy: QueuePolicy) -> int:
+    """Waiting tickets of the same area that will be called before this one."""
+    if ticket.status != WAITING:
+        return 0
+    same_queue = [
+        Ticket.site_id == ticket.site_id,
+        Ticket.business_day == ticket.business_day,
+        Ticket.area_id == ticket.area_id,
+        Ticket.status == WAITING,
+        Ticket.id != ticket.id,
+    ]
+    earlier = sa.or_(
+        Ticket.queued_at < ticket.queued_at,
+        sa.and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
+    )
+    if policy.priority_policy == "strict":
+        if ticket.priority:
+            cond = sa.and_(Ticket.priority.is_not(None), earlier)
+        else:
+            cond = sa.or_(Ticket.priority.is_not(None), earlier)
+    else:
+        cond = earlier
+    return int(db.session.scalar(sa.select(sa.func.count()).where(*same_queue, cond)) or 0)
+
+
+def _average_service_minutes(site_id: int, area_id: int, day: dt.date,
+                             policy: QueuePolicy) -> float:
+    """Mean call-to-finish minutes of the area's last 20 finished tickets today."""
+    rows = db.session.execute(
+        sa.select(Ticket.called_at, Ticket.finished_at)
+        .where(Ticket.site_id == site_id, Ticket.area_id == area_id,
+               Ticket.business_day == day, Ticket.status == FINISHED)
+        .order_by(Ticket.finished_at.desc())
+        .limit(20)
+    ).all()
+    spans = [(f - c).total_seconds() / 60 for c, f in rows if c and f and f > c]
+    if not spans:
+        return policy.default_service_minutes
+    return sum(spans) / len(spans)
+
+
+def _view(ticket: Ticket, policy: QueuePolicy, *, with_estimate: bool = True,
+          created: bool = True, seq: int | None = None) -> TicketView:
+    """Plain view of a ticket, with people ahead and an estimate if waiting."""
+    area = ticket.area
+    counters = _serving_counters(ticket.site_id, ticket.area_id)
+    view = TicketView(
+        uuid=ticket.uuid, token=ticket.token, code=ticket.code, number=ticket.number,
+        status=ticket.status, area_code=area.code, area_prefix=area.prefix, area_name=area.name,
+        priority=ticket.priority,
+        priority_label=policy.priority_categories.get(ticket.priority) if ticket.priority
+        else None,
+        issued_at=ticket.issued_at, business_day=ticket.business_day,
+        site_code=ticket.site.code,
+        counter_number=ticket.counter.number if ticket.counter else None,
+        called_at=ticket.called_at, started_at=ticket.started_at,
+        finished_at=ticket.finished_at,
+        serving_counters=[c.number for c in counters],
+        misses=ticket.misses, call_count=ticket.call_count, dossier_code=ticket.dossier_code,
+        created=created, seq=seq,
+    )
+    if ticket.issue_area_id != ticket.area_id:
+        view.transferred_from = db.session.get(ServiceArea, ticket.issue_area_id).name  # type: ignore[union-attr]
+    if with_estimate and ticket.status == WAITING:
+        ahead = _people_ahead(ticket, policy)
+        open_counters = max(1, sum(1 for c in counters if not c.paused))
+        avg = _average_service_minutes(ticket.site_id, ticket.area_id, ticket.business_day,
+                                       policy)
+        view.people_ahead = ahead
+        view.estimated_wait_minutes = int(math.ceil(ahead * avg / open_counters))
+    return view
+
+
+def _publish_ticket(event: str, site_id: int, seq: int, view: TicketView,
+                    **extra: Any) -> None:
+    """Publish a ticket fact after the commit."""
+    payload = {"seq": seq, "ticket": view.as_dict(), **extra}
+    realtime.publish(site_id, event, payload)
+
+
+# --------------------------------------------------------------------------- issue
+
+
+@transactional
+def issue_ticket(service: str, *, priority: str | None = None,
+                 idempotency_key: str | None = None, site_code: str | None = None,
+                 kiosk: str | None = None, now: dt.datetime | None = None,
+                 policy: QueuePolicy | None = None) -> TicketView:
+    """Issue the next number of an area; a repeated idempotency key returns the same ticket."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    if idempotency_key is not None:
+        idempotency_key = idempotency_key.strip()[:128] or None
+    site = get_site(site_code)
+    if idempotency_key:
+        existing = _by_idempotency_key(site.id, idempotency_key)
+        if existing is not None:
+            return _view(existing, policy, created=False)
+    if priority is not None and priority not in policy.priority_categories:
+        raise InvalidPriority(priority=priority)
+    area = _area_by_key(service)
+    if not _serving_counters(site.id, area.id):
+        raise ServiceNotFound(service=service)
+    day = business_day(now)
+    try:
+        number = _next_number(site.id, area.id, day)
+        ticket = Ticket(
+            token=secrets.token_urlsafe(18), site_id=site.id, issue_area_id=area.id,
+            area_id=area.id, business_day=day, number=number,
+            code=format_code(area.prefix, number, policy.digits), status=WAITING,
+            priority=priority, idempotency_key=idempotency_key, issued_at=now, queued_at=now,
+            kiosk=kiosk,
+        )
+        db.session.add(ticket)
+        db.session.flush()
+    except IntegrityError:
+        # Two taps with the same key raced: the other one won, return its ticket.
+        db.session.rollback()
+        existing = _by_idempotency_key(site.id, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _view(existing, policy, created=False)
+    _log(ticket, "issued", now, detail={"priority": priority, "kiosk": kiosk} if priority or kiosk
+         else None)
+    seq = bump_seq(site.id)
+    view = _view(ticket, policy, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_issued", site.id, seq, view)
+    return view
+
+
+def _by_idempotency_key(site_id: int, key: str) -> Ticket | None:
+    return db.session.scalar(
+        sa.select(Ticket).where(Ticket.site_id == site_id, Ticket.idempotency_key == key)
+    )
+
+
+# --------------------------------------------------------------------------- counters
+
+
+def _counter(counter_id: int, *, lock: bool = False) -> Counter:
+    stmt = sa.select(Counter).where(Counter.id == counter_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    counter = db.session.scalar(stmt)
+    if counter is None or not counter.active:
+        raise CounterNotFound(counter=counter_id)
+    return counter
+
+
+def _current_ticket(counter: Counter, day: dt.date) -> Ticket | None:
+    """The ticket now at a counter (called or being served), if any."""
+    return db.session.scalar(
+        sa.select(Ticket)
+        .where(Ticket.counter_id == counter.id, Ticket.business_day == day,
+               Ticket.status.in_(AT_COUNTER))
+        .order_by(Ticket.called_at.desc())
+        .limit(1)
+    )
+
+
+def _require_current(counter: Counter, day: dt.date) -> Ticket:
+    ticket = _current_ticket(counter, day)
+    if ticket is None:
+        raise NoCurrentTicket(counter=counter.number)
+    return ticket
+
+
+def _assign_officer(counter: Counter, officer_id: int | None) -> None:
+    if officer_id is not None and counter.officer_id != officer_id:
+        counter.officer_id = officer_id
+
+
+def _call(ticket: Ticket, counter: Counter, officer_id: int | None, now: dt.datetime,
+          policy: QueuePolicy, kind: str = "called") -> TicketView:
+    """Move a waiting ticket to a counter, log it, commit and publish."""
+    ticket.status = CALLED
+    ticket.counter_id = counter.id
+    ticket.counter = counter
+    ticket.officer_id = officer_id or counter.officer_id
+    ticket.called_at = now
+    ticket.first_called_at = ticket.first_called_at or now
+    ticket.call_count += 1
+    ticket.target_counter_id = None
+    counter.normal_streak = 0 if ticket.priority else counter.normal_streak + 1
+    _assign_officer(counter, officer_id)
+    _log(ticket, kind, now, actor_id=officer_id, counter_id=counter.id)
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, with_estimate=False, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_called", ticket.site_id, seq, view, counter=counter.number,
+                    recall=False)
+    return view
+
+
+def _waiting_query(counter: Counter, day: dt.date) -> sa.Select[tuple[Ticket]]:
+    area_ids = [a.id for a in counter.areas if a.active]
+    return sa.select(Ticket).where(
+        Ticket.site_id == counter.site_id,
+        Ticket.business_day == day,
+        Ticket.status == WAITING,
+        sa.or_(
+            sa.and_(Ticket.area_id.in_(area_ids), Ticket.target_counter_id.is_(None)),
+            Ticket.target_counter_id == counter.id,
+        ),
+    )
+
+
+@transactional
+def call_next(counter_id: int, *, officer_id: int | None = None,
+              now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """Call the next waiting ticket for a counter, atomically across counters."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter = _counter(counter_id, lock=True)
+    if counter.paused:
+        raise CounterPaused(counter=counter.number)
+    day = business_day(now)
+    if _current_ticket(counter, day) is not None:
+        raise CounterBusy(counter=counter.number)
+    base = _waiting_query(counter, day)
+    if dialect_name() == "postgresql":
+        locking: dict[str, Any] = {"skip_locked": True}
+    else:
+        locking = {}
+    ticket: Ticket | None = None
+    if policy.priority_policy == "interleave" and counter.normal_streak >= policy.priority_every_n:
+        ticket = db.session.scalar(
+            base.where(Ticket.priority.is_not(None))
+            .order_by(*_queue_order(policy, False)).limit(1).with_for_update(**locking)
+        )
+    if ticket is None:
+        ticket = db.session.scalar(
+            base.order_by(*_queue_order(policy, policy.priority_policy == "strict"))
+            .limit(1).with_for_update(**locking)
+        )
+    if ticket is None:
+        raise QueueEmpty(counter=counter.number)
+    return _call(ticket, counter, officer_id, now, policy)
+
+
+@transactional
+def call_ticket(counter_id: int, code: str, *, officer_id: int | None = None,
+                now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """Call a given waiting number (e.g. a priority citizen) to a counter."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter = _counter(counter_id, lock=True)
+    if counter.paused:
+        raise CounterPaused(counter=counter.number)
+    day = business_day(now)
+    if _current_ticket(counter, day) is not None:
+        raise CounterBusy(counter=counter.number)
+    ticket = db.session.scalar(
+        sa.select(Ticket).where(Ticket.site_id == counter.site_id, Ticket.business_day == day,
+                                sa.func.upper(Ticket.code) == code.strip().upper())
+        .with_for_update()
+    )
+    if ticket is None:
+        raise TicketNotFound(code=code)
+    if ticket.status != WAITING:
+        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    return _call(ticket, counter, officer_id, now, policy)
+
+
+@transactional
+def recall(counter_id: int, *, officer_id: int | None = None,
+           now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """Announce the counter's current ticket again."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter = _counter(counter_id, lock=True)
+    ticket = _require_current(counter, business_day(now))
+    if ticket.status != CALLED:
+        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    ticket.call_count += 1
+    ticket.called_at = now
+    _log(ticket, "recalled", now, actor_id=officer_id, counter_id=counter.id)
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, with_estimate=False, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_called", ticket.site_id, seq, view, counter=counter.number,
+                    recall=True)
+    return view
+
+
+@transactional
+def mark_no_show(counter_id: int, *, officer_id: int | None = None,
+                 now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """The called citizen did not come: back of the queue, or ended after N misses."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter = _counter(counter_id, lock=True)
+    ticket = _require_current(counter, business_day(now))
+    if ticket.status != CALLED:
+        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    ticket.misses += 1
+    requeued = policy.noshow_requeue and ticket.misses < policy.noshow_max_misses
+    if requeued:
+        ticket.status = WAITING
+        ticket.queued_at = now
+        ticket.counter_id = None
+        ticket.counter = None
+    else:
+        ticket.status = NO_SHOW
+        ticket.finished_at = now
+    _log(ticket, "no_show", now, actor_id=officer_id, counter_id=counter.id,
+         detail={"misses": ticket.misses, "requeued": requeued})
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_no_show", ticket.site_id, seq, view, counter=counter.number)
+    return view
+
+
+@transactional
+def start_service(counter_id: int, *, officer_id: int | None = None,
+                  now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """The citizen has arrived at the counter: service starts."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter = _counter(counter_id, lock=True)
+    ticket = _require_current(counter, business_day(now))
+    if ticket.status != CALLED:
+        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    ticket.status = SERVING
+    ticket.started_at = now
+    _log(ticket, "started", now, actor_id=officer_id, counter_id=counter.id)
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, with_estimate=False, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_started", ticket.site_id, seq, view, counter=counter.number)
+    return view
+
+
+@transactional
+def finish(counter_id: int, *, officer_id: int | None = None, dossier_code: str | None = None,
+           now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """Finish the counter's transaction (arms the counter's rating tablet)."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter = _counter(counter_id, lock=True)
+    ticket = _require_current(counter, business_day(now))
+    if ticket.status == CALLED:
+        # Finished without pressing "start": the service began when the citizen was called.
+        ticket.started_at = ticket.called_at
+        _log(ticket, "started", ticket.called_at or now, actor_id=officer_id,
+             counter_id=counter.id, detail={"implicit": True})
+    ticket.status = FINISHED
+    ticket.finished_at = now
+    ticket.officer_id = officer_id or ticket.officer_id
+    if dossier_code:
+        ticket.dossier_code = dossier_code.strip()[:64]
+    _log(ticket, "finished", now, actor_id=officer_id, counter_id=counter.id,
+         detail={"dossier_code": ticket.dossier_code} if ticket.dossier_code else None)
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, with_estimate=False, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_finished", ticket.site_id, seq, view, counter=counter.number,
+                    counter_id=counter.id)
+    return view
+
+
+@transactional
+def transfer(counter_id: int, *, to_service: str | None = None, to_counter: int | None = None,
+             note: str | None = None, officer_id: int | None = None,
+             now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """Send the counter's ticket to another area or counter; it keeps its issue time."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    if not to_service and to_counter is None:
+        raise ValidationFailed(field="to_service")
+    counter = _counter(counter_id, lock=True)
+    ticket = _require_current(counter, business_day(now))
+    from_area_id = ticket.area_id
+    target: Counter | None = None
+    if to_counter is not None:
+        target = db.session.scalar(
+            sa.select(Counter).where(Counter.site_id == counter.site_id,
+                                     Counter.number == to_counter, Counter.active.is_(True))
+        )
+        if target is None or target.id == counter.id:
+            raise CounterNotFound(counter=to_counter)
+    if to_service:
+        area = _area_by_key(to_service)
+        ticket.area_id = area.id
+        ticket.area = area
+    ticket.status = WAITING
+    ticket.queued_at = ticket.issued_at
+    ticket.counter_id = None
+    ticket.counter = None
+    ticket.target_counter_id = target.id if target else None
+    ticket.started_at = None
+    _log(ticket, "transferred", now, actor_id=officer_id, counter_id=counter.id,
+         area_id=ticket.area_id,
+         detail={"from_area_id": from_area_id, "to_area_id": ticket.area_id,
+                 "to_counter": target.number if target else None, "note": (note or "")[:500]})
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_transferred", ticket.site_id, seq, view, counter=counter.number)
+    return view
+
+
+@transactional
+def cancel(token: str, *, actor_id: int | None = None, reason: str | None = None,
+           now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+    """Cancel a ticket that is waiting or called."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    ticket = _ticket_by_token(token, lock=True)
+    if ticket.status not in (WAITING, CALLED):
+        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    counter_number = ticket.counter.number if ticket.counter else None
+    ticket.status = CANCELLED
+    ticket.finished_at = now
+    _log(ticket, "cancelled", now, actor_id=actor_id, counter_id=ticket.counter_id,
+         detail={"reason": reason} if reason else None)
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, with_estimate=False, seq=seq)
+    db.session.commit()
+    _publish_ticket("ticket_cancelled", ticket.site_id, seq, view, counter=counter_number)
+    return view
+
+
+@transactional
+def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) -> dict[str, Any]:
+    """Pause or resume a counter; a paused counter gets no calls."""
+    counter = _counter(counter_id, lock=True)
+    counter.paused = paused
+    _assign_officer(counter, officer_id)
+    seq = bump_seq(counter.site_id)
+    site_id, number = counter.site_id, counter.number
+    db.session.commit()
+    realtime.publish(site_id, "counter_changed",
+                     {"seq": seq, "counter": number, "paused": paused})
+    return {"counter": number, "paused": paused, "seq": seq}
+
+
+@transactional
+def expire_stale(*, now: dt.datetime | None = None) -> int:
+    """Expire every open ticket of an earlier business day; return how many."""
+    now = ensure_now(now)
+    today = business_day(now)
+    stale = list(db.session.scalars(
+        sa.select(Ticket).where(Ticket.business_day < today, Ticket.status.in_(OPEN_STATUSES))
+    ))
+    sites: set[int] = set()
+    for ticket in stale:
+        was = ticket.status
+        ticket.status = EXPIRED
+        ticket.finished_at = now
+        _log(ticket, "expired", now, counter_id=ticket.counter_id, detail={"was": was})
+        sites.add(ticket.site_id)
+    seqs = {site_id: bump_seq(site_id) for site_id in sites}
+    db.session.commit()
+    for site_id, seq in seqs.items():
+        realtime.publish(site_id, "board_changed", {"seq": seq})
+    if stale:
+        log.info("expired %d tickets of earlier days", len(stale))
+    return len(stale)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def _ticket_by_token(token: str, *, lock: bool = False) -> Ticket:
+    stmt = sa.select(Ticket).where(Ticket.token == token)
+    if lock:
+        stmt = stmt.with_for_update()
+    ticket = db.session.scalar(stmt)
+    if ticket is None:
+        raise TicketNotFound()
+    return ticket
+
+
+@transactional
+def ticket_status(token: str, *, policy: QueuePolicy | None = None) -> TicketView:
+    """The public view of a ticket by its unguessable token."""
+    return _view(_ticket_by_token(token), policy or current_policy())
+
+
+@transactional
+def counter_state(counter_id: int, *, now: dt.datetime | None = None,
+                  policy: QueuePolicy | None = None) -> dict[str, Any]:
+    """The counter's current ticket and its waiting queue, for the console."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter = _counter(counter_id)
+    day = business_day(now)
+    current = _current_ticket(counter, day)
+    waiting = list(db.session.scalars(
+        _waiting_query(counter, day).order_by(
+            *_queue_order(policy, policy.priority_policy == "strict"))
+    ))
+    officer: User | None = counter.officer
+    return {
+        "counter": {"id": counter.id, "number": counter.number, "name": counter.name,
+                    "paused": counter.paused,
+                    "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name}
+                              for a in counter.areas],
+                    "officer": officer.full_name if officer else None},
+        "current": _view(current, policy, with_estimate=False).as_dict() if current else None,
+        "waiting": [
+            {"code": t.code, "area": t.area.name, "priority": t.priority,
+             "priority_label": policy.priority_categories.get(t.priority) if t.priority
+             else None,
+             "issued_at": t.issued_at.isoformat(),
+             "waited_minutes": int((now - t.issued_at).total_seconds() // 60)}
+            for t in waiting
+        ],
+        "seq": db.session.scalar(sa.select(Site.seq).where(Site.id == counter.site_id)),
+    }

@@ -1,0 +1,21 @@
+"""The landing page that lists the hall's screens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("web", __name__, template_folder="templates")
+
+
+@bp.route("/")
+def index() -> Any:
+    """Links to every screen of the hall."""
+    return render_template("index.html")
+
+
+@bp.route("/healthz")
+def healthz() -> Any:
+    """Liveness probe for a supervisor."""
+    return {"ok": True}
