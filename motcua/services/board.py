@@ -57,13 +57,15 @@ def board_snapshot(*, site_code: str | None = None, now: dt.datetime | None = No
         .join(ServiceArea, ServiceArea.id == Ticket.area_id)
         .where(TicketEvent.site_id == site.id, TicketEvent.kind.in_(("called", "recalled")),
                TicketEvent.at >= start_of_day, Ticket.business_day == day,
-               *([TicketEvent.counter_id.in_(counter_ids)] if counters else []))
+               *([TicketEvent.counter_id.in_(counter_ids)] if counters else []),
+               *([Ticket.area_id.in_([a.id for a in area_rows])] if areas else []))
         .order_by(TicketEvent.id.desc())
         .limit(RECENT_CALLS)
     ).all()
     return {
         "seq": site.seq,
-        "site": {"code": site.code, "name": site.name, "unit_name": site.unit_name},
+        "site": {"id": site.id, "code": site.code, "name": site.name,
+                 "unit_name": site.unit_name},
         "business_day": day.isoformat(),
         "generated_at": now.isoformat(),
         "calls": [
