@@ -660,8 +660,8 @@ def counter_state(counter_id: int, *, now: dt.datetime | None = None,
     ))
     officer: User | None = counter.officer
     return {
-        "counter": {"id": counter.id, "number": counter.number, "name": counter.name,
-                    "paused": counter.paused,
+        "counter": {"id": counter.id, "site_id": counter.site_id, "number": counter.number,
+                    "name": counter.name, "paused": counter.paused,
                     "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name}
                               for a in counter.areas],
                     "officer": officer.full_name if officer else None},
