@@ -38,6 +38,29 @@ DEFAULTS: dict[str, Any] = {
     "SOCKETIO_PING_INTERVAL": 5,
     "SOCKETIO_PING_TIMEOUT": 5,
     "SOCKETIO_MESSAGE_QUEUE": None,
+    # Counter console: officer username -> counter number (fixed seat); others choose at login.
+    "COUNTER_ASSIGNMENTS": {},
+    # Lobby display
+    "DISPLAY_MESSAGE": (
+        "Trung tâm Phục vụ hành chính công kính chào Quý khách. Vui lòng lấy số thứ tự tại "
+        "máy lấy số và chờ đến lượt. Quý khách được ưu tiên xin báo cán bộ tại quầy. "
+        "Xin trân trọng cảm ơn!"
+    ),
+    "DISPLAY_RECENT_CALLS": 8,  # rows of the "recent calls" list
+    "DISPLAY_FLASH_SECONDS": 8,  # how long a new call flashes
+    "DISPLAY_ANNOUNCE_MISSED_SECONDS": 60,  # after a reconnect, still announce calls this recent
+    # Voice announcements ({so} = the ticket number read aloud, {quay} = the counter)
+    "ANNOUNCE_TEMPLATE": "Xin mời công dân có số thứ tự {so} đến quầy số {quay}",
+    "ANNOUNCE_REPEAT": 2,
+    "ANNOUNCE_DIGITS": "number",  # number: "a mười hai" | each: "a không một hai"
+    "ANNOUNCE_LINH": "linh",  # or "lẻ"
+    "ANNOUNCE_LETTER_NAMES": {},  # e.g. {"F": "ép-phờ"}
+    # Tried in order by the display: clips (VOICE_CLIPS_DIR), browser (vi-VN Web Speech voice),
+    # server (espeak-ng rendered and cached in instance/voice-cache).
+    "VOICE_SOURCES": ["clips", "browser", "server"],
+    "VOICE_CLIPS_DIR": None,
+    "VOICE_ESPEAK_SPEED": 140,
+    "VOICE_CACHE_MAX_MB": 200,
     # Printer (one per kiosk later; this is the default kiosk's)
     "PRINTER": {"backend": "file", "path": None, "width_px": 576},
     # OpenAPI (flask-smorest)
