@@ -63,6 +63,16 @@ DEFAULTS: dict[str, Any] = {
     "VOICE_CACHE_MAX_MB": 200,
     # Printer (one per kiosk later; this is the default kiosk's)
     "PRINTER": {"backend": "file", "path": None, "width_px": 576},
+    # Kiosk printers by kiosk name (/kiosk/?kiosk=NAME), each like PRINTER; others use PRINTER.
+    # A file printer without a path writes to <instance>/prints; backend "none" = no printer.
+    "PRINTERS": {},
+    "TICKET_FOOTER": "Cảm ơn Quý khách!",
+    # Kiosk: reprint from the kiosk within this many seconds of issue, at most this often.
+    "KIOSK_REPRINT_WINDOW_S": 120,
+    "KIOSK_REPRINT_MAX": 2,
+    "KIOSK_IDLE_TIMEOUT_S": 30,  # the ticket screen goes back to the start after this
+    # The kiosk issues numbers only in these hours (hall time); None or {} = always.
+    "WORKING_HOURS": {"mon-fri": ["07:30-11:30", "13:30-17:00"], "sat": ["07:30-11:30"]},
     # OpenAPI (flask-smorest)
     "API_TITLE": "motcua API",
     "API_VERSION": "v1",
