@@ -1,0 +1,151 @@
+"""Display views: the lobby board page and its announcement audio."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from flask import Response, abort, current_app, jsonify, render_template, request, send_file
+from flask_babel import gettext as _
+
+from display import bp, voice
+from display.events import parse_filter
+
+log = logging.getLogger(__name__)
+
+# Ticket codes are a letter prefix and digits (A012, B1023); counters are small numbers.
+CODE_RE = re.compile(r"^[^\W\d_]{1,3}\d{1,6}$")
+MAX_COUNTER = 999
+SERVER_SOURCES = (voice.SOURCE_CLIPS, voice.SOURCE_SERVER)
+
+
+def _check_call(code: str, counter: int) -> None:
+    if not CODE_RE.match(code) or not 0 < counter <= MAX_COUNTER:
+        abort(404)
+
+
+def voice_sources() -> list[str]:
+    """VOICE_SOURCES in order, without clips when no clip pack is configured."""
+    config = current_app.config
+    try:
+        order = voice.normalize_source_order(config.get("VOICE_SOURCES") or ())
+    except ValueError:
+        log.error("bad VOICE_SOURCES %r; using the default", config.get("VOICE_SOURCES"))
+        order = voice.normalize_source_order(voice.DEFAULT_SOURCE_ORDER)
+    if not config.get("VOICE_CLIPS_DIR"):
+        order = tuple(s for s in order if s != voice.SOURCE_CLIPS)
+    return list(order)
+
+
+def announcement_for(code: str, counter: int) -> str:
+    """The configured call phrase for a ticket and a counter."""
+    config = current_app.config
+    return voice.announcement_text(
+        config.get("ANNOUNCE_TEMPLATE"),
+        code,
+        counter,
+        digits=config.get("ANNOUNCE_DIGITS", "number"),
+        linh=config.get("ANNOUNCE_LINH", "linh"),
+        letter_names=config.get("ANNOUNCE_LETTER_NAMES") or None,
+    )
+
+
+@bp.route("/")
+def index() -> Any:
+    """The lobby board; ?areas=A,B and ?counters=1,2 limit it to part of the hall."""
+    wanted = parse_filter(
+        request.args.get("areas"), request.args.get("counters"), request.args.get("site")
+    )
+    snapshot = wanted.snapshot()
+    config = current_app.config
+    settings = {
+        "filter": {
+            "areas": list(wanted.areas),
+            "counters": list(wanted.counters),
+            "site": wanted.site,
+        },
+        "voice": {
+            "sources": voice_sources(),
+            "repeat": int(config.get("ANNOUNCE_REPEAT", 2)),
+            "lang": "vi-VN",
+        },
+        "flash_seconds": int(config.get("DISPLAY_FLASH_SECONDS", 8)),
+        "recent_calls": int(config.get("DISPLAY_RECENT_CALLS", 8)),
+        "announce_missed_seconds": int(config.get("DISPLAY_ANNOUNCE_MISSED_SECONDS", 60)),
+        "timezone": config.get("TIMEZONE", "Asia/Ho_Chi_Minh"),
+    }
+    messages = {
+        "counter": _("Quầy"),
+        "recall": _("Gọi lại"),
+        "waiting": _("đang chờ"),
+        "idle": _("Chưa có số nào được gọi"),
+        "enable_sound": _("Bấm vào màn hình để bật âm thanh thông báo"),
+    }
+    return render_template(
+        "display/board.html",
+        snapshot=snapshot,
+        settings=settings,
+        messages=messages,
+        message=config.get("DISPLAY_MESSAGE") or "",
+    )
+
+
+@bp.route("/announce/<code>/<int:counter>")
+def announcement(code: str, counter: int) -> Any:
+    """The phrase to speak for a call, and where to fetch it as audio, per source."""
+    _check_call(code, counter)
+    try:
+        text = announcement_for(code, counter)
+    except ValueError:
+        log.exception("bad announcement settings")
+        abort(500)
+    audio = {
+        source: f"{request.script_root}{bp.url_prefix}/voice/{code}/{counter}.wav?source={source}"
+        for source in voice_sources()
+        if source in SERVER_SOURCES
+    }
+    return jsonify(
+        {"text": text, "audio": audio, "repeat": int(current_app.config.get("ANNOUNCE_REPEAT", 2))}
+    )
+
+
+@bp.route("/voice/<code>/<int:counter>.wav")
+def voice_wav(code: str, counter: int) -> Any:
+    """The announcement as WAV (chime + phrase x repeat), rendered offline and cached."""
+    _check_call(code, counter)
+    config = current_app.config
+    source = request.args.get("source", voice.SOURCE_SERVER)
+    if source not in SERVER_SOURCES:
+        abort(404)
+    clips_dir = config.get("VOICE_CLIPS_DIR")
+    try:
+        rendered = voice.render(
+            announcement_for(code, counter),
+            source_order=(source,),
+            repeat=max(1, int(config.get("ANNOUNCE_REPEAT", 2))),
+            cache_dir=Path(current_app.instance_path) / "voice-cache",
+            clips_dir=Path(clips_dir) if clips_dir else None,
+            espeak=voice.EspeakSettings(speed=int(config.get("VOICE_ESPEAK_SPEED", 140))),
+            cache_max_bytes=int(config.get("VOICE_CACHE_MAX_MB", 200)) * 1024 * 1024,
+        )
+    except voice.VoiceUnavailable as exc:
+        log.warning("voice unavailable: %s", exc)
+        return jsonify(
+            {
+                "error": "voice_unavailable",
+                "message": _("Không phát được thông báo bằng giọng nói."),
+            }
+        ), 503
+    response = Response(rendered.wav, mimetype="audio/wav")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["X-Voice-Source"] = rendered.source
+    response.headers["X-Voice-Cached"] = "1" if rendered.cached else "0"
+    return response
+
+
+@bp.route("/sounds/chime.wav")
+def chime() -> Any:
+    """The call chime (played before the browser's own voice)."""
+    return send_file(voice.CHIME_PATH, mimetype="audio/wav", max_age=86400)

@@ -1,0 +1,173 @@
+/*
+ * motcua live connection, shared by every screen (counter, display, kiosk, rating).
+ *
+ * Socket.IO with the rules of docs/realtime.md:
+ *  - every (re)connect: ask the server for a full snapshot (verb "snapshot", acked);
+ *  - every fact carries the site's sequence number `seq`: a fact at or below the
+ *    snapshot's seq is already in it (dropped); seq + 1 is applied; a jump means facts
+ *    were lost: buffer, re-sync, replay what is newer than the new snapshot;
+ *  - while disconnected a marker is shown and verbs fail fast (never queued for later:
+ *    a "call next" must not fire minutes after the officer pressed it);
+ *  - reconnects forever, so a display comes back by itself after a server restart.
+ *
+ * Usage:
+ *   const conn = MotcuaLive.connect({
+ *     namespace: "/display", auth: {...}, events: ["ticket_called", ...],
+ *     onSnapshot(snapshot, reason) {}, // reason: "connect" | "reconnect" | "gap" | "refresh"
+ *     onEvent(name, payload) {}, onStatus(online) {}, onRefused(error) {},
+ *     marker: document.getElementById("offline"), messages: {offline: "...", timeout: "..."},
+ *   });
+ *   conn.request("call_next", {}).then(ack => ...);   // ack.ok, ack.error, ack.message
+ *   conn.refresh();                                    // ask for a fresh snapshot
+ */
+(function (global) {
+  "use strict";
+
+  const DEFAULTS = {
+    namespace: "/",
+    auth: {},
+    events: [],
+    ackTimeoutMs: 8000,
+    retryMs: 1000,
+    onSnapshot: function () {},
+    onEvent: function () {},
+    onStatus: function () {},
+    onRefused: function () {},
+    marker: null,
+    messages: {},
+  };
+
+  function connect(options) {
+    const opts = Object.assign({}, DEFAULTS, options);
+    const socket = global.io(opts.namespace, {
+      auth: opts.auth,
+      reconnection: true,
+      reconnectionAttempts: Infinity,
+      reconnectionDelay: 500,
+      reconnectionDelayMax: 3000,
+      randomizationFactor: 0.3,
+      timeout: 5000,
+    });
+
+    let lastSeq = null; // seq of the state on screen; null until the first snapshot
+    let ready = false; // a snapshot for the current connection has been applied
+    let syncing = false;
+    let everConnected = false;
+    let pendingReason = null;
+    let buffer = [];
+    let online = false;
+
+    function setOnline(value) {
+      online = value;
+      if (opts.marker) opts.marker.hidden = value;
+      global.document.documentElement.classList.toggle("is-offline", !value);
+      opts.onStatus(value);
+    }
+    setOnline(false);
+
+    function deliver(name, payload) {
+      const seq = payload && typeof payload.seq === "number" ? payload.seq : null;
+      if (seq === null) {
+        opts.onEvent(name, payload);
+        return;
+      }
+      if (seq <= lastSeq) return; // already part of the snapshot on screen
+      if (seq !== lastSeq + 1) {
+        buffer.push({ name: name, payload: payload });
+        resync("gap");
+        return;
+      }
+      lastSeq = seq;
+      opts.onEvent(name, payload);
+    }
+
+    function applySnapshot(snapshot, reason) {
+      lastSeq = snapshot.seq;
+      ready = true;
+      opts.onSnapshot(snapshot, reason);
+      const pending = buffer
+        .filter(function (e) { return e.payload.seq === undefined || e.payload.seq > lastSeq; })
+        .sort(function (a, b) { return (a.payload.seq || 0) - (b.payload.seq || 0); });
+      buffer = [];
+      pending.forEach(function (e) { deliver(e.name, e.payload); });
+    }
+
+    function resync(reason) {
+      if (syncing) {
+        pendingReason = pendingReason || reason;
+        return;
+      }
+      if (!socket.connected) return; // the next connect re-syncs anyway
+      syncing = true;
+      socket.timeout(opts.ackTimeoutMs).emit("snapshot", {}, function (err, snapshot) {
+        syncing = false;
+        if (err || !snapshot || snapshot.ok === false || typeof snapshot.seq !== "number") {
+          global.setTimeout(function () { resync(reason); }, opts.retryMs);
+          return;
+        }
+        applySnapshot(snapshot, reason);
+        if (pendingReason) {
+          const again = pendingReason;
+          pendingReason = null;
+          resync(again);
+        }
+      });
+    }
+
+    opts.events.forEach(function (name) {
+      socket.on(name, function (payload) {
+        if (!ready || syncing) {
+          buffer.push({ name: name, payload: payload || {} });
+          return;
+        }
+        deliver(name, payload || {});
+      });
+    });
+
+    socket.on("connect", function () {
+      ready = false;
+      syncing = false;
+      pendingReason = null;
+      setOnline(true);
+      resync(everConnected ? "reconnect" : "connect");
+      everConnected = true;
+    });
+
+    socket.on("disconnect", function () {
+      ready = false;
+      setOnline(false);
+    });
+
+    socket.on("connect_error", function (err) {
+      setOnline(false);
+      // A refusal by the namespace (not logged in, unknown counter) is final: say why.
+      if (err && err.data && err.data.error) opts.onRefused(err.data);
+    });
+
+    function request(verb, data) {
+      if (!socket.connected) {
+        return Promise.resolve({ ok: false, error: "offline", message: opts.messages.offline });
+      }
+      return new Promise(function (resolve) {
+        socket.timeout(opts.ackTimeoutMs).emit(verb, data || {}, function (err, ack) {
+          if (err) {
+            resync("refresh");
+            resolve({ ok: false, error: "timeout", message: opts.messages.timeout });
+            return;
+          }
+          resolve(ack || { ok: false, error: "no_answer", message: opts.messages.timeout });
+        });
+      });
+    }
+
+    return {
+      socket: socket,
+      request: request,
+      refresh: function () { resync("refresh"); },
+      get seq() { return lastSeq; },
+      get online() { return online; },
+    };
+  }
+
+  global.MotcuaLive = { connect: connect };
+})(window);
