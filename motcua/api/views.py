@@ -22,7 +22,7 @@ from motcua.api.schemas import (
 )
 from motcua.auth import request_user, require_roles
 from motcua.errors import ValidationFailed
-from motcua.services import accounts, board, catalog, tickets
+from motcua.services import accounts, board, catalog, printing, tickets
 from motcua.services.tickets import TicketView
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1",
@@ -79,6 +79,18 @@ def create_ticket(body: dict[str, Any]) -> Any:
 def get_ticket(token: str) -> Any:
     """A ticket's public status by its unguessable token."""
     return ticket_body(tickets.ticket_status(token))
+
+
+@blp.route("/tickets/<token>/reprint", methods=["POST"])
+@blp.response(200)
+@blp.doc(security=BEARER)
+@require_roles("officer", "admin")
+def reprint_ticket(token: str) -> Any:
+    """Print a ticket again, at any time (staff); ``?kiosk=NAME`` picks that kiosk's printer."""
+    from flask import request
+
+    return printing.reprint_by_staff(token, actor_id=_actor_id(),
+                                     kiosk=request.args.get("kiosk") or None)
 
 
 @blp.route("/auth/token", methods=["POST"])
