@@ -134,3 +134,6 @@ def register_cli(app: Flask) -> None:
     """Attach the commands to the app (``flask --app motcua …`` works too)."""
     for command in (init_command, demo_command, serve_command, expire_command, user_group):
         app.cli.add_command(command)
+    from motcua.cli_printer import printer_group
+
+    app.cli.add_command(printer_group)
