@@ -801,7 +801,8 @@ def print_test_page(kiosk: str | None = None) -> Any:
         profile=cfg.get("profile"),
         note=f"Ki-ốt: {kiosk or 'mặc định'}",
     )
-    return print_job(cfg, data, job_name="test-page")
+    stamp = local(ensure_now(None)).strftime("%Y%m%d-%H%M%S")
+    return print_job(cfg, data, job_name=f"test-page-{stamp}")
 
 
 def printer_statuses() -> list[dict[str, Any]]:
@@ -811,10 +812,9 @@ def printer_statuses() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for name in printer_names():
         cfg = printer_config(name)
-        try:
-            status = read_status(cfg)
-            state = asdict(status) if hasattr(status, "__dataclass_fields__") else dict(status)
-        except Exception as exc:
-            state = {"error": str(exc)}
+        if str(cfg.get("backend") or "").lower() in NO_PRINTER_BACKENDS:
+            state = {"state": "off", "message": str(_l("Ki-ốt không dùng máy in")), "detail": ""}
+        else:
+            state = asdict(read_status(cfg))  # never raises: failures come back as a state
         out.append({"kiosk": name, "backend": cfg.get("backend"), "status": state})
     return out
