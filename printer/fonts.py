@@ -19,6 +19,11 @@ _FALLBACKS: dict[int, tuple[str, ...]] = {
         "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
         "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
     ),
+    500: (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Medium.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+    ),
     600: (
         "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
         "/usr/share/fonts/truetype/noto/NotoSans-SemiBold.ttf",
@@ -42,7 +47,7 @@ class FontNotFoundError(RuntimeError):
 
 @lru_cache(maxsize=16)
 def font_path(weight: int = 400) -> Path:
-    """Return the path of a Vietnamese-capable TTF of the given weight (400, 600, 700, 800)."""
+    """Return the path of a Vietnamese-capable TTF of a weight (400, 500, 600, 700, 800)."""
     try:
         import fontpkg
 

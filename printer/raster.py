@@ -31,10 +31,14 @@ _MIN_BAND_GAP = 4
 FRAGMENT_HEIGHT = 960
 _INVERT = bytes(255 - value for value in range(256))
 
-# QR mask pattern. ISO 18004 asks the encoder to try all eight masks and keep the one with the
-# lowest penalty; qrcode does that in pure Python and it costs ~7 ms, most of the ticket budget.
-# Any mask decodes; the measured symbols print crisply at >= 4 dots per module and read at once.
-QR_MASK_PATTERN = 4
+# QR symbols come from zxing-cpp's C++ encoder when it is installed (~0.3 ms, mask chosen by
+# the ISO 18004 penalty rules). The pure-Python fallback, qrcode, costs ~9 ms with the same
+# mask selection: most of a ticket's time budget, but correct.
+try:
+    from zxingcpp import BarcodeFormat as _ZxingFormat
+    from zxingcpp import create_barcode as _zxing_create
+except ImportError:  # zxing-cpp missing, or a version (< 2.3) without the writer API
+    _zxing_create = None
 
 
 @dataclass(frozen=True)
@@ -248,17 +252,26 @@ def _wrap_greedy(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> tup
 
 
 def qr_image(data: str, module: int) -> Image.Image:
-    """Return a 1-bit QR symbol for `data`, `module` dots per module, without a quiet zone."""
-    code = qrcode.QRCode(
-        error_correction=ERROR_CORRECT_M, border=0, box_size=1, mask_pattern=QR_MASK_PATTERN
-    )
+    """Return a 1-bit QR symbol (level M) for `data`, `module` dots a module, no quiet zone."""
+    small = _qr_modules_zxing(data) if _zxing_create is not None else _qr_modules_qrcode(data)
+    return small.resize((small.width * module, small.height * module), Image.Resampling.NEAREST)
+
+
+def _qr_modules_zxing(data: str) -> Image.Image:
+    barcode = _zxing_create(data, _ZxingFormat.QRCode, ec_level="M")
+    modules = barcode.to_image(scale=1, add_quiet_zones=False)
+    height, width = modules.shape
+    return Image.frombytes("L", (width, height), bytes(memoryview(modules))).convert("1")
+
+
+def _qr_modules_qrcode(data: str) -> Image.Image:
+    code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, border=0, box_size=1)
     code.add_data(data)
     code.make(fit=True)
     matrix = code.get_matrix()
     size = len(matrix)
     pixels = bytes(BLACK if dark else 255 for row in matrix for dark in row)
-    small = Image.frombytes("L", (size, size), pixels).convert("1")
-    return small.resize((size * module, size * module), Image.Resampling.NEAREST)
+    return Image.frombytes("L", (size, size), pixels).convert("1")
 
 
 def find_bands(image: Image.Image, min_gap: int = _MIN_BAND_GAP) -> list[Band]:
@@ -336,6 +349,11 @@ def raster_block(image: Image.Image, fragment_height: int = FRAGMENT_HEIGHT) -> 
     return b"".join(blocks)
 
 
+@lru_cache(maxsize=256)
+def _blank_rows(height: int) -> bytes:
+    return raster_block(Image.new("1", (8, height), WHITE))
+
+
 def encode_raster(
     image: Image.Image,
     profile: str | None = None,
@@ -360,7 +378,7 @@ def encode_raster(
         if gap > 0:
             # Blank rows as a one-byte-wide raster: dot-exact on every printer, unlike ESC J,
             # whose motion unit differs between models.
-            body.append(raster_block(Image.new("1", (8, gap), WHITE)))
+            body.append(_blank_rows(gap))
         # Keep the left part: many cheap printers ignore ESC a (centring) for raster images,
         # so the left whitespace must stay in the image; the right whitespace can go.
         body.append(raster_block(image.crop((0, band.top, band.width_bytes * 8, band.bottom))))

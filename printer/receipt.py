@@ -115,9 +115,9 @@ def render_receipt(receipt: Receipt, width_px: int = WIDTH_80MM) -> Image.Image:
     canvas = Canvas(width_px, style.margin)
     heading = load_font(style.heading, 700)
     label = load_font(style.label, 600)
-    body = load_font(style.body, 400)
+    body = load_font(style.body, 500)
     body_bold = load_font(style.body, 600)
-    caption = load_font(style.caption, 400)
+    caption = load_font(style.caption, 500)
 
     if receipt.reprint:
         canvas.boxed_text("IN LẠI", label, border=3)
@@ -171,8 +171,8 @@ def render_test_page(width_px: int = WIDTH_80MM, note: str | None = None) -> Ima
     style = _Style.for_width(width_px)
     canvas = Canvas(width_px, style.margin)
     heading = load_font(style.heading, 700)
-    body = load_font(style.body, 400)
-    caption = load_font(style.caption, 400)
+    body = load_font(style.body, 500)
+    caption = load_font(style.caption, 500)
     mm = round(width_px / 8)  # 203 dpi is 8 dots per mm
 
     canvas.rule(thickness=3)

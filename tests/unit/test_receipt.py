@@ -153,7 +153,6 @@ def test_code_band_holds_the_code_text() -> None:
     band = paper.crop((0, code_band.top, paper.width, code_band.bottom))
     band_box = ImageChops.invert(band.convert("L")).getbbox()
     assert band_box is not None
-    height = band_box[3] - band_box[1]
     # Render "A012" alone at each size; the one whose ink has the band's size must match it.
     ink = band.crop(band_box)
     matched = False
@@ -271,7 +270,7 @@ def test_font_has_every_vietnamese_letter() -> None:
     """Each Vietnamese letter has its own glyph (none falls back to the missing-glyph box)."""
     letters = set((VIETNAMESE_UPPER + VIETNAMESE_LOWER + "".join(VIETNAMESE_TONES)).split())
     letters |= {letter.upper() for letter in letters}
-    for weight in (400, 600, 700, 800):
+    for weight in (400, 500, 600, 700, 800):
         font = load_font(25, weight)
         missing = bytes(font.getmask("\U000f0000"))
         for letter in sorted(letters):
@@ -325,3 +324,13 @@ def test_decoder_follows_code_pages_for_text() -> None:
     decoded = decode(printer.output)
     assert decoded.code_pages, "python-escpos selected no code page"
     assert decoded.text == "Xin chào Quý khách\n"
+
+
+def test_qr_without_zxing_cpp_falls_back_to_qrcode(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without zxing-cpp's writer the pure-Python qrcode path draws a symbol that reads back."""
+    import printer.raster
+
+    monkeypatch.setattr(printer.raster, "_zxing_create", None)
+    receipt = make_receipt(status_url="https://hall.example.vn/t/fallback-42")
+    paper = printed(receipt)
+    assert [r.text for r in zxingcpp.read_barcodes(paper.convert("L"))] == [receipt.status_url]
