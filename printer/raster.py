@@ -38,7 +38,7 @@ try:
     from zxingcpp import BarcodeFormat as _ZxingFormat
     from zxingcpp import create_barcode as _zxing_create
 except ImportError:  # zxing-cpp missing, or a version (< 2.3) without the writer API
-    _zxing_create = None
+    _zxing_create = None  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,8 @@ class Canvas:
     ) -> tuple[str, ...]:
         """Draw `text` centred, wrapped at word boundaries; return the lines drawn."""
         lines = wrap_text(text, font, self.text_width - 2 * pad)
+        if not lines:
+            return lines
         top, bottom = line_metrics(font)
         line_height = bottom - top
         block = len(lines) * line_height + (len(lines) - 1) * line_gap + 2 * pad
@@ -251,10 +253,19 @@ def _wrap_greedy(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> tup
     return tuple(lines)
 
 
-def qr_image(data: str, module: int) -> Image.Image:
-    """Return a 1-bit QR symbol (level M) for `data`, `module` dots a module, no quiet zone."""
+def qr_image(
+    data: str, module: int, max_width: int | None = None, quiet: int = 4
+) -> tuple[Image.Image, int]:
+    """Return a 1-bit QR symbol (level M) for `data` without quiet zone, and its module size.
+
+    Modules are `module` dots wide, or fewer when the symbol plus `quiet` modules on each
+    side would not fit in `max_width` dots (a very long URL on 58 mm paper).
+    """
     small = _qr_modules_zxing(data) if _zxing_create is not None else _qr_modules_qrcode(data)
-    return small.resize((small.width * module, small.height * module), Image.Resampling.NEAREST)
+    if max_width is not None:
+        module = max(1, min(module, max_width // (small.width + 2 * quiet)))
+    size = (small.width * module, small.height * module)
+    return small.resize(size, Image.Resampling.NEAREST), module
 
 
 def _qr_modules_zxing(data: str) -> Image.Image:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,6 +23,10 @@ DEFAULT_HALL_NAME = "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"
 DEFAULT_FOOTER = "Cảm ơn Quý khách!"
 QR_CAPTION = "Quét mã để xem lượt chờ và đánh giá"
 QR_QUIET_MODULES = 4
+
+# One render at a time: Pillow's FreeType fonts and the word caches are shared between
+# threads (a web server renders tickets from several), and a render takes a few ms.
+_RENDER_LOCK = threading.Lock()
 
 TEST_PAGE_QR = "MOTCUA-PRINTER-TEST"
 VIETNAMESE_UPPER = "A Ă Â B C D Đ E Ê G H I K L M N O Ô Ơ P Q R S T U Ư V X Y"
@@ -111,6 +116,11 @@ def _code_font(code: str, style: _Style, max_width: int) -> ImageFont.FreeTypeFo
 
 def render_receipt(receipt: Receipt, width_px: int = WIDTH_80MM) -> Image.Image:
     """Render the ticket as a 1-bit image exactly `width_px` dots wide (576 = 80 mm)."""
+    with _RENDER_LOCK:
+        return _render_receipt(receipt, width_px)
+
+
+def _render_receipt(receipt: Receipt, width_px: int) -> Image.Image:
     style = _Style.for_width(width_px)
     canvas = Canvas(width_px, style.margin)
     heading = load_font(style.heading, 700)
@@ -145,14 +155,15 @@ def render_receipt(receipt: Receipt, width_px: int = WIDTH_80MM) -> Image.Image:
     canvas.space(style.gap // 2)
     canvas.text(f"Thời gian in vé: {receipt.issued_local}", body)
 
-    qr = qr_image(receipt.status_url, style.qr_module)
-    quiet = QR_QUIET_MODULES * style.qr_module
+    qr, module = qr_image(receipt.status_url, style.qr_module, canvas.text_width, QR_QUIET_MODULES)
+    quiet = QR_QUIET_MODULES * module
     canvas.space(quiet)
     canvas.image_centered(qr)
     canvas.space(quiet)
     canvas.text(QR_CAPTION, caption)
-    canvas.space(style.gap)
-    canvas.text(receipt.footer, body_bold)
+    if receipt.footer.strip():
+        canvas.space(style.gap)
+        canvas.text(receipt.footer, body_bold)
     return canvas.finish(bottom_margin=2)
 
 
@@ -168,6 +179,11 @@ def encode_receipt(
 
 def render_test_page(width_px: int = WIDTH_80MM, note: str | None = None) -> Image.Image:
     """Render a printer test page: full-width frame, Vietnamese letters with tones, a QR."""
+    with _RENDER_LOCK:
+        return _render_test_page(width_px, note)
+
+
+def _render_test_page(width_px: int, note: str | None) -> Image.Image:
     style = _Style.for_width(width_px)
     canvas = Canvas(width_px, style.margin)
     heading = load_font(style.heading, 700)
@@ -188,10 +204,10 @@ def render_test_page(width_px: int = WIDTH_80MM, note: str | None = None) -> Ima
     canvas.text("Xin mời công dân có số thứ tự A012 đến quầy số 2", body)
     if note:
         canvas.text(note, caption)
-    quiet = QR_QUIET_MODULES * style.qr_module
-    canvas.space(quiet)
-    canvas.image_centered(qr_image(TEST_PAGE_QR, style.qr_module))
-    canvas.space(quiet)
+    qr, module = qr_image(TEST_PAGE_QR, style.qr_module, canvas.text_width, QR_QUIET_MODULES)
+    canvas.space(QR_QUIET_MODULES * module)
+    canvas.image_centered(qr)
+    canvas.space(QR_QUIET_MODULES * module)
     canvas.text("Khung phải đủ hai cạnh trái và phải", caption)
     canvas.space(style.gap)
     canvas.rule(thickness=3)

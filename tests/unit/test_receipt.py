@@ -334,3 +334,20 @@ def test_qr_without_zxing_cpp_falls_back_to_qrcode(monkeypatch: pytest.MonkeyPat
     receipt = make_receipt(status_url="https://hall.example.vn/t/fallback-42")
     paper = printed(receipt)
     assert [r.text for r in zxingcpp.read_barcodes(paper.convert("L"))] == [receipt.status_url]
+
+
+def test_a_long_status_url_still_fits_and_reads_on_58mm() -> None:
+    """A long URL makes a bigger symbol; on 58 mm its modules shrink so it fits and reads."""
+    url = "https://motcua.phuongbadinh.hanoi.gov.vn/kiosk/ticket/" + "3f9c1a2b7d4e" * 12
+    receipt = make_receipt(status_url=url)
+    paper = printed(receipt, WIDTH_58MM)
+    assert paper.width == WIDTH_58MM
+    assert [r.text for r in zxingcpp.read_barcodes(paper.convert("L"))] == [url]
+
+
+def test_empty_footer_is_left_out() -> None:
+    """An empty footer prints nothing instead of a blank line or a crash."""
+    with_footer = render_receipt(make_receipt())
+    without = render_receipt(make_receipt(footer=""))
+    assert without.height < with_footer.height
+    assert without.width == WIDTH_80MM
