@@ -253,19 +253,31 @@ def _wrap_greedy(text: str, font: ImageFont.FreeTypeFont, max_width: int) -> tup
     return tuple(lines)
 
 
-def qr_image(
-    data: str, module: int, max_width: int | None = None, quiet: int = 4
-) -> tuple[Image.Image, int]:
-    """Return a 1-bit QR symbol (level M) for `data` without quiet zone, and its module size.
+def qr_modules(data: str) -> Image.Image:
+    """Return the QR symbol (level M) for `data` at one dot per module, without quiet zone."""
+    return _qr_modules_zxing(data) if _zxing_create is not None else _qr_modules_qrcode(data)
 
-    Modules are `module` dots wide, or fewer when the symbol plus `quiet` modules on each
-    side would not fit in `max_width` dots (a very long URL on 58 mm paper).
+
+def fit_module(modules: int, module: int, max_width: int, quiet: int = 4) -> int:
+    """Return `module`, or less if `modules` plus `quiet` on each side exceed `max_width` dots."""
+    return max(1, min(module, max_width // (modules + 2 * quiet)))
+
+
+def qr_image(data: str, module: int, max_width: int | None = None, quiet: int = 4) -> Image.Image:
+    """Return a 1-bit QR symbol for `data` without quiet zone, `module` dots a module.
+
+    With `max_width`, modules shrink so that the symbol plus `quiet` modules on each side fit.
     """
-    small = _qr_modules_zxing(data) if _zxing_create is not None else _qr_modules_qrcode(data)
+    symbol = qr_modules(data)
     if max_width is not None:
-        module = max(1, min(module, max_width // (small.width + 2 * quiet)))
-    size = (small.width * module, small.height * module)
-    return small.resize(size, Image.Resampling.NEAREST), module
+        module = fit_module(symbol.width, module, max_width, quiet)
+    return scale_modules(symbol, module)
+
+
+def scale_modules(symbol: Image.Image, module: int) -> Image.Image:
+    """Return a one-dot-per-module symbol enlarged to `module` dots a module."""
+    size = (symbol.width * module, symbol.height * module)
+    return symbol.resize(size, Image.Resampling.NEAREST)
 
 
 def _qr_modules_zxing(data: str) -> Image.Image:

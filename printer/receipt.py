@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image, ImageFont
 
 from printer.fonts import load_font
-from printer.raster import Canvas, encode_raster, qr_image
+from printer.raster import Canvas, encode_raster, fit_module, qr_modules, scale_modules
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,15 @@ def _code_font(code: str, style: _Style, max_width: int) -> ImageFont.FreeTypeFo
     return font
 
 
+def _qr(canvas: Canvas, data: str, module: int) -> None:
+    """Draw a centred QR with its quiet zone of blank rows above and below."""
+    symbol = qr_modules(data)
+    module = fit_module(symbol.width, module, canvas.text_width, QR_QUIET_MODULES)
+    canvas.space(QR_QUIET_MODULES * module)
+    canvas.image_centered(scale_modules(symbol, module))
+    canvas.space(QR_QUIET_MODULES * module)
+
+
 def render_receipt(receipt: Receipt, width_px: int = WIDTH_80MM) -> Image.Image:
     """Render the ticket as a 1-bit image exactly `width_px` dots wide (576 = 80 mm)."""
     with _RENDER_LOCK:
@@ -155,11 +164,7 @@ def _render_receipt(receipt: Receipt, width_px: int) -> Image.Image:
     canvas.space(style.gap // 2)
     canvas.text(f"Thời gian in vé: {receipt.issued_local}", body)
 
-    qr, module = qr_image(receipt.status_url, style.qr_module, canvas.text_width, QR_QUIET_MODULES)
-    quiet = QR_QUIET_MODULES * module
-    canvas.space(quiet)
-    canvas.image_centered(qr)
-    canvas.space(quiet)
+    _qr(canvas, receipt.status_url, style.qr_module)
     canvas.text(QR_CAPTION, caption)
     if receipt.footer.strip():
         canvas.space(style.gap)
@@ -204,10 +209,7 @@ def _render_test_page(width_px: int, note: str | None) -> Image.Image:
     canvas.text("Xin mời công dân có số thứ tự A012 đến quầy số 2", body)
     if note:
         canvas.text(note, caption)
-    qr, module = qr_image(TEST_PAGE_QR, style.qr_module, canvas.text_width, QR_QUIET_MODULES)
-    canvas.space(QR_QUIET_MODULES * module)
-    canvas.image_centered(qr)
-    canvas.space(QR_QUIET_MODULES * module)
+    _qr(canvas, TEST_PAGE_QR, style.qr_module)
     canvas.text("Khung phải đủ hai cạnh trái và phải", caption)
     canvas.space(style.gap)
     canvas.rule(thickness=3)
