@@ -290,6 +290,8 @@
 
   // ------------------------------------------------------------------ idle timeout
 
+  let idleRestart = null; // restarts the running countdown (a touch means someone is there)
+
   function startIdle(seconds, then, silent) {
     stopIdle();
     idleLeft = seconds;
@@ -304,12 +306,13 @@
     };
     tick();
     idleTimer = setInterval(tick, 1000);
-    idleTimer.restart = () => startIdle(seconds, then, silent);
+    idleRestart = () => startIdle(seconds, then, silent);
   }
 
   function stopIdle() {
     if (idleTimer) clearInterval(idleTimer);
     idleTimer = null;
+    idleRestart = null;
     $("t-countdown").textContent = "";
   }
 
@@ -336,7 +339,7 @@
 
   // Any touch on a waiting screen restarts its idle countdown.
   root.addEventListener("pointerdown", () => {
-    if (idleTimer && idleTimer.restart && !busy) idleTimer.restart();
+    if (idleRestart && !busy) idleRestart();
   });
 
   function tickClock() {
