@@ -21,11 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import qrcode
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from qrcode.constants import ERROR_CORRECT_M
 
 from db import db
 from db.models import Site, Ticket, TicketEvent
@@ -228,27 +226,31 @@ def status_url(token: str) -> str:
 
 
 def qr_svg(data: str) -> str:
-    """The QR of ``data`` as an inline SVG, built as the paper ticket's QR (M, same mask)."""
-    from printer.raster import QR_MASK_PATTERN
+    """The QR of ``data`` as an inline SVG: the very symbol the paper ticket carries."""
+    from printer.raster import qr_image
 
-    code = qrcode.QRCode(
-        error_correction=ERROR_CORRECT_M, border=0, box_size=1, mask_pattern=QR_MASK_PATTERN
-    )
-    code.add_data(data)
-    code.make(fit=True)
-    matrix = code.get_matrix()
-    size = len(matrix) + 2 * QR_QUIET_MODULES
-    path = "".join(
-        f"M{x + QR_QUIET_MODULES},{y + QR_QUIET_MODULES}h1v1h-1z"
-        for y, row in enumerate(matrix)
-        for x, dark in enumerate(row)
-        if dark
-    )
+    modules = qr_image(data, 1)  # 1 pixel per module, no quiet zone; 0 = dark
+    width = modules.width
+    pixels = modules.convert("L").tobytes()  # one byte a module: 0 dark, 255 light
+    q = QR_QUIET_MODULES
+    runs: list[str] = []
+    for y in range(modules.height):
+        row = pixels[y * width : (y + 1) * width]
+        x = 0
+        while x < width:
+            if row[x]:
+                x += 1
+                continue
+            start = x
+            while x < width and not row[x]:
+                x += 1
+            runs.append(f"M{start + q},{y + q}h{x - start}v1h-{x - start}z")
+    size = width + 2 * q
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
         f'shape-rendering="crispEdges" role="img" aria-label="QR">'
         f'<rect width="{size}" height="{size}" fill="#fff"/>'
-        f'<path d="{path}" fill="#000"/></svg>'
+        f'<path d="{"".join(runs)}" fill="#000"/></svg>'
     )
 
 
