@@ -12,6 +12,7 @@ DEFAULTS: dict[str, Any] = {
     # Flask / security
     "SECRET_KEY": DEFAULT_SECRET_KEY,
     "ENV_PRODUCTION": False,
+    "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug method; tests use a cheap one
     # Database: SQLite file in the instance folder unless a URL is given.
     "SQLALCHEMY_DATABASE_URI": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {},

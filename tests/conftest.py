@@ -29,6 +29,7 @@ def build_app(database_uri: str, **overrides: Any) -> Flask:
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "PUBLIC_BASE_URL": "http://hall.test",
         "PRINTER": {"backend": "dummy", "width_px": 576},
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(overrides)
     app = create_app(config)

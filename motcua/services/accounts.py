@@ -60,7 +60,8 @@ def create_user(username: str, *, full_name: str, role: str, password: str,
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(_l("Tên đăng nhập đã tồn tại."), field="username")
     user = User(username=username, full_name=full_name.strip(), role=role, position=position,
-                unit=unit, password_hash=generate_password_hash(password), active=True,
+                unit=unit, password_hash=generate_password_hash(
+                    password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), active=True,
                 created_at=ensure_now(now))
     db.session.add(user)
     db.session.commit()

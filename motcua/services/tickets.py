@@ -21,7 +21,16 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from db import db
-from db.models import Counter, ServiceArea, Site, Ticket, TicketEvent, TicketSequence, User
+from db.models import (
+    Counter,
+    ServiceArea,
+    Site,
+    Ticket,
+    TicketEvent,
+    TicketSequence,
+    User,
+    counter_areas,
+)
 from motcua import realtime
 from motcua.errors import (
     CounterBusy,
@@ -113,16 +122,18 @@ def _area_by_key(key: str) -> ServiceArea:
     return area
 
 
-def _serving_counters(site_id: int, area_id: int) -> list[Counter]:
-    """Active counters of a site that serve an area."""
-    return list(
-        db.session.scalars(
-            sa.select(Counter)
+def _serving_counters(site_id: int, area_id: int) -> list[tuple[int, bool]]:
+    """(number, paused) of the active counters of a site that serve an area."""
+    return [
+        (int(number), bool(paused))
+        for number, paused in db.session.execute(
+            sa.select(Counter.number, Counter.paused)
+            .join(counter_areas, counter_areas.c.counter_id == Counter.id)
             .where(Counter.site_id == site_id, Counter.active.is_(True),
-                   Counter.areas.any(ServiceArea.id == area_id))
+                   counter_areas.c.area_id == area_id)
             .order_by(Counter.number)
         )
-    )
+    ]
 
 
 def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
@@ -205,10 +216,10 @@ def _average_service_minutes(site_id: int, area_id: int, day: dt.date,
 
 
 def _view(ticket: Ticket, policy: QueuePolicy, *, with_estimate: bool = True,
-          created: bool = True, seq: int | None = None) -> TicketView:
-    """Plain view of a ticket, with people ahead and an estimate if waiting."""
+          created: bool = True, seq: int | None = None,
+          counters: list[tuple[int, bool]] | None = None) -> TicketView:
+    """Plain view of a ticket; when waiting, with people ahead and an estimate."""
     area = ticket.area
-    counters = _serving_counters(ticket.site_id, ticket.area_id)
     view = TicketView(
         uuid=ticket.uuid, token=ticket.token, code=ticket.code, number=ticket.number,
         status=ticket.status, area_code=area.code, area_prefix=area.prefix, area_name=area.name,
@@ -220,19 +231,23 @@ def _view(ticket: Ticket, policy: QueuePolicy, *, with_estimate: bool = True,
         counter_number=ticket.counter.number if ticket.counter else None,
         called_at=ticket.called_at, started_at=ticket.started_at,
         finished_at=ticket.finished_at,
-        serving_counters=[c.number for c in counters],
         misses=ticket.misses, call_count=ticket.call_count, dossier_code=ticket.dossier_code,
         created=created, seq=seq,
     )
     if ticket.issue_area_id != ticket.area_id:
-        view.transferred_from = db.session.get(ServiceArea, ticket.issue_area_id).name  # type: ignore[union-attr]
-    if with_estimate and ticket.status == WAITING:
-        ahead = _people_ahead(ticket, policy)
-        open_counters = max(1, sum(1 for c in counters if not c.paused))
-        avg = _average_service_minutes(ticket.site_id, ticket.area_id, ticket.business_day,
-                                       policy)
-        view.people_ahead = ahead
-        view.estimated_wait_minutes = int(math.ceil(ahead * avg / open_counters))
+        origin = db.session.get(ServiceArea, ticket.issue_area_id)
+        view.transferred_from = origin.name if origin else None
+    if with_estimate:
+        if counters is None:
+            counters = _serving_counters(ticket.site_id, ticket.area_id)
+        view.serving_counters = [number for number, _ in counters]
+        if ticket.status == WAITING:
+            ahead = _people_ahead(ticket, policy)
+            open_counters = max(1, sum(1 for _, paused in counters if not paused))
+            avg = _average_service_minutes(ticket.site_id, ticket.area_id,
+                                           ticket.business_day, policy)
+            view.people_ahead = ahead
+            view.estimated_wait_minutes = int(math.ceil(ahead * avg / open_counters))
     return view
 
 
@@ -264,7 +279,8 @@ def issue_ticket(service: str, *, priority: str | None = None,
     if priority is not None and priority not in policy.priority_categories:
         raise InvalidPriority(priority=priority)
     area = _area_by_key(service)
-    if not _serving_counters(site.id, area.id):
+    counters = _serving_counters(site.id, area.id)
+    if not counters:
         raise ServiceNotFound(service=service)
     day = business_day(now)
     try:
@@ -274,7 +290,7 @@ def issue_ticket(service: str, *, priority: str | None = None,
             area_id=area.id, business_day=day, number=number,
             code=format_code(area.prefix, number, policy.digits), status=WAITING,
             priority=priority, idempotency_key=idempotency_key, issued_at=now, queued_at=now,
-            kiosk=kiosk,
+            kiosk=kiosk, area=area, site=site,
         )
         db.session.add(ticket)
         db.session.flush()
@@ -288,7 +304,7 @@ def issue_ticket(service: str, *, priority: str | None = None,
     _log(ticket, "issued", now, detail={"priority": priority, "kiosk": kiosk} if priority or kiosk
          else None)
     seq = bump_seq(site.id)
-    view = _view(ticket, policy, seq=seq)
+    view = _view(ticket, policy, seq=seq, counters=counters)
     db.session.commit()
     _publish_ticket("ticket_issued", site.id, seq, view)
     return view
