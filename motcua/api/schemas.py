@@ -57,6 +57,10 @@ class TicketSchema(ma.Schema):
     estimated_wait_minutes = ma.fields.Integer(allow_none=True)
     serving_counters = ma.fields.List(ma.fields.Integer())
     transferred_from = ma.fields.String(allow_none=True)
+    started_at = ma.fields.String(allow_none=True)
+    call_count = ma.fields.Integer()
+    misses = ma.fields.Integer()
+    dossier_code = ma.fields.String(allow_none=True)
     created = ma.fields.Boolean(metadata={"description": "False when an idempotent retry"})
 
 

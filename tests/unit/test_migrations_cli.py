@@ -1,0 +1,103 @@
+"""Migrations match the models; the motcua command works end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+
+from db import Base, db
+from db.models import Counter, ServiceArea, User
+from motcua import create_app
+from motcua.cli import main
+from tests.support.parts import postgres_url
+
+
+def cli_app(uri: str) -> Any:
+    """An app whose schema is made by the migrations, not create_all."""
+    return create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": uri,
+                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+
+
+def assert_schema_matches_models(app: Any) -> None:
+    """No difference between the migrated schema and the models."""
+    with app.app_context(), db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_init_then_demo_on_sqlite(tmp_path: Path) -> None:
+    """`motcua init` migrates and seeds areas; `motcua demo` adds the hall; both idempotent."""
+    app = cli_app(f"sqlite:///{tmp_path / 'hall.sqlite3'}")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init"])
+    assert first.exit_code == 0, first.output
+    assert "Lĩnh vực mới thêm: 8" in first.output
+    assert "Lĩnh vực mới thêm: 0" in runner.invoke(args=["init"]).output
+    demo = runner.invoke(args=["demo"])
+    assert demo.exit_code == 0, demo.output
+    assert "canbo1" in demo.output and "Nguyễn Thị Lan" in demo.output
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceArea)) == 8
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Counter)) == 6
+        officers = db.session.scalar(
+            sa.select(sa.func.count()).select_from(User).where(User.role == "officer"))
+        assert officers == 6
+    assert_schema_matches_models(app)
+
+
+def test_migrations_match_models_on_postgresql() -> None:
+    """The same migrations on a real PostgreSQL give exactly the models' schema."""
+    url = postgres_url()
+    app = cli_app(url)
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+    try:
+        result = app.test_cli_runner().invoke(args=["init"])
+        assert result.exit_code == 0, result.output
+        assert_schema_matches_models(app)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+            db.engine.dispose()
+
+
+def test_user_add_with_password_stdin(tmp_path: Path) -> None:
+    """`motcua user add` creates an account that can log in; a short password is refused."""
+    app = cli_app(f"sqlite:///{tmp_path / 'u.sqlite3'}")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["init"])
+    ok = runner.invoke(args=["user", "add", "lan.nt", "--role", "officer", "--name",
+                             "Nguyễn Thị Lan", "--password-stdin"], input="mat-khau-dai\n")
+    assert ok.exit_code == 0, ok.output
+    assert "Nguyễn Thị Lan" in ok.output
+    short = runner.invoke(args=["user", "add", "x", "--role", "admin", "--name", "X",
+                                "--password-stdin"], input="ngan\n")
+    assert short.exit_code != 0 and "ít nhất 8 ký tự" in short.output
+    client = app.test_client()
+    r = client.post("/api/v1/auth/token", json={"username": "lan.nt", "password": "mat-khau-dai"})
+    assert r.status_code == 200
+
+
+def test_console_script_help_lists_the_commands() -> None:
+    """The installed `motcua` entry point offers serve, init, demo and user."""
+    out = CliRunner().invoke(main, ["--help"]).output
+    for command in ("serve", "init", "demo", "user"):
+        assert command in out
+
+
+def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
+    """A secret key is required in production."""
+    import pytest
+
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app({"ENV_PRODUCTION": True,
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
