@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     # Voice announcements ({so} = the ticket number read aloud, {quay} = the counter)
     "ANNOUNCE_TEMPLATE": "Xin mời công dân có số thứ tự {so} đến quầy số {quay}",
     "ANNOUNCE_REPEAT": 2,
+    "ANNOUNCE_CHIME": True,  # False: no chime; or the path of the hall's own WAV
     "ANNOUNCE_DIGITS": "number",  # number: "a mười hai" | each: "a không một hai"
     "ANNOUNCE_LINH": "linh",  # or "lẻ"
     "ANNOUNCE_LETTER_NAMES": {},  # e.g. {"F": "ép-phờ"}
