@@ -82,8 +82,9 @@ def login() -> Any:
     error = None
     if request.method == "POST":
         try:
-            user = accounts.authenticate(request.form.get("username", ""),
-                                         request.form.get("password", ""))
+            user = accounts.authenticate(
+                request.form.get("username", ""), request.form.get("password", "")
+            )
         except DomainError as exc:
             error = str(exc.message)
         else:

@@ -20,8 +20,7 @@ def _create_app(*_: Any) -> Flask:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
-             load_dotenv=False)
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
 def main() -> None:
     """motcua: queue tickets, calls and ratings for a one-stop hall."""
 
@@ -54,7 +53,7 @@ def demo_command() -> None:
 
     init_database()
     info = seed_demo()
-    click.echo("Đã tạo dữ liệu mẫu. Đăng nhập (mật khẩu chung: %s):" % info["password"])
+    click.echo(f"Đã tạo dữ liệu mẫu. Đăng nhập (mật khẩu chung: {info['password']}):")
     for login in info["logins"]:
         click.echo(f"  {login['username']:<10} {login['role']:<8} {login['name']}")
 
@@ -70,8 +69,9 @@ def serve_command(host: str, port: int) -> None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     start_housekeeping(app)
     click.echo(f"motcua đang chạy tại http://{host}:{port}/  (Ctrl+C để dừng)")
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False,
-                 log_output=False)
+    socketio.run(
+        app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False
+    )
 
 
 def start_housekeeping(app: Flask, interval_s: int = 600) -> None:
@@ -112,8 +112,7 @@ def user_group() -> None:
 @click.option("--position", default="", help="Chức vụ")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
 @with_appcontext
-def user_add(username: str, role: str, full_name: str, position: str,
-             password_stdin: bool) -> None:
+def user_add(username: str, role: str, full_name: str, position: str, password_stdin: bool) -> None:
     """Create an account (asks for the password unless --password-stdin)."""
     from motcua.errors import DomainError
     from motcua.services import accounts
@@ -123,8 +122,9 @@ def user_add(username: str, role: str, full_name: str, position: str,
     else:
         password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
     try:
-        user = accounts.create_user(username, full_name=full_name, role=role,
-                                    password=password, position=position)
+        user = accounts.create_user(
+            username, full_name=full_name, role=role, password=password, position=position
+        )
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from exc
     click.echo(f"Đã tạo tài khoản {user.username} ({user.role}): {user.full_name}")

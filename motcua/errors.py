@@ -120,9 +120,18 @@ def error_payload(exc: DomainError) -> dict[str, Any]:
 
 def http_error_payload(status: int, errors: Any = None) -> dict[str, Any]:
     """The JSON body for a plain HTTP error (no domain meaning)."""
-    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-             405: "method_not_allowed", 409: "conflict", 413: "too_large",
-             415: "unsupported_media_type", 422: "invalid_request", 429: "too_many_requests"}
+    codes = {
+        400: "bad_request",
+        401: "unauthorized",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        415: "unsupported_media_type",
+        422: "invalid_request",
+        429: "too_many_requests",
+    }
     body: dict[str, Any] = {
         "error": codes.get(status, "server_error" if status >= 500 else "error"),
         "message": str(HTTP_MESSAGES.get(status, HTTP_MESSAGES[400 if status < 500 else 500])),
@@ -151,8 +160,9 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify(http_error_payload(status, errors)), status
         from flask import render_template
 
-        return render_template("error.html", status=status,
-                               message=http_error_payload(status)["message"]), status
+        return render_template(
+            "error.html", status=status, message=http_error_payload(status)["message"]
+        ), status
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
@@ -161,5 +171,6 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify(http_error_payload(500)), 500
         from flask import render_template
 
-        return render_template("error.html", status=500,
-                               message=http_error_payload(500)["message"]), 500
+        return render_template(
+            "error.html", status=500, message=http_error_payload(500)["message"]
+        ), 500

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the system and its tests need: PostgreSQL (tests), Chromium (browser tests),
-# fonts with Vietnamese glyphs (screens), espeak-ng + sox (offline Vietnamese voice).
+# Debian packages motcua needs. Usage: install-system-deps.sh [run|test]
+#   run:  espeak-ng (offline Vietnamese voice), fonts with Vietnamese glyphs
+#   test: the above plus PostgreSQL (PostgreSQL tests), Chromium (browser tests), sox
 set -euo pipefail
-pkgs=(postgresql chromium chromium-driver fonts-noto-core fonts-dejavu-core espeak-ng sox)
+pkgs=(espeak-ng fonts-noto-core fonts-dejavu-core)
+if [ "${1:-test}" = "test" ]; then
+  pkgs+=(postgresql chromium chromium-driver sox)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -40,12 +40,15 @@ def build_app(database_uri: str, **overrides: Any) -> Flask:
         catalog.ensure_site("main", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "PHƯỜNG BA ĐÌNH")
         for number, prefixes in DEMO_COUNTERS:
             catalog.add_counter("main", number, prefixes)
-        for username, name, role in [("canbo1", "Nguyễn Thị Lan", "officer"),
-                                     ("canbo2", "Trần Văn Hùng", "officer"),
-                                     ("lanhdao", "Đỗ Quang Minh", "leader"),
-                                     ("admin", "Quản trị hệ thống", "admin")]:
-            accounts.create_user(username, full_name=name, role=role, password=PASSWORD,
-                                 position="Công chức", now=T0)
+        for username, name, role in [
+            ("canbo1", "Nguyễn Thị Lan", "officer"),
+            ("canbo2", "Trần Văn Hùng", "officer"),
+            ("lanhdao", "Đỗ Quang Minh", "leader"),
+            ("admin", "Quản trị hệ thống", "admin"),
+        ]:
+            accounts.create_user(
+                username, full_name=name, role=role, password=PASSWORD, position="Công chức", now=T0
+            )
     return app
 
 

@@ -52,8 +52,9 @@ def test_db_imports_nothing_from_the_project() -> None:
 def test_printer_is_pure_library_code() -> None:
     """printer/ knows nothing of Flask, the database or the surfaces."""
     for path in modules("printer"):
-        bad = roots(imports(path)) & (set(PROJECT) - {"printer"} | {"flask", "flask_socketio",
-                                                                      "sqlalchemy"})
+        bad = roots(imports(path)) & (
+            set(PROJECT) - {"printer"} | {"flask", "flask_socketio", "sqlalchemy"}
+        )
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
@@ -80,8 +81,11 @@ def test_services_never_touch_the_request() -> None:
     """Services take plain arguments: no request, session or g."""
     for path in (ROOT / "motcua" / "services").rglob("*.py"):
         names = imports(path)
-        bad = {n for n in names if n in {"flask.request", "flask.session", "flask.g",
-                                          "flask_login.current_user"}}
+        bad = {
+            n
+            for n in names
+            if n in {"flask.request", "flask.session", "flask.g", "flask_login.current_user"}
+        }
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
@@ -98,7 +102,8 @@ def test_only_realtime_emits() -> None:
                     func = node.func
                     name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
                     if name in {"emit", "send"} and not (
-                        isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                        isinstance(func, ast.Attribute)
+                        and isinstance(func.value, ast.Name)
                         and func.value.id in {"sock", "ws", "self_sock"}
                     ):
                         offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")

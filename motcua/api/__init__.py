@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import marshmallow as ma
 from flask import Flask
 from flask_smorest import Api
@@ -30,14 +28,15 @@ def register_api(app: Flask) -> MotcuaApi:
     """Attach the API and its OpenAPI document (/api/v1/openapi.json) to the app."""
     from motcua.api.views import blp
 
-    api = MotcuaApi(app, spec_kwargs={
-        "info": {"description": "motcua public API: services, tickets, counters and the board."},
-    })
-    api.spec.components.security_scheme(
-        "bearerAuth", {"type": "http", "scheme": "bearer"}
+    api = MotcuaApi(
+        app,
+        spec_kwargs={
+            "info": {
+                "description": "motcua public API: services, tickets, counters and the board."
+            },
+        },
     )
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(blp)
     app.extensions["motcua_api"] = api
     return api
-
-

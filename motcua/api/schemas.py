@@ -25,11 +25,17 @@ class TicketCreateSchema(ma.Schema):
     class Meta:
         unknown = ma.RAISE
 
-    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=32),
-                               metadata={"description": "Area code or ticket prefix", "example": "A"})
-    priority = ma.fields.String(load_default=None, allow_none=True,
-                                validate=validate.Length(max=32),
-                                metadata={"description": "Priority category code", "example": None})
+    service = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"description": "Area code or ticket prefix", "example": "A"},
+    )
+    priority = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "Priority category code", "example": None},
+    )
     kiosk = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
@@ -39,9 +45,12 @@ class TicketSchema(ma.Schema):
     code = ma.fields.String(required=True, metadata={"example": "A012"})
     token = ma.fields.String(required=True)
     status_url = ma.fields.String(required=True)
-    status = ma.fields.String(required=True,
-                              metadata={"enum": ["waiting", "called", "serving", "finished",
-                                                 "no_show", "cancelled", "expired"]})
+    status = ma.fields.String(
+        required=True,
+        metadata={
+            "enum": ["waiting", "called", "serving", "finished", "no_show", "cancelled", "expired"]
+        },
+    )
     number = ma.fields.Integer()
     area_code = ma.fields.String()
     area_prefix = ma.fields.String()
@@ -68,8 +77,9 @@ class TokenRequestSchema(ma.Schema):
     """Body of POST /auth/token."""
 
     username = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = ma.fields.String(required=True, validate=validate.Length(min=1, max=256),
-                                load_only=True)
+    password = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=256), load_only=True
+    )
 
 
 class TokenSchema(ma.Schema):
@@ -83,9 +93,12 @@ class TokenSchema(ma.Schema):
 class FinishSchema(ma.Schema):
     """Body of POST /counters/{id}/finish."""
 
-    dossier_code = ma.fields.String(load_default=None, allow_none=True,
-                                    validate=validate.Length(max=64),
-                                    metadata={"description": "Mã hồ sơ (optional)"})
+    dossier_code = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=64),
+        metadata={"description": "Mã hồ sơ (optional)"},
+    )
 
 
 class TransferSchema(ma.Schema):

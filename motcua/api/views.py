@@ -25,8 +25,9 @@ from motcua.errors import ValidationFailed
 from motcua.services import accounts, board, catalog, printing, tickets
 from motcua.services.tickets import TicketView
 
-blp = Blueprint("api", __name__, url_prefix="/api/v1",
-                description="Dịch vụ công khai của hệ thống xếp hàng")
+blp = Blueprint(
+    "api", __name__, url_prefix="/api/v1", description="Dịch vụ công khai của hệ thống xếp hàng"
+)
 
 COUNTER_ROLES = ("officer",)
 BEARER = [{"bearerAuth": []}]
@@ -63,12 +64,14 @@ def list_services() -> Any:
 @blp.alt_response(200, schema=TicketSchema, description="Idempotent retry: the same ticket")
 @blp.alt_response(404, description="Unknown or inactive service")
 def create_ticket(body: dict[str, Any]) -> Any:
-    """Issue a ticket. Send an ``Idempotency-Key`` header so that a retried tap gets the same one."""
+    """Issue a ticket; an ``Idempotency-Key`` header makes a retried tap get the same one."""
     from flask import request
 
     view = tickets.issue_ticket(
-        body["service"], priority=body.get("priority"),
-        idempotency_key=request.headers.get("Idempotency-Key"), kiosk=body.get("kiosk"),
+        body["service"],
+        priority=body.get("priority"),
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        kiosk=body.get("kiosk"),
     )
     out = ticket_body(view)
     return out, (201 if view.created else 200)
@@ -89,8 +92,9 @@ def reprint_ticket(token: str) -> Any:
     """Print a ticket again, at any time (staff); ``?kiosk=NAME`` picks that kiosk's printer."""
     from flask import request
 
-    return printing.reprint_by_staff(token, actor_id=_actor_id(),
-                                     kiosk=request.args.get("kiosk") or None)
+    return printing.reprint_by_staff(
+        token, actor_id=_actor_id(), kiosk=request.args.get("kiosk") or None
+    )
 
 
 @blp.route("/auth/token", methods=["POST"])
@@ -104,9 +108,13 @@ def create_token(body: dict[str, Any]) -> Any:
 
 def _counter_action(action: str, counter_id: int, **kwargs: Any) -> dict[str, Any]:
     actions = {
-        "call_next": tickets.call_next, "recall": tickets.recall,
-        "no_show": tickets.mark_no_show, "start": tickets.start_service,
-        "finish": tickets.finish, "transfer": tickets.transfer, "call": tickets.call_ticket,
+        "call_next": tickets.call_next,
+        "recall": tickets.recall,
+        "no_show": tickets.mark_no_show,
+        "start": tickets.start_service,
+        "finish": tickets.finish,
+        "transfer": tickets.transfer,
+        "call": tickets.call_ticket,
     }
     view = actions[action](counter_id, officer_id=_actor_id(), **kwargs)
     return ticket_body(view)
@@ -175,8 +183,13 @@ def finish(body: dict[str, Any], counter_id: int) -> Any:
 @require_roles(*COUNTER_ROLES)
 def transfer(body: dict[str, Any], counter_id: int) -> Any:
     """Transfer the current ticket to another area or counter; it keeps its issue time."""
-    return _counter_action("transfer", counter_id, to_service=body.get("to_service"),
-                           to_counter=body.get("to_counter"), note=body.get("note"))
+    return _counter_action(
+        "transfer",
+        counter_id,
+        to_service=body.get("to_service"),
+        to_counter=body.get("to_counter"),
+        note=body.get("note"),
+    )
 
 
 @blp.route("/counters/<int:counter_id>/pause", methods=["POST"])
@@ -199,8 +212,9 @@ def get_board(query: dict[str, Any]) -> Any:
             counters = [int(x) for x in query["counters"].split(",") if x.strip()]
         except ValueError as exc:
             raise ValidationFailed(field="counters") from exc
-    areas = [a.strip() for a in query["areas"].split(",") if a.strip()] if query.get("areas") \
-        else None
+    areas = (
+        [a.strip() for a in query["areas"].split(",") if a.strip()] if query.get("areas") else None
+    )
     return board.board_snapshot(areas=areas, counters=counters)
 
 

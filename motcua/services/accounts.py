@@ -41,14 +41,29 @@ class UserView:
 
 
 def _view(user: User) -> UserView:
-    return UserView(id=user.id, username=user.username, full_name=user.full_name,
-                    position=user.position, unit=user.unit, role=user.role, active=user.active,
-                    photo=user.photo)
+    return UserView(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        position=user.position,
+        unit=user.unit,
+        role=user.role,
+        active=user.active,
+        photo=user.photo,
+    )
 
 
 @transactional
-def create_user(username: str, *, full_name: str, role: str, password: str,
-                position: str = "", unit: str = "", now: dt.datetime | None = None) -> UserView:
+def create_user(
+    username: str,
+    *,
+    full_name: str,
+    role: str,
+    password: str,
+    position: str = "",
+    unit: str = "",
+    now: dt.datetime | None = None,
+) -> UserView:
     """Create an account with a hashed password."""
     username = username.strip().lower()
     if role not in ROLES:
@@ -59,10 +74,18 @@ def create_user(username: str, *, full_name: str, role: str, password: str,
         raise ValidationFailed(_l("Mật khẩu cần ít nhất 8 ký tự."), field="password")
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(_l("Tên đăng nhập đã tồn tại."), field="username")
-    user = User(username=username, full_name=full_name.strip(), role=role, position=position,
-                unit=unit, password_hash=generate_password_hash(
-                    password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")), active=True,
-                created_at=ensure_now(now))
+    user = User(
+        username=username,
+        full_name=full_name.strip(),
+        role=role,
+        position=position,
+        unit=unit,
+        password_hash=generate_password_hash(
+            password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        ),
+        active=True,
+        created_at=ensure_now(now),
+    )
     db.session.add(user)
     db.session.commit()
     return _view(user)
@@ -74,8 +97,11 @@ def authenticate(username: str, password: str) -> UserView:
     user = db.session.scalar(
         sa.select(User).where(User.username == (username or "").strip().lower())
     )
-    if user is None or not user.active or not check_password_hash(user.password_hash,
-                                                                  password or ""):
+    if (
+        user is None
+        or not user.active
+        or not check_password_hash(user.password_hash, password or "")
+    ):
         raise InvalidCredentials()
     return _view(user)
 

@@ -15,21 +15,49 @@ from motcua.timeutil import business_day, ensure_now
 
 # domain.md: default service areas (prefixes are our proposal; all configurable).
 DEFAULT_AREAS: list[dict[str, Any]] = [
-    {"code": "tuphap", "prefix": "A", "name": "Tư pháp – Hộ tịch",
-     "description": "Khai sinh, kết hôn, khai tử, xác nhận tình trạng hôn nhân, trích lục"},
-    {"code": "chungthuc", "prefix": "B", "name": "Chứng thực",
-     "description": "Bản sao từ bản chính, chữ ký, hợp đồng; cấp bản sao từ sổ gốc"},
-    {"code": "datdai", "prefix": "C", "name": "Đất đai – Xây dựng – Đô thị",
-     "description": "Đăng ký đất đai, biến động; giấy phép xây dựng nhà ở riêng lẻ"},
-    {"code": "kinhte", "prefix": "D", "name": "Kinh tế – Hộ kinh doanh",
-     "description": "Đăng ký, thay đổi, tạm ngừng hộ kinh doanh"},
-    {"code": "vanhoaxahoi", "prefix": "E", "name": "Văn hóa – Xã hội",
-     "description": "Chính sách, người có công, bảo trợ xã hội, trẻ em, BHYT"},
+    {
+        "code": "tuphap",
+        "prefix": "A",
+        "name": "Tư pháp – Hộ tịch",
+        "description": "Khai sinh, kết hôn, khai tử, xác nhận tình trạng hôn nhân, trích lục",
+    },
+    {
+        "code": "chungthuc",
+        "prefix": "B",
+        "name": "Chứng thực",
+        "description": "Bản sao từ bản chính, chữ ký, hợp đồng; cấp bản sao từ sổ gốc",
+    },
+    {
+        "code": "datdai",
+        "prefix": "C",
+        "name": "Đất đai – Xây dựng – Đô thị",
+        "description": "Đăng ký đất đai, biến động; giấy phép xây dựng nhà ở riêng lẻ",
+    },
+    {
+        "code": "kinhte",
+        "prefix": "D",
+        "name": "Kinh tế – Hộ kinh doanh",
+        "description": "Đăng ký, thay đổi, tạm ngừng hộ kinh doanh",
+    },
+    {
+        "code": "vanhoaxahoi",
+        "prefix": "E",
+        "name": "Văn hóa – Xã hội",
+        "description": "Chính sách, người có công, bảo trợ xã hội, trẻ em, BHYT",
+    },
     {"code": "nongnghiep", "prefix": "F", "name": "Nông nghiệp – Môi trường", "description": ""},
-    {"code": "noivu", "prefix": "G", "name": "Nội vụ – Khác",
-     "description": "Tôn giáo, thi đua khen thưởng, tiếp công dân"},
-    {"code": "hotro", "prefix": "H", "name": "Hỗ trợ dịch vụ công trực tuyến – Trả kết quả",
-     "description": "Hướng dẫn nộp trực tuyến, VNeID, trả kết quả"},
+    {
+        "code": "noivu",
+        "prefix": "G",
+        "name": "Nội vụ – Khác",
+        "description": "Tôn giáo, thi đua khen thưởng, tiếp công dân",
+    },
+    {
+        "code": "hotro",
+        "prefix": "H",
+        "name": "Hỗ trợ dịch vụ công trực tuyến – Trả kết quả",
+        "description": "Hướng dẫn nộp trực tuyến, VNeID, trả kết quả",
+    },
 ]
 
 
@@ -60,34 +88,50 @@ def add_counter(site_code: str, number: int, area_codes: list[str], name: str = 
     """Create a counter serving the given areas (codes or prefixes); return its id."""
     site = get_site(site_code)
     keys = {k.lower() for k in area_codes}
-    areas = [a for a in db.session.scalars(sa.select(ServiceArea))
-             if a.code.lower() in keys or a.prefix.lower() in keys]
-    counter = Counter(site_id=site.id, number=number, name=name or f"Quầy {number:02d}",
-                      sort_order=number, areas=areas)
+    areas = [
+        a
+        for a in db.session.scalars(sa.select(ServiceArea))
+        if a.code.lower() in keys or a.prefix.lower() in keys
+    ]
+    counter = Counter(
+        site_id=site.id,
+        number=number,
+        name=name or f"Quầy {number:02d}",
+        sort_order=number,
+        areas=areas,
+    )
     db.session.add(counter)
     db.session.commit()
     return counter.id
 
 
 @transactional
-def list_services(*, site_code: str | None = None, now: dt.datetime | None = None
-                  ) -> list[dict[str, Any]]:
+def list_services(
+    *, site_code: str | None = None, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """Active areas served at the site, with waiting counts and an estimated wait."""
     now = ensure_now(now)
     policy = current_policy()
     site = get_site(site_code)
     day = business_day(now)
-    counters = list(db.session.scalars(
-        sa.select(Counter).where(Counter.site_id == site.id, Counter.active.is_(True))
-    ))
-    waiting = dict(db.session.execute(
-        sa.select(Ticket.area_id, sa.func.count())
-        .where(Ticket.site_id == site.id, Ticket.business_day == day, Ticket.status == "waiting")
-        .group_by(Ticket.area_id)
-    ).all())
+    counters = list(
+        db.session.scalars(
+            sa.select(Counter).where(Counter.site_id == site.id, Counter.active.is_(True))
+        )
+    )
+    waiting = dict(
+        db.session.execute(
+            sa.select(Ticket.area_id, sa.func.count())
+            .where(
+                Ticket.site_id == site.id, Ticket.business_day == day, Ticket.status == "waiting"
+            )
+            .group_by(Ticket.area_id)
+        ).all()
+    )
     out: list[dict[str, Any]] = []
     for area in db.session.scalars(
-        sa.select(ServiceArea).where(ServiceArea.active.is_(True))
+        sa.select(ServiceArea)
+        .where(ServiceArea.active.is_(True))
         .order_by(ServiceArea.sort_order, ServiceArea.prefix)
     ):
         serving = sorted(c.number for c in counters if area in c.areas)
@@ -95,11 +139,18 @@ def list_services(*, site_code: str | None = None, now: dt.datetime | None = Non
             continue
         open_count = max(1, sum(1 for c in counters if area in c.areas and not c.paused))
         n = int(waiting.get(area.id, 0))
-        out.append({
-            "code": area.code, "prefix": area.prefix, "name": area.name,
-            "description": area.description, "waiting": n, "counters": serving,
-            "estimated_wait_minutes": int(math.ceil(n * policy.default_service_minutes
-                                                    / open_count)),
-            "target_wait_minutes": area.target_wait_minutes,
-        })
+        out.append(
+            {
+                "code": area.code,
+                "prefix": area.prefix,
+                "name": area.name,
+                "description": area.description,
+                "waiting": n,
+                "counters": serving,
+                "estimated_wait_minutes": int(
+                    math.ceil(n * policy.default_service_minutes / open_count)
+                ),
+                "target_wait_minutes": area.target_wait_minutes,
+            }
+        )
     return out

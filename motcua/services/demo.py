@@ -14,7 +14,11 @@ from motcua.services.common import default_site_code
 DEMO_PASSWORD = "motcua-demo"
 
 DEMO_COUNTERS: list[tuple[int, list[str]]] = [
-    (1, ["A"]), (2, ["A", "B"]), (3, ["B"]), (4, ["C", "F"]), (5, ["D", "E", "G"]),
+    (1, ["A"]),
+    (2, ["A", "B"]),
+    (3, ["B"]),
+    (4, ["C", "F"]),
+    (5, ["D", "E", "G"]),
     (6, ["H", "E"]),
 ]
 
@@ -28,8 +32,9 @@ DEMO_OFFICERS: list[tuple[str, str, str]] = [
 ]
 
 
-def seed_demo(*, hall_name: str = "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
-              unit_name: str = "PHƯỜNG BA ĐÌNH") -> dict[str, Any]:
+def seed_demo(
+    *, hall_name: str = "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", unit_name: str = "PHƯỜNG BA ĐÌNH"
+) -> dict[str, Any]:
     """Seed the demo hall if it is not there yet; return the logins."""
     site_code = default_site_code()
     catalog.seed_default_areas()
@@ -44,15 +49,27 @@ def seed_demo(*, hall_name: str = "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
     unit = f"Trung tâm Phục vụ hành chính công {unit_name.title().replace('Phường', 'phường')}"
     for username, name, position in DEMO_OFFICERS:
         if username not in existing:
-            accounts.create_user(username, full_name=name, role="officer",
-                                 password=DEMO_PASSWORD, position=position, unit=unit)
+            accounts.create_user(
+                username,
+                full_name=name,
+                role="officer",
+                password=DEMO_PASSWORD,
+                position=position,
+                unit=unit,
+            )
         logins.append({"username": username, "name": name, "role": "officer"})
     for username, name, role, position in [
         ("lanhdao", "Đỗ Quang Minh", "leader", "Giám đốc Trung tâm"),
         ("admin", "Quản trị hệ thống", "admin", "Quản trị viên"),
     ]:
         if username not in existing:
-            accounts.create_user(username, full_name=name, role=role, password=DEMO_PASSWORD,
-                                 position=position, unit=unit)
+            accounts.create_user(
+                username,
+                full_name=name,
+                role=role,
+                password=DEMO_PASSWORD,
+                position=position,
+                unit=unit,
+            )
         logins.append({"username": username, "name": name, "role": role})
     return {"site": site_code, "password": DEMO_PASSWORD, "logins": logins}

@@ -113,8 +113,10 @@ def _area_by_key(key: str) -> ServiceArea:
     area = db.session.scalar(
         sa.select(ServiceArea).where(
             ServiceArea.active.is_(True),
-            sa.or_(sa.func.lower(ServiceArea.code) == wanted,
-                   sa.func.lower(ServiceArea.prefix) == wanted),
+            sa.or_(
+                sa.func.lower(ServiceArea.code) == wanted,
+                sa.func.lower(ServiceArea.prefix) == wanted,
+            ),
         )
     )
     if area is None:
@@ -129,8 +131,11 @@ def _serving_counters(site_id: int, area_id: int) -> list[tuple[int, bool]]:
         for number, paused in db.session.execute(
             sa.select(Counter.number, Counter.paused)
             .join(counter_areas, counter_areas.c.counter_id == Counter.id)
-            .where(Counter.site_id == site_id, Counter.active.is_(True),
-                   counter_areas.c.area_id == area_id)
+            .where(
+                Counter.site_id == site_id,
+                Counter.active.is_(True),
+                counter_areas.c.area_id == area_id,
+            )
             .order_by(Counter.number)
         )
     ]
@@ -154,14 +159,28 @@ def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
     return int(db.session.execute(stmt).scalar_one())
 
 
-def _log(ticket: Ticket, kind: str, now: dt.datetime, *, actor_id: int | None = None,
-         counter_id: int | None = None, area_id: int | None = None,
-         detail: dict[str, Any] | None = None) -> None:
+def _log(
+    ticket: Ticket,
+    kind: str,
+    now: dt.datetime,
+    *,
+    actor_id: int | None = None,
+    counter_id: int | None = None,
+    area_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Append one event to the ticket's log."""
     db.session.add(
-        TicketEvent(ticket_id=ticket.id, site_id=ticket.site_id, kind=kind, at=now,
-                    actor_id=actor_id, counter_id=counter_id,
-                    area_id=area_id if area_id is not None else ticket.area_id, detail=detail)
+        TicketEvent(
+            ticket_id=ticket.id,
+            site_id=ticket.site_id,
+            kind=kind,
+            at=now,
+            actor_id=actor_id,
+            counter_id=counter_id,
+            area_id=area_id if area_id is not None else ticket.area_id,
+            detail=detail,
+        )
     )
 
 
@@ -199,13 +218,18 @@ def _people_ahead(ticket: Ticket, policy: QueuePolicy) -> int:
     return int(db.session.scalar(sa.select(sa.func.count()).where(*same_queue, cond)) or 0)
 
 
-def _average_service_minutes(site_id: int, area_id: int, day: dt.date,
-                             policy: QueuePolicy) -> float:
+def _average_service_minutes(
+    site_id: int, area_id: int, day: dt.date, policy: QueuePolicy
+) -> float:
     """Mean call-to-finish minutes of the area's last 20 finished tickets today."""
     rows = db.session.execute(
         sa.select(Ticket.called_at, Ticket.finished_at)
-        .where(Ticket.site_id == site_id, Ticket.area_id == area_id,
-               Ticket.business_day == day, Ticket.status == FINISHED)
+        .where(
+            Ticket.site_id == site_id,
+            Ticket.area_id == area_id,
+            Ticket.business_day == day,
+            Ticket.status == FINISHED,
+        )
         .order_by(Ticket.finished_at.desc())
         .limit(20)
     ).all()
@@ -215,24 +239,40 @@ def _average_service_minutes(site_id: int, area_id: int, day: dt.date,
     return sum(spans) / len(spans)
 
 
-def _view(ticket: Ticket, policy: QueuePolicy, *, with_estimate: bool = True,
-          created: bool = True, seq: int | None = None,
-          counters: list[tuple[int, bool]] | None = None) -> TicketView:
+def _view(
+    ticket: Ticket,
+    policy: QueuePolicy,
+    *,
+    with_estimate: bool = True,
+    created: bool = True,
+    seq: int | None = None,
+    counters: list[tuple[int, bool]] | None = None,
+) -> TicketView:
     """Plain view of a ticket; when waiting, with people ahead and an estimate."""
     area = ticket.area
     view = TicketView(
-        uuid=ticket.uuid, token=ticket.token, code=ticket.code, number=ticket.number,
-        status=ticket.status, area_code=area.code, area_prefix=area.prefix, area_name=area.name,
+        uuid=ticket.uuid,
+        token=ticket.token,
+        code=ticket.code,
+        number=ticket.number,
+        status=ticket.status,
+        area_code=area.code,
+        area_prefix=area.prefix,
+        area_name=area.name,
         priority=ticket.priority,
-        priority_label=policy.priority_categories.get(ticket.priority) if ticket.priority
-        else None,
-        issued_at=ticket.issued_at, business_day=ticket.business_day,
+        priority_label=policy.priority_categories.get(ticket.priority) if ticket.priority else None,
+        issued_at=ticket.issued_at,
+        business_day=ticket.business_day,
         site_code=ticket.site.code,
         counter_number=ticket.counter.number if ticket.counter else None,
-        called_at=ticket.called_at, started_at=ticket.started_at,
+        called_at=ticket.called_at,
+        started_at=ticket.started_at,
         finished_at=ticket.finished_at,
-        misses=ticket.misses, call_count=ticket.call_count, dossier_code=ticket.dossier_code,
-        created=created, seq=seq,
+        misses=ticket.misses,
+        call_count=ticket.call_count,
+        dossier_code=ticket.dossier_code,
+        created=created,
+        seq=seq,
     )
     if ticket.issue_area_id != ticket.area_id:
         origin = db.session.get(ServiceArea, ticket.issue_area_id)
@@ -244,15 +284,15 @@ def _view(ticket: Ticket, policy: QueuePolicy, *, with_estimate: bool = True,
         if ticket.status == WAITING:
             ahead = _people_ahead(ticket, policy)
             open_counters = max(1, sum(1 for _, paused in counters if not paused))
-            avg = _average_service_minutes(ticket.site_id, ticket.area_id,
-                                           ticket.business_day, policy)
+            avg = _average_service_minutes(
+                ticket.site_id, ticket.area_id, ticket.business_day, policy
+            )
             view.people_ahead = ahead
             view.estimated_wait_minutes = int(math.ceil(ahead * avg / open_counters))
     return view
 
 
-def _publish_ticket(event: str, site_id: int, seq: int, view: TicketView,
-                    **extra: Any) -> None:
+def _publish_ticket(event: str, site_id: int, seq: int, view: TicketView, **extra: Any) -> None:
     """Publish a ticket fact after the commit."""
     payload = {"seq": seq, "ticket": view.as_dict(), **extra}
     realtime.publish(site_id, event, payload)
@@ -262,10 +302,16 @@ def _publish_ticket(event: str, site_id: int, seq: int, view: TicketView,
 
 
 @transactional
-def issue_ticket(service: str, *, priority: str | None = None,
-                 idempotency_key: str | None = None, site_code: str | None = None,
-                 kiosk: str | None = None, now: dt.datetime | None = None,
-                 policy: QueuePolicy | None = None) -> TicketView:
+def issue_ticket(
+    service: str,
+    *,
+    priority: str | None = None,
+    idempotency_key: str | None = None,
+    site_code: str | None = None,
+    kiosk: str | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """Issue the next number of an area; a repeated idempotency key returns the same ticket."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -286,11 +332,21 @@ def issue_ticket(service: str, *, priority: str | None = None,
     try:
         number = _next_number(site.id, area.id, day)
         ticket = Ticket(
-            token=secrets.token_urlsafe(18), site_id=site.id, issue_area_id=area.id,
-            area_id=area.id, business_day=day, number=number,
-            code=format_code(area.prefix, number, policy.digits), status=WAITING,
-            priority=priority, idempotency_key=idempotency_key, issued_at=now, queued_at=now,
-            kiosk=kiosk, area=area, site=site,
+            token=secrets.token_urlsafe(18),
+            site_id=site.id,
+            issue_area_id=area.id,
+            area_id=area.id,
+            business_day=day,
+            number=number,
+            code=format_code(area.prefix, number, policy.digits),
+            status=WAITING,
+            priority=priority,
+            idempotency_key=idempotency_key,
+            issued_at=now,
+            queued_at=now,
+            kiosk=kiosk,
+            area=area,
+            site=site,
         )
         db.session.add(ticket)
         db.session.flush()
@@ -301,8 +357,12 @@ def issue_ticket(service: str, *, priority: str | None = None,
         if existing is None:
             raise
         return _view(existing, policy, created=False)
-    _log(ticket, "issued", now, detail={"priority": priority, "kiosk": kiosk} if priority or kiosk
-         else None)
+    _log(
+        ticket,
+        "issued",
+        now,
+        detail={"priority": priority, "kiosk": kiosk} if priority or kiosk else None,
+    )
     seq = bump_seq(site.id)
     view = _view(ticket, policy, seq=seq, counters=counters)
     db.session.commit()
@@ -333,8 +393,11 @@ def _current_ticket(counter: Counter, day: dt.date) -> Ticket | None:
     """The ticket now at a counter (called or being served), if any."""
     return db.session.scalar(
         sa.select(Ticket)
-        .where(Ticket.counter_id == counter.id, Ticket.business_day == day,
-               Ticket.status.in_(AT_COUNTER))
+        .where(
+            Ticket.counter_id == counter.id,
+            Ticket.business_day == day,
+            Ticket.status.in_(AT_COUNTER),
+        )
         .order_by(Ticket.called_at.desc())
         .limit(1)
     )
@@ -352,8 +415,14 @@ def _assign_officer(counter: Counter, officer_id: int | None) -> None:
         counter.officer_id = officer_id
 
 
-def _call(ticket: Ticket, counter: Counter, officer_id: int | None, now: dt.datetime,
-          policy: QueuePolicy, kind: str = "called") -> TicketView:
+def _call(
+    ticket: Ticket,
+    counter: Counter,
+    officer_id: int | None,
+    now: dt.datetime,
+    policy: QueuePolicy,
+    kind: str = "called",
+) -> TicketView:
     """Move a waiting ticket to a counter, log it, commit and publish."""
     ticket.status = CALLED
     ticket.counter_id = counter.id
@@ -369,8 +438,9 @@ def _call(ticket: Ticket, counter: Counter, officer_id: int | None, now: dt.date
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
     db.session.commit()
-    _publish_ticket("ticket_called", ticket.site_id, seq, view, counter=counter.number,
-                    recall=False)
+    _publish_ticket(
+        "ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=False
+    )
     return view
 
 
@@ -388,8 +458,13 @@ def _waiting_query(counter: Counter, day: dt.date) -> sa.Select[tuple[Ticket]]:
 
 
 @transactional
-def call_next(counter_id: int, *, officer_id: int | None = None,
-              now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def call_next(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """Call the next waiting ticket for a counter, atomically across counters."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -408,12 +483,15 @@ def call_next(counter_id: int, *, officer_id: int | None = None,
     if policy.priority_policy == "interleave" and counter.normal_streak >= policy.priority_every_n:
         ticket = db.session.scalar(
             base.where(Ticket.priority.is_not(None))
-            .order_by(*_queue_order(policy, False)).limit(1).with_for_update(**locking)
+            .order_by(*_queue_order(policy, False))
+            .limit(1)
+            .with_for_update(**locking)
         )
     if ticket is None:
         ticket = db.session.scalar(
             base.order_by(*_queue_order(policy, policy.priority_policy == "strict"))
-            .limit(1).with_for_update(**locking)
+            .limit(1)
+            .with_for_update(**locking)
         )
     if ticket is None:
         raise QueueEmpty(counter=counter.number)
@@ -421,8 +499,14 @@ def call_next(counter_id: int, *, officer_id: int | None = None,
 
 
 @transactional
-def call_ticket(counter_id: int, code: str, *, officer_id: int | None = None,
-                now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def call_ticket(
+    counter_id: int,
+    code: str,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """Call a given waiting number (e.g. a priority citizen) to a counter."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -433,8 +517,12 @@ def call_ticket(counter_id: int, code: str, *, officer_id: int | None = None,
     if _current_ticket(counter, day) is not None:
         raise CounterBusy(counter=counter.number)
     ticket = db.session.scalar(
-        sa.select(Ticket).where(Ticket.site_id == counter.site_id, Ticket.business_day == day,
-                                sa.func.upper(Ticket.code) == code.strip().upper())
+        sa.select(Ticket)
+        .where(
+            Ticket.site_id == counter.site_id,
+            Ticket.business_day == day,
+            sa.func.upper(Ticket.code) == code.strip().upper(),
+        )
         .with_for_update()
     )
     if ticket is None:
@@ -445,8 +533,13 @@ def call_ticket(counter_id: int, code: str, *, officer_id: int | None = None,
 
 
 @transactional
-def recall(counter_id: int, *, officer_id: int | None = None,
-           now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def recall(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """Announce the counter's current ticket again."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -460,14 +553,18 @@ def recall(counter_id: int, *, officer_id: int | None = None,
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
     db.session.commit()
-    _publish_ticket("ticket_called", ticket.site_id, seq, view, counter=counter.number,
-                    recall=True)
+    _publish_ticket("ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=True)
     return view
 
 
 @transactional
-def mark_no_show(counter_id: int, *, officer_id: int | None = None,
-                 now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def mark_no_show(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """The called citizen did not come: back of the queue, or ended after N misses."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -485,8 +582,14 @@ def mark_no_show(counter_id: int, *, officer_id: int | None = None,
     else:
         ticket.status = NO_SHOW
         ticket.finished_at = now
-    _log(ticket, "no_show", now, actor_id=officer_id, counter_id=counter.id,
-         detail={"misses": ticket.misses, "requeued": requeued})
+    _log(
+        ticket,
+        "no_show",
+        now,
+        actor_id=officer_id,
+        counter_id=counter.id,
+        detail={"misses": ticket.misses, "requeued": requeued},
+    )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, seq=seq)
     db.session.commit()
@@ -495,8 +598,13 @@ def mark_no_show(counter_id: int, *, officer_id: int | None = None,
 
 
 @transactional
-def start_service(counter_id: int, *, officer_id: int | None = None,
-                  now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def start_service(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """The citizen has arrived at the counter: service starts."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -515,8 +623,14 @@ def start_service(counter_id: int, *, officer_id: int | None = None,
 
 
 @transactional
-def finish(counter_id: int, *, officer_id: int | None = None, dossier_code: str | None = None,
-           now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def finish(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    dossier_code: str | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """Finish the counter's transaction (arms the counter's rating tablet)."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -525,27 +639,47 @@ def finish(counter_id: int, *, officer_id: int | None = None, dossier_code: str 
     if ticket.status == CALLED:
         # Finished without pressing "start": the service began when the citizen was called.
         ticket.started_at = ticket.called_at
-        _log(ticket, "started", ticket.called_at or now, actor_id=officer_id,
-             counter_id=counter.id, detail={"implicit": True})
+        _log(
+            ticket,
+            "started",
+            ticket.called_at or now,
+            actor_id=officer_id,
+            counter_id=counter.id,
+            detail={"implicit": True},
+        )
     ticket.status = FINISHED
     ticket.finished_at = now
     ticket.officer_id = officer_id or ticket.officer_id
     if dossier_code:
         ticket.dossier_code = dossier_code.strip()[:64]
-    _log(ticket, "finished", now, actor_id=officer_id, counter_id=counter.id,
-         detail={"dossier_code": ticket.dossier_code} if ticket.dossier_code else None)
+    _log(
+        ticket,
+        "finished",
+        now,
+        actor_id=officer_id,
+        counter_id=counter.id,
+        detail={"dossier_code": ticket.dossier_code} if ticket.dossier_code else None,
+    )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
     db.session.commit()
-    _publish_ticket("ticket_finished", ticket.site_id, seq, view, counter=counter.number,
-                    counter_id=counter.id)
+    _publish_ticket(
+        "ticket_finished", ticket.site_id, seq, view, counter=counter.number, counter_id=counter.id
+    )
     return view
 
 
 @transactional
-def transfer(counter_id: int, *, to_service: str | None = None, to_counter: int | None = None,
-             note: str | None = None, officer_id: int | None = None,
-             now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def transfer(
+    counter_id: int,
+    *,
+    to_service: str | None = None,
+    to_counter: int | None = None,
+    note: str | None = None,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """Send the counter's ticket to another area or counter; it keeps its issue time."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -557,8 +691,11 @@ def transfer(counter_id: int, *, to_service: str | None = None, to_counter: int 
     target: Counter | None = None
     if to_counter is not None:
         target = db.session.scalar(
-            sa.select(Counter).where(Counter.site_id == counter.site_id,
-                                     Counter.number == to_counter, Counter.active.is_(True))
+            sa.select(Counter).where(
+                Counter.site_id == counter.site_id,
+                Counter.number == to_counter,
+                Counter.active.is_(True),
+            )
         )
         if target is None or target.id == counter.id:
             raise CounterNotFound(counter=to_counter)
@@ -572,10 +709,20 @@ def transfer(counter_id: int, *, to_service: str | None = None, to_counter: int 
     ticket.counter = None
     ticket.target_counter_id = target.id if target else None
     ticket.started_at = None
-    _log(ticket, "transferred", now, actor_id=officer_id, counter_id=counter.id,
-         area_id=ticket.area_id,
-         detail={"from_area_id": from_area_id, "to_area_id": ticket.area_id,
-                 "to_counter": target.number if target else None, "note": (note or "")[:500]})
+    _log(
+        ticket,
+        "transferred",
+        now,
+        actor_id=officer_id,
+        counter_id=counter.id,
+        area_id=ticket.area_id,
+        detail={
+            "from_area_id": from_area_id,
+            "to_area_id": ticket.area_id,
+            "to_counter": target.number if target else None,
+            "note": (note or "")[:500],
+        },
+    )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, seq=seq)
     db.session.commit()
@@ -584,8 +731,14 @@ def transfer(counter_id: int, *, to_service: str | None = None, to_counter: int 
 
 
 @transactional
-def cancel(token: str, *, actor_id: int | None = None, reason: str | None = None,
-           now: dt.datetime | None = None, policy: QueuePolicy | None = None) -> TicketView:
+def cancel(
+    token: str,
+    *,
+    actor_id: int | None = None,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
     """Cancel a ticket that is waiting or called."""
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -595,8 +748,14 @@ def cancel(token: str, *, actor_id: int | None = None, reason: str | None = None
     counter_number = ticket.counter.number if ticket.counter else None
     ticket.status = CANCELLED
     ticket.finished_at = now
-    _log(ticket, "cancelled", now, actor_id=actor_id, counter_id=ticket.counter_id,
-         detail={"reason": reason} if reason else None)
+    _log(
+        ticket,
+        "cancelled",
+        now,
+        actor_id=actor_id,
+        counter_id=ticket.counter_id,
+        detail={"reason": reason} if reason else None,
+    )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
     db.session.commit()
@@ -613,8 +772,7 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
     seq = bump_seq(counter.site_id)
     site_id, number = counter.site_id, counter.number
     db.session.commit()
-    realtime.publish(site_id, "counter_changed",
-                     {"seq": seq, "counter": number, "paused": paused})
+    realtime.publish(site_id, "counter_changed", {"seq": seq, "counter": number, "paused": paused})
     return {"counter": number, "paused": paused, "seq": seq}
 
 
@@ -623,9 +781,11 @@ def expire_stale(*, now: dt.datetime | None = None) -> int:
     """Expire every open ticket of an earlier business day; return how many."""
     now = ensure_now(now)
     today = business_day(now)
-    stale = list(db.session.scalars(
-        sa.select(Ticket).where(Ticket.business_day < today, Ticket.status.in_(OPEN_STATUSES))
-    ))
+    stale = list(
+        db.session.scalars(
+            sa.select(Ticket).where(Ticket.business_day < today, Ticket.status.in_(OPEN_STATUSES))
+        )
+    )
     sites: set[int] = set()
     for ticket in stale:
         was = ticket.status
@@ -662,32 +822,45 @@ def ticket_status(token: str, *, policy: QueuePolicy | None = None) -> TicketVie
 
 
 @transactional
-def counter_state(counter_id: int, *, now: dt.datetime | None = None,
-                  policy: QueuePolicy | None = None) -> dict[str, Any]:
+def counter_state(
+    counter_id: int, *, now: dt.datetime | None = None, policy: QueuePolicy | None = None
+) -> dict[str, Any]:
     """The counter's current ticket and its waiting queue, for the console."""
     now = ensure_now(now)
     policy = policy or current_policy()
     counter = _counter(counter_id)
     day = business_day(now)
     current = _current_ticket(counter, day)
-    waiting = list(db.session.scalars(
-        _waiting_query(counter, day).order_by(
-            *_queue_order(policy, policy.priority_policy == "strict"))
-    ))
+    waiting = list(
+        db.session.scalars(
+            _waiting_query(counter, day).order_by(
+                *_queue_order(policy, policy.priority_policy == "strict")
+            )
+        )
+    )
     officer: User | None = counter.officer
     return {
-        "counter": {"id": counter.id, "site_id": counter.site_id, "number": counter.number,
-                    "name": counter.name, "paused": counter.paused,
-                    "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name}
-                              for a in counter.areas],
-                    "officer": officer.full_name if officer else None},
+        "counter": {
+            "id": counter.id,
+            "site_id": counter.site_id,
+            "number": counter.number,
+            "name": counter.name,
+            "paused": counter.paused,
+            "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name} for a in counter.areas],
+            "officer": officer.full_name if officer else None,
+        },
         "current": _view(current, policy, with_estimate=False).as_dict() if current else None,
         "waiting": [
-            {"code": t.code, "area": t.area.name, "priority": t.priority,
-             "priority_label": policy.priority_categories.get(t.priority) if t.priority
-             else None,
-             "issued_at": t.issued_at.isoformat(),
-             "waited_minutes": int((now - t.issued_at).total_seconds() // 60)}
+            {
+                "code": t.code,
+                "area": t.area.name,
+                "priority": t.priority,
+                "priority_label": policy.priority_categories.get(t.priority)
+                if t.priority
+                else None,
+                "issued_at": t.issued_at.isoformat(),
+                "waited_minutes": int((now - t.issued_at).total_seconds() // 60),
+            }
             for t in waiting
         ],
         "seq": db.session.scalar(sa.select(Site.seq).where(Site.id == counter.site_id)),

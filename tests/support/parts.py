@@ -27,8 +27,11 @@ def postgres_url() -> str:
 
 def chromium_path() -> str:
     """Path of a Chromium binary for Playwright, or skip/fail."""
-    for candidate in (os.environ.get("MOTCUA_CHROMIUM"), "/usr/bin/chromium",
-                      shutil.which("chromium") or None):
+    for candidate in (
+        os.environ.get("MOTCUA_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium") or None,
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     missing_part("Chromium not installed (apt-get install chromium; .ci/run does)")

@@ -78,9 +78,9 @@ def _check(app: Flask, called: dict[str, list[str]]) -> None:
         rows = db.session.execute(
             sa.select(Ticket.code, Ticket.number, Ticket.issue_area_id, Ticket.status)
         ).all()
-        call_events = Tally(db.session.scalars(
-            sa.select(TicketEvent.ticket_id).where(TicketEvent.kind == "called")
-        ))
+        call_events = Tally(
+            db.session.scalars(sa.select(TicketEvent.ticket_id).where(TicketEvent.kind == "called"))
+        )
     assert len(rows) == ISSUERS * PER_ISSUER
     codes = [r.code for r in rows]
     assert len(set(codes)) == len(codes), "duplicate ticket numbers"

@@ -19,8 +19,14 @@ from tests.support.parts import postgres_url
 
 def cli_app(uri: str) -> Any:
     """An app whose schema is made by the migrations, not create_all."""
-    return create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": uri,
-                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SQLALCHEMY_DATABASE_URI": uri,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
 
 
 def assert_schema_matches_models(app: Any) -> None:
@@ -46,7 +52,8 @@ def test_init_then_demo_on_sqlite(tmp_path: Path) -> None:
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceArea)) == 8
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Counter)) == 6
         officers = db.session.scalar(
-            sa.select(sa.func.count()).select_from(User).where(User.role == "officer"))
+            sa.select(sa.func.count()).select_from(User).where(User.role == "officer")
+        )
         assert officers == 6
     assert_schema_matches_models(app)
 
@@ -75,12 +82,25 @@ def test_user_add_with_password_stdin(tmp_path: Path) -> None:
     app = cli_app(f"sqlite:///{tmp_path / 'u.sqlite3'}")
     runner = app.test_cli_runner()
     runner.invoke(args=["init"])
-    ok = runner.invoke(args=["user", "add", "lan.nt", "--role", "officer", "--name",
-                             "Nguyễn Thị Lan", "--password-stdin"], input="mat-khau-dai\n")
+    ok = runner.invoke(
+        args=[
+            "user",
+            "add",
+            "lan.nt",
+            "--role",
+            "officer",
+            "--name",
+            "Nguyễn Thị Lan",
+            "--password-stdin",
+        ],
+        input="mat-khau-dai\n",
+    )
     assert ok.exit_code == 0, ok.output
     assert "Nguyễn Thị Lan" in ok.output
-    short = runner.invoke(args=["user", "add", "x", "--role", "admin", "--name", "X",
-                                "--password-stdin"], input="ngan\n")
+    short = runner.invoke(
+        args=["user", "add", "x", "--role", "admin", "--name", "X", "--password-stdin"],
+        input="ngan\n",
+    )
     assert short.exit_code != 0 and "ít nhất 8 ký tự" in short.output
     client = app.test_client()
     r = client.post("/api/v1/auth/token", json={"username": "lan.nt", "password": "mat-khau-dai"})
@@ -99,5 +119,6 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
     import pytest
 
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app({"ENV_PRODUCTION": True,
-                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"})
+        create_app(
+            {"ENV_PRODUCTION": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
+        )

@@ -29,10 +29,14 @@ MIN = dt.timedelta(minutes=1)
 def events(app: Flask, code: str) -> list[str]:
     """The event kinds logged for a ticket code, in order."""
     with app.app_context():
-        return list(db.session.scalars(
-            sa.select(TicketEvent.kind).join(Ticket, Ticket.id == TicketEvent.ticket_id)
-            .where(Ticket.code == code).order_by(TicketEvent.id)
-        ))
+        return list(
+            db.session.scalars(
+                sa.select(TicketEvent.kind)
+                .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                .where(Ticket.code == code)
+                .order_by(TicketEvent.id)
+            )
+        )
 
 
 def test_numbers_are_per_area_and_zero_padded(ctx: Flask) -> None:
@@ -129,8 +133,7 @@ def test_strict_priority_goes_first(app: Flask, make_ticket) -> None:
     make_ticket("A", priority="elderly", now=T0 + 2 * MIN)
     with app.app_context():
         view = tickets.call_next(counter_id(app, 1), now=T0 + 3 * MIN)
-    assert (view.code, view.priority, view.priority_label) == ("A003", "elderly",
-                                                               "Người cao tuổi")
+    assert (view.code, view.priority, view.priority_label) == ("A003", "elderly", "Người cao tuổi")
 
 
 def test_interleaved_priority_one_every_n(app: Flask, make_ticket) -> None:
@@ -140,11 +143,14 @@ def test_interleaved_priority_one_every_n(app: Flask, make_ticket) -> None:
     make_ticket("A", priority="disabled", now=T0 + 10 * MIN)
     called = []
     with app.app_context():
-        policy = QueuePolicy.from_config({**dict(current_policy().__dict__),
-                                          "PRIORITY_POLICY": "interleave",
-                                          "PRIORITY_EVERY_N": 2,
-                                          "PRIORITY_CATEGORIES": current_policy()
-                                          .priority_categories})
+        policy = QueuePolicy.from_config(
+            {
+                **dict(current_policy().__dict__),
+                "PRIORITY_POLICY": "interleave",
+                "PRIORITY_EVERY_N": 2,
+                "PRIORITY_CATEGORIES": current_policy().priority_categories,
+            }
+        )
         c1 = counter_id(app, 1)
         for k in range(4):
             called.append(tickets.call_next(c1, now=T0 + (20 + 2 * k) * MIN, policy=policy).code)
@@ -233,8 +239,9 @@ def test_transfer_to_area_keeps_issue_time(app: Flask, make_ticket) -> None:
     with app.app_context():
         c1, c3 = counter_id(app, 1), counter_id(app, 3)
         tickets.call_next(c1, now=T0 + 6 * MIN)
-        moved = tickets.transfer(c1, to_service="B", note="Cần chứng thực bản sao",
-                                 now=T0 + 7 * MIN)
+        moved = tickets.transfer(
+            c1, to_service="B", note="Cần chứng thực bản sao", now=T0 + 7 * MIN
+        )
         assert (moved.code, moved.area_prefix, moved.status) == ("A001", "B", "waiting")
         assert moved.transferred_from == "Tư pháp – Hộ tịch"
         assert moved.issued_at == T0
@@ -282,8 +289,7 @@ def test_invalid_transitions_raise_domain_errors(app: Flask, make_ticket) -> Non
     make_ticket("A", now=T0)
     with app.app_context():
         c1 = counter_id(app, 1)
-        for action in (tickets.recall, tickets.start_service, tickets.mark_no_show,
-                       tickets.finish):
+        for action in (tickets.recall, tickets.start_service, tickets.mark_no_show, tickets.finish):
             with pytest.raises(NoCurrentTicket) as err:
                 action(c1, now=T0)
             assert "Quầy" in str(err.value.message)
@@ -299,8 +305,7 @@ def test_cancel_only_open_tickets(app: Flask, make_ticket) -> None:
     """A waiting ticket can be cancelled; a finished one cannot."""
     view = make_ticket("A", now=T0)
     with app.app_context():
-        assert tickets.cancel(view.token, reason="Công dân về", now=T0 + MIN).status == \
-            "cancelled"
+        assert tickets.cancel(view.token, reason="Công dân về", now=T0 + MIN).status == "cancelled"
         with pytest.raises(InvalidTransition):
             tickets.cancel(view.token, now=T0 + 2 * MIN)
 

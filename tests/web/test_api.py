@@ -55,11 +55,13 @@ def test_get_ticket_by_token(client: FlaskClient) -> None:
     token = issue(client, "C").json["token"]
     r = client.get(f"/api/v1/tickets/{token}")
     assert (r.status_code, r.json["code"], r.json["area_name"]) == (
-        200, "C001", "Đất đai – Xây dựng – Đô thị")
+        200,
+        "C001",
+        "Đất đai – Xây dựng – Đô thị",
+    )
     missing = client.get("/api/v1/tickets/khong-co")
     assert missing.status_code == 404
-    assert missing.json == {"error": "ticket_not_found",
-                            "message": "Không tìm thấy số thứ tự này."}
+    assert missing.json == {"error": "ticket_not_found", "message": "Không tìm thấy số thứ tự này."}
 
 
 @pytest.mark.parametrize(
@@ -72,27 +74,32 @@ def test_get_ticket_by_token(client: FlaskClient) -> None:
         ({"service": 12}, 422, "invalid_request"),
     ],
 )
-def test_bad_ticket_requests_get_clear_errors(client: FlaskClient, body: dict[str, Any],
-                                              status: int, error: str) -> None:
+def test_bad_ticket_requests_get_clear_errors(
+    client: FlaskClient, body: dict[str, Any], status: int, error: str
+) -> None:
     """Malformed or impossible requests: the right status, a code and a Vietnamese message."""
     r = client.post("/api/v1/tickets", json=body)
     assert r.status_code == status
     assert r.json["error"] == error
-    assert any(ch in r.json["message"] for ch in "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ")
+    assert any(
+        ch in r.json["message"] for ch in "ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ"
+    )
 
 
 def test_non_json_body_is_refused_cleanly(client: FlaskClient) -> None:
     """A body that is not JSON never causes a 500."""
-    r = client.post("/api/v1/tickets", data="service=A",
-                    content_type="application/x-www-form-urlencoded")
+    r = client.post(
+        "/api/v1/tickets", data="service=A", content_type="application/x-www-form-urlencoded"
+    )
     assert r.status_code == 422
     assert r.json["error"] == "invalid_request"
 
 
 def test_token_endpoint(client: FlaskClient) -> None:
     """Username + password → bearer token; a wrong password → 401 in Vietnamese."""
-    ok = client.post("/api/v1/auth/token",
-                     json={"username": "canbo1", "password": "mat-khau-kiem-thu"})
+    ok = client.post(
+        "/api/v1/auth/token", json={"username": "canbo1", "password": "mat-khau-kiem-thu"}
+    )
     assert ok.status_code == 200 and ok.json["token_type"] == "Bearer"
     bad = client.post("/api/v1/auth/token", json={"username": "canbo1", "password": "sai"})
     assert bad.status_code == 401
@@ -119,17 +126,23 @@ def test_counter_flow_over_the_api(app: Flask, client: FlaskClient) -> None:
     assert empty_first.status_code == 409 and empty_first.json["error"] == "queue_empty"
     called = client.post(f"/api/v1/counters/{c1}/call-next", headers=auth)
     assert (called.status_code, called.json["code"], called.json["counter_number"]) == (
-        200, "A001", 1)
+        200,
+        "A001",
+        1,
+    )
     assert client.post(f"/api/v1/counters/{c1}/recall", headers=auth).json["call_count"] == 2
-    assert client.post(f"/api/v1/counters/{c1}/no-show", headers=auth).json["status"] == \
-        "waiting"
+    assert client.post(f"/api/v1/counters/{c1}/no-show", headers=auth).json["status"] == "waiting"
     assert client.post(f"/api/v1/counters/{c1}/call-next", headers=auth).json["code"] == "A002"
-    done = client.post(f"/api/v1/counters/{c1}/finish", json={"dossier_code": "000.00.01.H01"},
-                       headers=auth)
+    done = client.post(
+        f"/api/v1/counters/{c1}/finish", json={"dossier_code": "000.00.01.H01"}, headers=auth
+    )
     assert (done.json["status"], done.json["dossier_code"]) == ("finished", "000.00.01.H01")
     client.post(f"/api/v1/counters/{c2}/call-next", headers=auth)
-    moved = client.post(f"/api/v1/counters/{c2}/transfer",
-                        json={"to_service": "B", "note": "Chứng thực"}, headers=auth)
+    moved = client.post(
+        f"/api/v1/counters/{c2}/transfer",
+        json={"to_service": "B", "note": "Chứng thực"},
+        headers=auth,
+    )
     assert (moved.json["code"], moved.json["area_prefix"]) == ("A001", "B")
     no_target = client.post(f"/api/v1/counters/{c2}/transfer", json={}, headers=auth)
     assert no_target.status_code == 422
@@ -167,11 +180,18 @@ def test_openapi_document_is_generated_from_the_schemas(client: FlaskClient) -> 
     """/api/v1/openapi.json lists every route with its request schema."""
     spec = client.get("/api/v1/openapi.json").json
     paths = spec["paths"]
-    for path in ("/api/v1/services", "/api/v1/tickets", "/api/v1/tickets/{token}",
-                 "/api/v1/auth/token", "/api/v1/counters/{counter_id}/call-next",
-                 "/api/v1/counters/{counter_id}/recall", "/api/v1/counters/{counter_id}/no-show",
-                 "/api/v1/counters/{counter_id}/finish", "/api/v1/counters/{counter_id}/transfer",
-                 "/api/v1/board"):
+    for path in (
+        "/api/v1/services",
+        "/api/v1/tickets",
+        "/api/v1/tickets/{token}",
+        "/api/v1/auth/token",
+        "/api/v1/counters/{counter_id}/call-next",
+        "/api/v1/counters/{counter_id}/recall",
+        "/api/v1/counters/{counter_id}/no-show",
+        "/api/v1/counters/{counter_id}/finish",
+        "/api/v1/counters/{counter_id}/transfer",
+        "/api/v1/board",
+    ):
         assert path in paths, path
     body = paths["/api/v1/tickets"]["post"]["requestBody"]["content"]["application/json"]
     schema_ref = body["schema"]["$ref"].rsplit("/", 1)[-1]

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# One command: set up and run motcua on SQLite with a demo hall and the file/preview printer.
+#   ./scripts/demo.sh [--host 0.0.0.0] [--port 5000]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-system-deps.sh run
+scripts/setup-venv.sh
+export FLASK_PUBLIC_BASE_URL="${FLASK_PUBLIC_BASE_URL:-http://localhost:${PORT:-5000}}"
+.venv/bin/motcua demo
+exec .venv/bin/motcua serve "$@"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One command: install everything the tests need, start PostgreSQL, lint, run the whole suite.
+# Extra arguments go to pytest (e.g. ./scripts/test.sh -k kiosk).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-system-deps.sh test
+scripts/setup-venv.sh "test,postgres,prod"
+MOTCUA_TEST_POSTGRES_URL="$(scripts/start-postgres.sh | tail -n 1)"
+export MOTCUA_TEST_POSTGRES_URL
+# Every part is installed above: a test skipped for a missing part is an error here.
+export MOTCUA_REQUIRE_PARTS=1
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/pytest "$@"
