@@ -106,16 +106,11 @@ class Canvas:
                 fill=BLACK,
             )
         y = self.y + pad
-        space = _space(font)
         ink = WHITE if inverted else BLACK
         for line in lines:
-            x = (self.width - line_width(line, font)) // 2
-            for word in line.split(" "):
-                mask, origin, advance = render_word(word, font)
-                self.image.paste(
-                    ink, (x - origin, y, x - origin + mask.width, y + mask.height), mask
-                )
-                x += advance + space
+            mask, origin, width = render_line(line, font)
+            x = (self.width - width) // 2 - origin
+            self.image.paste(ink, (x, y, x + mask.width, y + mask.height), mask)
             y += line_height + line_gap
         self.y += block
         return lines
@@ -188,6 +183,39 @@ def render_word(word: str, font: ImageFont.FreeTypeFont) -> tuple[Image.Image, i
     draw.fontmode = "1"
     draw.text((origin, -top), word, font=font, anchor="ls", fill=1)
     return mask, origin, advance
+
+
+@lru_cache(maxsize=1024)
+def render_line(line: str, font: ImageFont.FreeTypeFont) -> tuple[Image.Image, int, int]:
+    """Return a line's ink as a 1-bit mask composed from its words, its origin x and width.
+
+    Cached too: the heading, the labels and the footer are the same line on every ticket.
+    """
+    words = [render_word(word, font) for word in line.split(" ")]
+    space = _space(font)
+    origin = max(word_origin - offset for (_, word_origin, _), offset in _offsets(words, space))
+    width = line_width(line, font)
+    right = max(
+        offset - word_origin + mask.width
+        for (mask, word_origin, _), offset in _offsets(words, space)
+    )
+    line_mask = Image.new("1", (origin + max(right, width), words[0][0].height), 0)
+    for (mask, word_origin, _), offset in _offsets(words, space):
+        left = origin + offset - word_origin
+        line_mask.paste(1, (left, 0, left + mask.width, mask.height), mask)
+    return line_mask, origin, width
+
+
+def _offsets(
+    words: list[tuple[Image.Image, int, int]], space: int
+) -> list[tuple[tuple[Image.Image, int, int], int]]:
+    """Pair each rendered word with the x of its origin along the line."""
+    pairs = []
+    x = 0
+    for word in words:
+        pairs.append((word, x))
+        x += word[2] + space
+    return pairs
 
 
 @lru_cache(maxsize=64)
