@@ -51,7 +51,7 @@ def test_submit_returns_at_once_when_the_printer_hangs(spool: PrintSpool) -> Non
         started = time.monotonic()
         for n in range(3):
             assert spool.submit(f"A00{n}", b"\x1b@ticket", config, on_done=outcomes)
-        assert time.monotonic() - started < 0.1
+        assert time.monotonic() - started < 0.3  # one status timeout alone is 0.5 s
         assert outcomes.wait(3)
     assert [name for name, _ in outcomes.results] == ["A000", "A001", "A002"]
     assert all(not r.ok and r.error_code == "timeout" for _, r in outcomes.results)
