@@ -292,6 +292,12 @@ def _view(
     return view
 
 
+def _commit_publish(event: str, site_id: int, seq: int, view: TicketView, **extra: Any) -> None:
+    """Commit, then publish; the arguments are read before the commit expires the objects."""
+    db.session.commit()
+    _publish_ticket(event, site_id, seq, view, **extra)
+
+
 def _publish_ticket(event: str, site_id: int, seq: int, view: TicketView, **extra: Any) -> None:
     """Publish a ticket fact after the commit."""
     payload = {"seq": seq, "ticket": view.as_dict(), **extra}
@@ -365,8 +371,7 @@ def issue_ticket(
     )
     seq = bump_seq(site.id)
     view = _view(ticket, policy, seq=seq, counters=counters)
-    db.session.commit()
-    _publish_ticket("ticket_issued", site.id, seq, view)
+    _commit_publish("ticket_issued", site.id, seq, view)
     return view
 
 
@@ -437,8 +442,7 @@ def _call(
     _log(ticket, kind, now, actor_id=officer_id, counter_id=counter.id)
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
-    db.session.commit()
-    _publish_ticket(
+    _commit_publish(
         "ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=False
     )
     return view
@@ -552,8 +556,7 @@ def recall(
     _log(ticket, "recalled", now, actor_id=officer_id, counter_id=counter.id)
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
-    db.session.commit()
-    _publish_ticket("ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=True)
+    _commit_publish("ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=True)
     return view
 
 
@@ -592,8 +595,7 @@ def mark_no_show(
     )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, seq=seq)
-    db.session.commit()
-    _publish_ticket("ticket_no_show", ticket.site_id, seq, view, counter=counter.number)
+    _commit_publish("ticket_no_show", ticket.site_id, seq, view, counter=counter.number)
     return view
 
 
@@ -617,8 +619,7 @@ def start_service(
     _log(ticket, "started", now, actor_id=officer_id, counter_id=counter.id)
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
-    db.session.commit()
-    _publish_ticket("ticket_started", ticket.site_id, seq, view, counter=counter.number)
+    _commit_publish("ticket_started", ticket.site_id, seq, view, counter=counter.number)
     return view
 
 
@@ -662,8 +663,7 @@ def finish(
     )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
-    db.session.commit()
-    _publish_ticket(
+    _commit_publish(
         "ticket_finished", ticket.site_id, seq, view, counter=counter.number, counter_id=counter.id
     )
     return view
@@ -725,8 +725,7 @@ def transfer(
     )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, seq=seq)
-    db.session.commit()
-    _publish_ticket("ticket_transferred", ticket.site_id, seq, view, counter=counter.number)
+    _commit_publish("ticket_transferred", ticket.site_id, seq, view, counter=counter.number)
     return view
 
 
@@ -758,8 +757,7 @@ def cancel(
     )
     seq = bump_seq(ticket.site_id)
     view = _view(ticket, policy, with_estimate=False, seq=seq)
-    db.session.commit()
-    _publish_ticket("ticket_cancelled", ticket.site_id, seq, view, counter=counter_number)
+    _commit_publish("ticket_cancelled", ticket.site_id, seq, view, counter=counter_number)
     return view
 
 
