@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from db import db
 from db.models import Counter, ServiceArea, Site, Ticket
+from motcua.services import catalog_cache
 from motcua.services.common import current_policy, get_site, transactional
 from motcua.timeutil import business_day, ensure_now
 
@@ -69,6 +70,7 @@ def seed_default_areas() -> int:
     for order, area in enumerate(DEFAULT_AREAS, start=1):
         db.session.add(ServiceArea(sort_order=order, target_wait_minutes=15, active=True, **area))
     db.session.commit()
+    catalog_cache.invalidate()
     return len(DEFAULT_AREAS)
 
 
@@ -80,6 +82,7 @@ def ensure_site(code: str, name: str, unit_name: str = "", kind: str = "hall") -
         site = Site(code=code, name=name, unit_name=unit_name, kind=kind, seq=0)
         db.session.add(site)
         db.session.commit()
+        catalog_cache.invalidate()
     return site.id
 
 
@@ -102,6 +105,7 @@ def add_counter(site_code: str, number: int, area_codes: list[str], name: str = 
     )
     db.session.add(counter)
     db.session.commit()
+    catalog_cache.invalidate()
     return counter.id
 
 

@@ -65,10 +65,17 @@ def get_site(site_code: str | None = None) -> Site:
 
 def bump_seq(site_id: int) -> int:
     """Advance the site's board sequence inside the current transaction."""
+    sites = Site.__table__
+    # Core on the session's connection: no ORM bookkeeping on the hot path.
     return int(
-        db.session.execute(
-            sa.update(Site).where(Site.id == site_id).values(seq=Site.seq + 1).returning(Site.seq)
-        ).scalar_one()
+        db.session.connection()
+        .execute(
+            sa.update(sites)
+            .where(sites.c.id == site_id)
+            .values(seq=sites.c.seq + 1)
+            .returning(sites.c.seq)
+        )
+        .scalar_one()
     )
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import math
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +29,7 @@ from db.models import (
     TicketEvent,
     TicketSequence,
     User,
-    counter_areas,
+    new_uuid,
 )
 from motcua import realtime
 from motcua.errors import (
@@ -39,17 +39,19 @@ from motcua.errors import (
     InvalidPriority,
     InvalidTransition,
     NoCurrentTicket,
+    NotFound,
     QueueEmpty,
     ServiceNotFound,
     TicketNotFound,
     ValidationFailed,
 )
+from motcua.services import catalog_cache
 from motcua.services.common import (
     QueuePolicy,
     bump_seq,
     current_policy,
+    default_site_code,
     dialect_name,
-    get_site,
     transactional,
 )
 from motcua.timeutil import business_day, ensure_now
@@ -95,7 +97,8 @@ class TicketView:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (ISO times)."""
-        out = asdict(self)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["serving_counters"] = list(self.serving_counters)
         for key, value in out.items():
             if isinstance(value, dt.datetime | dt.date):
                 out[key] = value.isoformat()
@@ -126,19 +129,7 @@ def _area_by_key(key: str) -> ServiceArea:
 
 def _serving_counters(site_id: int, area_id: int) -> list[tuple[int, bool]]:
     """(number, paused) of the active counters of a site that serve an area."""
-    return [
-        (int(number), bool(paused))
-        for number, paused in db.session.execute(
-            sa.select(Counter.number, Counter.paused)
-            .join(counter_areas, counter_areas.c.counter_id == Counter.id)
-            .where(
-                Counter.site_id == site_id,
-                Counter.active.is_(True),
-                counter_areas.c.area_id == area_id,
-            )
-            .order_by(Counter.number)
-        )
-    ]
+    return catalog_cache.snapshot().serving.get((site_id, area_id), [])
 
 
 def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
@@ -156,7 +147,7 @@ def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
         index_elements=["site_id", "area_id", "business_day"],
         set_={"last_number": TicketSequence.last_number + 1},
     ).returning(TicketSequence.last_number)
-    return int(db.session.execute(stmt).scalar_one())
+    return int(db.session.connection().execute(stmt).scalar_one())
 
 
 def _log(
@@ -193,35 +184,66 @@ def _queue_order(policy: QueuePolicy, priority_first: bool) -> list[Any]:
     return order
 
 
-def _people_ahead(ticket: Ticket, policy: QueuePolicy) -> int:
-    """Waiting tickets of the same area that will be called before this one."""
-    if ticket.status != WAITING:
-        return 0
-    same_queue = [
-        Ticket.site_id == ticket.site_id,
-        Ticket.business_day == ticket.business_day,
-        Ticket.area_id == ticket.area_id,
-        Ticket.status == WAITING,
-        Ticket.id != ticket.id,
-    ]
+def _count_ahead(
+    site_id: int,
+    day: dt.date,
+    area_id: int,
+    ticket_id: int,
+    queued_at: dt.datetime,
+    priority: str | None,
+    policy: QueuePolicy,
+) -> int:
+    """Waiting tickets of the same area that will be called before the given one."""
     earlier = sa.or_(
-        Ticket.queued_at < ticket.queued_at,
-        sa.and_(Ticket.queued_at == ticket.queued_at, Ticket.id < ticket.id),
+        Ticket.queued_at < queued_at,
+        sa.and_(Ticket.queued_at == queued_at, Ticket.id < ticket_id),
     )
     if policy.priority_policy == "strict":
-        if ticket.priority:
+        if priority:
             cond = sa.and_(Ticket.priority.is_not(None), earlier)
         else:
             cond = sa.or_(Ticket.priority.is_not(None), earlier)
     else:
         cond = earlier
-    return int(db.session.scalar(sa.select(sa.func.count()).where(*same_queue, cond)) or 0)
+    db.session.flush()
+    return int(
+        db.session.connection().scalar(
+            sa.select(sa.func.count()).where(
+                Ticket.site_id == site_id,
+                Ticket.business_day == day,
+                Ticket.area_id == area_id,
+                Ticket.status == WAITING,
+                Ticket.id != ticket_id,
+                cond,
+            )
+        )
+        or 0
+    )
+
+
+def _people_ahead(ticket: Ticket, policy: QueuePolicy) -> int:
+    """Waiting tickets of the same area that will be called before this one."""
+    if ticket.status != WAITING:
+        return 0
+    return _count_ahead(
+        ticket.site_id,
+        ticket.business_day,
+        ticket.area_id,
+        ticket.id,
+        ticket.queued_at,
+        ticket.priority,
+        policy,
+    )
 
 
 def _average_service_minutes(
     site_id: int, area_id: int, day: dt.date, policy: QueuePolicy
 ) -> float:
-    """Mean call-to-finish minutes of the area's last 20 finished tickets today."""
+    """Mean call-to-finish minutes of the area's last 20 finished tickets today (cached)."""
+    key = (site_id, area_id, day)
+    cached = catalog_cache.cached_average(key)
+    if cached is not None:
+        return cached
     rows = db.session.execute(
         sa.select(Ticket.called_at, Ticket.finished_at)
         .where(
@@ -234,9 +256,9 @@ def _average_service_minutes(
         .limit(20)
     ).all()
     spans = [(f - c).total_seconds() / 60 for c, f in rows if c and f and f > c]
-    if not spans:
-        return policy.default_service_minutes
-    return sum(spans) / len(spans)
+    average = sum(spans) / len(spans) if spans else policy.default_service_minutes
+    catalog_cache.store_average(key, average)
+    return average
 
 
 def _view(
@@ -318,59 +340,96 @@ def issue_ticket(
     now: dt.datetime | None = None,
     policy: QueuePolicy | None = None,
 ) -> TicketView:
-    """Issue the next number of an area; a repeated idempotency key returns the same ticket."""
+    """Issue the next number of an area; a repeated idempotency key returns the same ticket.
+
+    The hot path of a kiosk tap: site, area and counters come from the catalog cache,
+    rows are written with Core statements, and the view is built from plain values.
+    """
     now = ensure_now(now)
     policy = policy or current_policy()
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()[:128] or None
-    site = get_site(site_code)
-    if idempotency_key:
-        existing = _by_idempotency_key(site.id, idempotency_key)
-        if existing is not None:
-            return _view(existing, policy, created=False)
+    catalog_now = catalog_cache.snapshot()
+    site = catalog_now.sites.get(site_code or default_site_code())
+    if site is None:
+        raise NotFound(site=site_code or default_site_code())
     if priority is not None and priority not in policy.priority_categories:
         raise InvalidPriority(priority=priority)
-    area = _area_by_key(service)
-    counters = _serving_counters(site.id, area.id)
-    if not counters:
+    area = catalog_now.areas.get((service or "").strip().lower())
+    counters = catalog_now.serving.get((site.id, area.id), []) if area else []
+    if area is None or not counters:
         raise ServiceNotFound(service=service)
     day = business_day(now)
+    token = secrets.token_urlsafe(18)
+    ticket_uuid = new_uuid()
     try:
         number = _next_number(site.id, area.id, day)
-        ticket = Ticket(
-            token=secrets.token_urlsafe(18),
-            site_id=site.id,
-            issue_area_id=area.id,
-            area_id=area.id,
-            business_day=day,
-            number=number,
-            code=format_code(area.prefix, number, policy.digits),
-            status=WAITING,
-            priority=priority,
-            idempotency_key=idempotency_key,
-            issued_at=now,
-            queued_at=now,
-            kiosk=kiosk,
-            area=area,
-            site=site,
-        )
-        db.session.add(ticket)
-        db.session.flush()
+        code = format_code(area.prefix, number, policy.digits)
+        conn = db.session.connection()
+        ticket_id = conn.execute(
+            sa.insert(Ticket.__table__).returning(Ticket.__table__.c.id),
+            {
+                "uuid": ticket_uuid,
+                "token": token,
+                "site_id": site.id,
+                "issue_area_id": area.id,
+                "area_id": area.id,
+                "business_day": day,
+                "number": number,
+                "code": code,
+                "status": WAITING,
+                "priority": priority,
+                "idempotency_key": idempotency_key,
+                "issued_at": now,
+                "queued_at": now,
+                "kiosk": kiosk,
+                "call_count": 0,
+                "misses": 0,
+            },
+        ).scalar_one()
     except IntegrityError:
-        # Two taps with the same key raced: the other one won, return its ticket.
+        # A retried tap (same key) whose first try already committed: return that ticket.
         db.session.rollback()
         existing = _by_idempotency_key(site.id, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
         return _view(existing, policy, created=False)
-    _log(
-        ticket,
-        "issued",
-        now,
-        detail={"priority": priority, "kiosk": kiosk} if priority or kiosk else None,
+    conn.execute(
+        sa.insert(TicketEvent.__table__),
+        {
+            "uuid": new_uuid(),
+            "ticket_id": ticket_id,
+            "site_id": site.id,
+            "kind": "issued",
+            "at": now,
+            "area_id": area.id,
+            "detail": {"priority": priority, "kiosk": kiosk} if priority or kiosk else None,
+        },
     )
     seq = bump_seq(site.id)
-    view = _view(ticket, policy, seq=seq, counters=counters)
+    ahead = _count_ahead(site.id, day, area.id, ticket_id, now, priority, policy)
+    open_counters = max(1, sum(1 for _, paused in counters if not paused))
+    average = _average_service_minutes(site.id, area.id, day, policy)
+    view = TicketView(
+        uuid=ticket_uuid,
+        token=token,
+        code=code,
+        number=number,
+        status=WAITING,
+        area_code=area.code,
+        area_prefix=area.prefix,
+        area_name=area.name,
+        priority=priority,
+        priority_label=policy.priority_categories.get(priority) if priority else None,
+        issued_at=now,
+        business_day=day,
+        site_code=site.code,
+        people_ahead=ahead,
+        estimated_wait_minutes=int(math.ceil(ahead * average / open_counters)),
+        serving_counters=[n for n, _ in counters],
+        created=True,
+        seq=seq,
+    )
     _commit_publish("ticket_issued", site.id, seq, view)
     return view
 
@@ -650,6 +709,7 @@ def finish(
         )
     ticket.status = FINISHED
     ticket.finished_at = now
+    catalog_cache.forget_average((ticket.site_id, ticket.area_id, ticket.business_day))
     ticket.officer_id = officer_id or ticket.officer_id
     if dossier_code:
         ticket.dossier_code = dossier_code.strip()[:64]
@@ -766,6 +826,7 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
     """Pause or resume a counter; a paused counter gets no calls."""
     counter = _counter(counter_id, lock=True)
     counter.paused = paused
+    catalog_cache.invalidate()
     _assign_officer(counter, officer_id)
     seq = bump_seq(counter.site_id)
     site_id, number = counter.site_id, counter.number

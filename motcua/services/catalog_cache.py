@@ -1,0 +1,137 @@
+"""A short-lived, per-app cache of what rarely changes: sites, areas, counters.
+
+Issuing a ticket is the hot path (a kiosk tap). Looking up the site, the area and
+the counters that serve it on every tap cost three queries; they change only when
+an administrator edits the hall. Services that change them call ``invalidate``;
+a few seconds' TTL is the safety net for changes made by another process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app
+
+from db import db
+from db.models import Counter, ServiceArea, Site, counter_areas
+
+TTL_S = 5.0
+AVERAGE_TTL_S = 30.0
+EXTENSION_KEY = "motcua_catalog_cache"
+
+
+@dataclass(frozen=True)
+class SiteRef:
+    """A site's identity."""
+
+    id: int
+    code: str
+
+
+@dataclass(frozen=True)
+class AreaRef:
+    """An active service area."""
+
+    id: int
+    code: str
+    prefix: str
+    name: str
+    target_wait_minutes: int
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """Sites, active areas and which counters serve which area."""
+
+    sites: dict[str, SiteRef]
+    areas: dict[str, AreaRef]  # by lower-case code and by lower-case prefix
+    areas_by_id: dict[int, AreaRef]
+    serving: dict[tuple[int, int], list[tuple[int, bool]]]  # (site, area) → (number, paused)
+
+
+@dataclass
+class _Cache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    snapshot: CatalogSnapshot | None = None
+    loaded_at: float = 0.0
+    averages: dict[tuple[int, int, dt.date], tuple[float, float]] = field(default_factory=dict)
+
+
+def _cache() -> _Cache:
+    cache = current_app.extensions.get(EXTENSION_KEY)
+    if cache is None:
+        cache = current_app.extensions.setdefault(EXTENSION_KEY, _Cache())
+    return cache  # type: ignore[no-any-return]
+
+
+def _load() -> CatalogSnapshot:
+    sites = {
+        code: SiteRef(id=site_id, code=code)
+        for site_id, code in db.session.execute(
+            sa.select(Site.id, Site.code).where(Site.active.is_(True))
+        )
+    }
+    areas: dict[str, AreaRef] = {}
+    by_id: dict[int, AreaRef] = {}
+    for row in db.session.execute(
+        sa.select(
+            ServiceArea.id,
+            ServiceArea.code,
+            ServiceArea.prefix,
+            ServiceArea.name,
+            ServiceArea.target_wait_minutes,
+        ).where(ServiceArea.active.is_(True))
+    ):
+        ref = AreaRef(*row)
+        by_id[ref.id] = ref
+        areas[ref.code.lower()] = ref
+        areas[ref.prefix.lower()] = ref
+    serving: dict[tuple[int, int], list[tuple[int, bool]]] = {}
+    for site_id, area_id, number, paused in db.session.execute(
+        sa.select(Counter.site_id, counter_areas.c.area_id, Counter.number, Counter.paused)
+        .join(counter_areas, counter_areas.c.counter_id == Counter.id)
+        .where(Counter.active.is_(True))
+        .order_by(Counter.number)
+    ):
+        serving.setdefault((site_id, area_id), []).append((int(number), bool(paused)))
+    return CatalogSnapshot(sites=sites, areas=areas, areas_by_id=by_id, serving=serving)
+
+
+def snapshot() -> CatalogSnapshot:
+    """The cached catalog, reloaded when invalidated or older than the TTL."""
+    cache = _cache()
+    with cache.lock:
+        if cache.snapshot is None or time.monotonic() - cache.loaded_at > TTL_S:
+            cache.snapshot = _load()
+            cache.loaded_at = time.monotonic()
+        return cache.snapshot
+
+
+def invalidate() -> None:
+    """Forget the catalog (call after changing sites, areas or counters)."""
+    cache = _cache()
+    with cache.lock:
+        cache.snapshot = None
+        cache.averages.clear()
+
+
+def cached_average(key: tuple[int, int, dt.date]) -> float | None:
+    """A recently computed average service time, if still fresh."""
+    hit = _cache().averages.get(key)
+    if hit is None or time.monotonic() - hit[1] > AVERAGE_TTL_S:
+        return None
+    return hit[0]
+
+
+def store_average(key: tuple[int, int, dt.date], minutes: float) -> None:
+    """Remember an average service time for a while."""
+    _cache().averages[key] = (minutes, time.monotonic())
+
+
+def forget_average(key: tuple[int, int, dt.date]) -> None:
+    """Drop an average (a ticket of that area just finished)."""
+    _cache().averages.pop(key, None)
