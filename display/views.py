@@ -26,6 +26,14 @@ def _check_call(code: str, counter: int) -> None:
         abort(404)
 
 
+def chime_setting() -> bool | Path:
+    """ANNOUNCE_CHIME: True (the bundled chime), False (none) or the hall's own WAV file."""
+    value = current_app.config.get("ANNOUNCE_CHIME", True)
+    if isinstance(value, bool):
+        return value
+    return Path(value) if value else False
+
+
 def voice_sources() -> list[str]:
     """VOICE_SOURCES in order, without clips when no clip pack is configured."""
     config = current_app.config
@@ -106,8 +114,14 @@ def announcement(code: str, counter: int) -> Any:
         for source in voice_sources()
         if source in SERVER_SOURCES
     }
+    chime_url = f"{request.script_root}{bp.url_prefix}/sounds/chime.wav"
     return jsonify(
-        {"text": text, "audio": audio, "repeat": int(current_app.config.get("ANNOUNCE_REPEAT", 2))}
+        {
+            "text": text,
+            "audio": audio,
+            "repeat": int(current_app.config.get("ANNOUNCE_REPEAT", 2)),
+            "chime": chime_url if chime_setting() is not False else None,
+        }
     )
 
 
@@ -125,6 +139,7 @@ def voice_wav(code: str, counter: int) -> Any:
             announcement_for(code, counter),
             source_order=(source,),
             repeat=max(1, int(config.get("ANNOUNCE_REPEAT", 2))),
+            chime=chime_setting(),
             cache_dir=Path(current_app.instance_path) / "voice-cache",
             clips_dir=Path(clips_dir) if clips_dir else None,
             espeak=voice.EspeakSettings(speed=int(config.get("VOICE_ESPEAK_SPEED", 140))),
@@ -148,4 +163,8 @@ def voice_wav(code: str, counter: int) -> Any:
 @bp.route("/sounds/chime.wav")
 def chime() -> Any:
     """The call chime (played before the browser's own voice)."""
-    return send_file(voice.CHIME_PATH, mimetype="audio/wav", max_age=86400)
+    chime_file = chime_setting()
+    if chime_file is False:
+        abort(404)
+    path = voice.CHIME_PATH if chime_file is True else chime_file
+    return send_file(path, mimetype="audio/wav", max_age=86400)

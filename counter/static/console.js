@@ -137,7 +137,10 @@
       if (ack.ok) {
         if (verb === "transfer") ack.to_counter = data.to_counter;
         say(success(verb, ack), "ok");
-        if (verb === "finish") $("dossier").value = "";
+        if (verb === "finish") {
+          $("dossier").value = "";
+          $("dossier").blur(); // the letter shortcuts work again at once
+        }
       } else {
         say(ack.message || ack.error, "error");
       }

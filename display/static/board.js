@@ -150,10 +150,10 @@
 
   function pause(ms) { return new Promise(function (r) { setTimeout(r, ms); }); }
 
-  async function speakWithBrowser(text, repeat) {
+  async function speakWithBrowser(text, repeat, chimeUrl) {
     const v = vietnameseVoice();
     if (!v) throw new Error("no vi-VN voice");
-    await playUrl(cfg.chime_url);
+    if (chimeUrl) await playUrl(chimeUrl);
     for (let i = 0; i < repeat; i += 1) {
       if (i) await pause(700);
       await speakOnce(text, v);
@@ -177,7 +177,7 @@
         if (source === "browser") {
           if (!vietnameseVoice()) continue;
           announced.push(entry);
-          await speakWithBrowser(info.text, info.repeat);
+          await speakWithBrowser(info.text, info.repeat, info.chime);
         } else {
           if (!info.audio[source]) continue;
           announced.push(entry);
@@ -208,16 +208,24 @@
     speaking = false;
   }
 
+  const requested = []; // every call put in the queue, in order
+
   function enqueue(code, counter) {
     // Calls are queued, never cut off; the same call twice in the queue is said once.
     const dup = queue.slice(1).some(function (j) { return j.code === code && j.counter === counter; });
-    if (!dup) queue.push({ code: code, counter: counter });
+    if (!dup) {
+      queue.push({ code: code, counter: counter });
+      requested.push({ code: code, counter: counter });
+    }
     pump();
   }
 
   // ------------------------------------------------------------------ live
 
+  const syncs = []; // reasons of the snapshots applied, for supervision and tests
+
   function applySnapshot(snap, reason) {
+    syncs.push(reason);
     if (snap.generated_at) serverOffsetMs = Date.parse(snap.generated_at) - Date.now();
     if (reason === "reconnect" || reason === "gap") {
       // Calls made while this screen was cut off: say the recent ones, oldest first.
@@ -284,7 +292,7 @@
   sizeTicker();
 
   window.motcuaDisplay = {
-    conn: conn, announced: announced, queue: queue,
+    conn: conn, announced: announced, queue: queue, requested: requested, syncs: syncs,
     get calls() { return calls; }, get areas() { return areas; },
   };
 })();

@@ -167,7 +167,7 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
             timezone_id="Asia/Ho_Chi_Minh",
             **options,
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()
 

@@ -152,6 +152,7 @@ def test_announcement_text_follows_the_template(client: Any, app: Flask) -> None
     got = client.get("/display/announce/A012/2").get_json()
     assert got["text"] == "Xin mời công dân có số thứ tự a mười hai đến quầy số hai"
     assert got["audio"] == {"server": "/display/voice/A012/2.wav?source=server"}
+    assert got["chime"] == "/display/sounds/chime.wav" and got["repeat"] == 2
     app.config["ANNOUNCE_TEMPLATE"] = "Mời khách hàng số {so} tới quầy {quay}"
     app.config["ANNOUNCE_LINH"] = "lẻ"
     got = client.get("/display/announce/B1005/14").get_json()
@@ -191,3 +192,6 @@ def test_voice_wav_without_a_clip_pack_is_unavailable(
     chime = client.get("/display/sounds/chime.wav")
     assert chime.status_code == 200 and chime.data[:4] == b"RIFF"
     chime.close()
+    app.config["ANNOUNCE_CHIME"] = False
+    assert client.get("/display/sounds/chime.wav").status_code == 404
+    assert client.get("/display/announce/A012/2").get_json()["chime"] is None

@@ -56,6 +56,8 @@
     let pendingReason = null;
     let buffer = [];
     let online = false;
+    let lastSyncAt = 0;
+    let gapTimer = null;
 
     function setOnline(value) {
       online = value;
@@ -63,7 +65,8 @@
       global.document.documentElement.classList.toggle("is-offline", !value);
       opts.onStatus(value);
     }
-    setOnline(false);
+    // No marker during the first moments of a page load; after that, show it until connected.
+    global.setTimeout(function () { if (!everConnected) setOnline(false); }, 2500);
 
     function deliver(name, payload) {
       const seq = payload && typeof payload.seq === "number" ? payload.seq : null;
@@ -74,7 +77,15 @@
       if (seq <= lastSeq) return; // already part of the snapshot on screen
       if (seq !== lastSeq + 1) {
         buffer.push({ name: name, payload: payload });
-        resync("gap");
+        // A gap right after a re-sync (a fact newer than any snapshot): back off, never spin.
+        if (Date.now() - lastSyncAt < opts.retryMs) {
+          if (!gapTimer) {
+            gapTimer = global.setTimeout(function () { gapTimer = null; resync("gap"); },
+              opts.retryMs);
+          }
+        } else {
+          resync("gap");
+        }
         return;
       }
       lastSeq = seq;
@@ -83,6 +94,7 @@
 
     function applySnapshot(snapshot, reason) {
       lastSeq = snapshot.seq;
+      lastSyncAt = Date.now();
       ready = true;
       opts.onSnapshot(snapshot, reason);
       const pending = buffer
