@@ -30,12 +30,16 @@
     root.dataset.screen = id;
   }
 
+  let busyNotice = null;
   function setBusy(on) {
     busy = on;
     root.querySelectorAll(".k-area, .k-cat, .k-prio-entry").forEach((b) => {
       b.disabled = on;
     });
-    $("busy").hidden = !on;
+    // "Đang lấy số…" only when the answer is slow: a flash on every tap would distract.
+    clearTimeout(busyNotice);
+    if (on) busyNotice = setTimeout(() => ($("busy").hidden = false), 300);
+    else $("busy").hidden = true;
   }
 
   // ------------------------------------------------------------------ start screen
