@@ -224,3 +224,21 @@ def test_printer_cli_test_page_and_status(app: Flask, prints: Path) -> None:
     assert status.exit_code == 1  # one printer cannot print
     assert lines[0].split()[:3] == ["(mặc", "định)", "file"] and "online" in lines[0]
     assert lines[1].split()[:3] == ["sanh-2", "network", "offline"]
+
+
+def test_a_spool_that_refuses_the_job_still_gives_the_number(
+    app: Flask, client: FlaskClient, prints: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the job cannot even be queued, the tap still gets its number and the failure is logged."""
+    from printer.spool import PrintSpool
+
+    def refuse(*_: Any, **__: Any) -> bool:
+        raise RuntimeError("spool is broken")
+
+    monkeypatch.setattr(PrintSpool, "submit", refuse)
+    started = time.perf_counter()
+    body = take(client, "E")
+    assert time.perf_counter() - started < 2  # no wait on the in-process write lock
+    assert body["ticket"]["code"] == "E001" and body["print"]["state"] == "failed"
+    failed = events_of(app, body["ticket"]["token"])[-1]
+    assert failed.kind == "print_failed" and failed.detail["error_code"] == "spool_error"
