@@ -117,12 +117,15 @@ class Canvas:
 
     def big_text(self, text: str, font: ImageFont.FreeTypeFont) -> None:
         """Draw one line of large text centred, as tall as its own ink (no line spacing)."""
-        text = unicodedata.normalize("NFC", text)
-        left, top, right, bottom = font.getbbox(text, anchor="ls")
-        self._ensure(bottom - top)
-        x = (self.width - (right - left)) // 2 - left
-        self._draw.text((x, self.y - top), text, font=font, anchor="ls", fill=BLACK)
-        self.y += bottom - top
+        mask, _, _ = compose_glyphs(unicodedata.normalize("NFC", text), font)
+        box = mask.getbbox()
+        if box is None:
+            return
+        ink = mask.crop(box)
+        self._ensure(ink.height)
+        x = (self.width - ink.width) // 2
+        self.image.paste(BLACK, (x, self.y, x + ink.width, self.y + ink.height), ink)
+        self.y += ink.height
 
     def boxed_text(self, text: str, font: ImageFont.FreeTypeFont, border: int = 3) -> None:
         """Draw `text` centred inside a rectangular frame `border` dots thick."""
@@ -172,7 +175,11 @@ def render_word(word: str, font: ImageFont.FreeTypeFont) -> tuple[Image.Image, i
 
     Lines are composed from cached words: FreeType's hinted monochrome rendering of Be Vietnam
     Pro costs ~70 us a glyph, and nearly every word of a ticket repeats from one to the next.
+    Words with digits (codes, times, dates) change from ticket to ticket: they are composed
+    from cached glyphs instead.
     """
+    if len(word) > 1 and any(char.isdigit() for char in word):
+        return compose_glyphs(word, font)
     top, bottom = line_metrics(font)
     left, _, right, _ = font.getbbox(word, anchor="ls")
     origin = max(0, -left)
@@ -185,7 +192,27 @@ def render_word(word: str, font: ImageFont.FreeTypeFont) -> tuple[Image.Image, i
     return mask, origin, advance
 
 
-@lru_cache(maxsize=1024)
+def compose_glyphs(text: str, font: ImageFont.FreeTypeFont) -> tuple[Image.Image, int, int]:
+    """Like `render_word`, built from cached single glyphs placed where the shaper puts them.
+
+    Each glyph's pen position is the advance of the text before it (kerning included), so
+    the result matches a whole-string rendering within a dot.
+    """
+    top, bottom = line_metrics(font)
+    placed = [
+        (render_word(char, font), round(font.getlength(text[:i]))) for i, char in enumerate(text)
+    ]
+    origin = max(max(0, glyph_origin - pen) for (_, glyph_origin, _), pen in placed)
+    advance = round(font.getlength(text))
+    right = max(origin + pen - glyph_origin + mask.width for (mask, glyph_origin, _), pen in placed)
+    composed = Image.new("1", (max(right, origin + advance, 1), bottom - top), 0)
+    for (mask, glyph_origin, _), pen in placed:
+        left = origin + pen - glyph_origin
+        composed.paste(1, (left, 0, left + mask.width, mask.height), mask)
+    return composed, origin, advance
+
+
+@lru_cache(maxsize=256)
 def render_line(line: str, font: ImageFont.FreeTypeFont) -> tuple[Image.Image, int, int]:
     """Return a line's ink as a 1-bit mask composed from its words, its origin x and width.
 

@@ -146,28 +146,47 @@ def test_the_code_is_printed_large_and_only_it_changes_with_the_code() -> None:
     assert box is not None and box[2] - box[0] > first.width // 2
 
 
-def test_code_band_holds_the_code_text() -> None:
-    """The large band is the code drawn in ExtraBold: it matches a rendering of the code alone."""
-    paper = printed(make_receipt(code="A012"))
+def glyph_ink(char: str, size: int) -> Image.Image:
+    """Return the ink of one ExtraBold character drawn alone, cropped to its bounding box."""
+    alone = Image.new("1", (3 * size, 3 * size), 1)
+    draw = ImageDraw.Draw(alone)
+    draw.fontmode = "1"
+    draw.text((size, 2 * size), char, font=load_font(size, 800), anchor="ls", fill=0)
+    box = ImageChops.invert(alone.convert("L")).getbbox()
+    assert box is not None
+    return alone.crop(box)
+
+
+def glyph_columns(band: Image.Image) -> list[Image.Image]:
+    """Split a band of large characters at blank columns; return each character's ink."""
+    ink = ImageChops.invert(band.convert("L"))
+    inked_columns, _ = ink.getprojection()
+    glyphs = []
+    start = None
+    for x, inked in enumerate([*inked_columns, 0]):
+        if inked and start is None:
+            start = x
+        elif not inked and start is not None:
+            box = ink.crop((start, 0, x, band.height)).getbbox()
+            assert box is not None
+            glyphs.append(band.crop((start, box[1], x, box[3])))
+            start = None
+    return glyphs
+
+
+@pytest.mark.parametrize("code", ["A012", "C1024"])
+def test_code_band_holds_the_code_glyph_by_glyph(code: str) -> None:
+    """The large band shows the code's characters, each the exact ExtraBold glyph, in order."""
+    paper = printed(make_receipt(code=code))
     code_band = max(find_bands(paper), key=lambda band: band.bottom - band.top)
-    band = paper.crop((0, code_band.top, paper.width, code_band.bottom))
-    band_box = ImageChops.invert(band.convert("L")).getbbox()
-    assert band_box is not None
-    # Render "A012" alone at each size; the one whose ink has the band's size must match it.
-    ink = band.crop(band_box)
-    matched = False
-    for size in range(100, 260):
-        font = load_font(size, 800)
-        alone = Image.new("1", (2 * size * 4, 2 * size), 1)
-        alone_draw = ImageDraw.Draw(alone)
-        alone_draw.fontmode = "1"
-        alone_draw.text((size, size + size // 2), "A012", font=font, anchor="ls", fill=0)
-        alone_box = ImageChops.invert(alone.convert("L")).getbbox()
-        assert alone_box is not None
-        if (alone_box[2] - alone_box[0], alone_box[3] - alone_box[1]) == ink.size:
-            matched = same(alone.crop(alone_box), ink)
-            break
-    assert matched, "the large band is not the code A012"
+    glyphs = glyph_columns(paper.crop((0, code_band.top, paper.width, code_band.bottom)))
+    assert len(glyphs) == len(code)
+    # The font size is not known here: try each size whose first glyph has the right size.
+    sizes = [size for size in range(100, 260) if glyph_ink(code[0], size).size == glyphs[0].size]
+    assert any(
+        all(same(glyph_ink(char, size), ink) for char, ink in zip(code, glyphs, strict=True))
+        for size in sizes
+    ), f"the large band is not {code}"
 
 
 def test_each_line_changes_only_its_own_rows() -> None:
