@@ -112,7 +112,9 @@ class LiveServer:
     def restart(self) -> None:
         """Simulate a process restart: a new app (new Socket.IO server) on the same port and DB."""
         self.stop()
+        instance_path = self.app.instance_path
         self.app = create_app(dict(self.config))
+        self.app.instance_path = instance_path
         self.start()
 
     def call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -133,6 +135,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         "PRINTER": {"backend": "dummy", "width_px": 576},
     }
     app = build_app(uri)
+    app.instance_path = str(tmp_path)  # voice cache and the like stay out of the repository
     server = LiveServer(app, config)
     server.start()
     yield server
