@@ -65,8 +65,10 @@ def get_site(site_code: str | None = None) -> Site:
 
 def bump_seq(site_id: int) -> int:
     """Advance the site's board sequence inside the current transaction."""
+    # Flush pending ticket/counter changes first: the site row is always the last lock a
+    # transaction takes (PostgreSQL), so two transactions can never wait on each other.
+    db.session.flush()
     sites = Site.__table__
-    # Core on the session's connection: no ORM bookkeeping on the hot path.
     return int(
         db.session.connection()
         .execute(
