@@ -245,8 +245,12 @@
     },
     onEvent: function (name, payload) {
       if (!relevant(name, payload)) return;
+      // This counter's own facts: redraw at once; the queue moving elsewhere can wait a
+      // moment (spread, so that thirty consoles do not all re-read at the same instant).
+      const mine = payload.counter === cfg.counter;
       clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(function () { conn.refresh(); }, 100);
+      refreshTimer = setTimeout(function () { conn.refresh(); },
+        mine ? 50 : 300 + Math.random() * 700);
     },
     onStatus: function () { render(); },
     onRefused: function (error) {

@@ -274,9 +274,10 @@
     onSnapshot: applySnapshot,
     onEvent: function (name, payload) {
       if (name === "ticket_called") onCalled(payload);
-      // Counts and the recent list are re-read from the server, coalesced.
+      // Counts and the recent list are re-read from the server, coalesced, and spread over
+      // a second so that ten displays do not all read the board at the same instant.
       clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(function () { conn.refresh(); }, 300);
+      refreshTimer = setTimeout(function () { conn.refresh(); }, 300 + Math.random() * 700);
     },
   });
 
