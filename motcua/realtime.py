@@ -33,12 +33,20 @@ def ticket_room(token: str) -> str:
 
 
 def publish(site_id: int, event: str, payload: dict[str, Any]) -> None:
-    """Send a fact to every surface following the site; never raises."""
+    """Send a fact to every surface following the site; never raises.
+
+    A ticket's public token opens its status page (and its rating): it goes only to
+    that ticket's own room, never to a site room where any screen on the LAN listens.
+    """
     try:
-        for namespace in SITE_NAMESPACES:
-            socketio.emit(event, payload, to=site_room(site_id), namespace=namespace)
         ticket = payload.get("ticket")
-        if isinstance(ticket, dict) and ticket.get("token"):
-            socketio.emit(event, payload, to=ticket_room(ticket["token"]), namespace="/kiosk")
+        token = ticket.get("token") if isinstance(ticket, dict) else None
+        public = payload
+        if token:
+            public = {**payload, "ticket": {k: v for k, v in ticket.items() if k != "token"}}
+        for namespace in SITE_NAMESPACES:
+            socketio.emit(event, public, to=site_room(site_id), namespace=namespace)
+        if token:
+            socketio.emit(event, payload, to=ticket_room(token), namespace="/kiosk")
     except Exception:  # a broken socket must never undo a committed ticket
         log.exception("could not publish %s for site %s", event, site_id)

@@ -18,7 +18,7 @@
   let idleTimer = null;
   let idleLeft = 0;
   let printPoll = null;
-  const printFacts = {}; // token → latest print_status fact (it may beat the HTTP answer)
+  const printFacts = {}; // ticket uuid → latest print_status fact (it may beat the HTTP answer)
 
   const $ = (id) => document.getElementById(id);
   const screens = ["screen-home", "screen-priority", "screen-ticket", "screen-message"];
@@ -186,6 +186,7 @@
     const t = body.ticket;
     current = {
       token: t.token,
+      uuid: t.uuid,
       code: t.code,
       reprintUntil: Date.parse(body.reprint_until),
       reprintsLeft: body.reprints_left,
@@ -205,7 +206,7 @@
       : T.ahead_none;
     $("t-qr").innerHTML = body.qr_svg; // server-built SVG of the status URL
     show("screen-ticket");
-    const fact = printFacts[t.token];
+    const fact = printFacts[t.uuid];
     renderPrint(fact || body.print);
     startIdle(state.idle_timeout_s || 30, goHome);
     scheduleRefresh();
@@ -277,7 +278,7 @@
       if (current && current.token === token) {
         if (r.ok) {
           current.reprintsLeft = r.body.reprints_left;
-          delete printFacts[token];
+          delete printFacts[current.uuid];
           renderPrint(r.body.print);
         } else {
           current.reprintsLeft = 0;
@@ -366,10 +367,11 @@
     onSnapshot: (snapshot) => renderState(snapshot),
     events: {
       print_status: (fact) => {
-        const token = fact.ticket && fact.ticket.token;
-        if (!token) return;
-        printFacts[token] = fact;
-        if (current && current.token === token) renderPrint(fact);
+        // Site rooms never carry tokens (motcua.realtime): match the ticket by its uuid.
+        const uuid = fact.ticket && fact.ticket.uuid;
+        if (!uuid) return;
+        printFacts[uuid] = fact;
+        if (current && current.uuid === uuid) renderPrint(fact);
       },
       // Waiting counts and estimates change with these: fetch a fresh snapshot (debounced).
       ticket_issued: scheduleRefresh,

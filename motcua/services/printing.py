@@ -425,7 +425,7 @@ def record_print_result(
         )
     )
     seq = bump_seq(ticket.site_id)
-    site_id, code, area_name = ticket.site_id, ticket.code, ticket.area.name
+    site_id, code, area_name, uuid = ticket.site_id, ticket.code, ticket.area.name, ticket.uuid
     db.session.commit()
     state = _state_from(kind, detail)
     realtime.publish(
@@ -433,7 +433,7 @@ def record_print_result(
         "print_status",
         {
             "seq": seq,
-            "ticket": {"token": token, "code": code, "area_name": area_name},
+            "ticket": {"token": token, "uuid": uuid, "code": code, "area_name": area_name},
             "kiosk": kiosk,
             "alert": not ok,
             **state.as_dict(),

@@ -120,7 +120,10 @@ def test_paper_out_records_print_failed_keeps_ticket_and_alerts(
     assert failed.detail["error_code"] == "paper_out" and failed.detail["kiosk"] == "sanh-1"
     facts = [r["args"][0] for r in kiosk.get_received("/kiosk") if r["name"] == "print_status"]
     assert facts[-1]["state"] == "failed" and facts[-1]["alert"] is True
-    assert facts[-1]["ticket"]["token"] == token and "hết giấy" in facts[-1]["message"]
+    # The site room gets the ticket's uuid, never its token (the token opens the status page).
+    assert facts[-1]["ticket"]["uuid"] == body["ticket"]["uuid"]
+    assert "hết giấy" in facts[-1]["message"]
+    assert "token" not in facts[-1]["ticket"]
     kiosk.disconnect(namespace="/kiosk")
     page = client.get(f"/t/{token}")
     assert page.status_code == 200 and body["ticket"]["code"] in page.get_data(as_text=True)
