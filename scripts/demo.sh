@@ -6,5 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh run
 scripts/setup-venv.sh
 export FLASK_PUBLIC_BASE_URL="${FLASK_PUBLIC_BASE_URL:-http://localhost:${PORT:-5000}}"
+# The demo issues numbers at any hour; a real hall keeps WORKING_HOURS.
+export FLASK_WORKING_HOURS="${FLASK_WORKING_HOURS:-null}"
 .venv/bin/motcua demo
 exec .venv/bin/motcua serve "$@"
