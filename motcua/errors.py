@@ -95,6 +95,16 @@ class ValidationFailed(DomainError):
     code, status, message = "invalid_request", 422, _l("Dữ liệu gửi lên không hợp lệ.")
 
 
+class RatingClosed(DomainError):
+    code, status = "rating_closed", 409
+    message = _l("Lượt giao dịch này chưa hoàn thành hoặc đã hết thời gian đánh giá.")
+
+
+class AlreadyRated(DomainError):
+    code, status = "already_rated", 409
+    message = _l("Lượt giao dịch này đã được đánh giá. Xin cảm ơn Ông/Bà!")
+
+
 HTTP_MESSAGES: dict[int, Any] = {
     400: _l("Yêu cầu không hợp lệ."),
     401: _l("Cần đăng nhập để thực hiện thao tác này."),
