@@ -224,3 +224,73 @@ class Rating(Base):
 def _refuse_event_change(_mapper: Any, _connection: Any, target: TicketEvent) -> None:
     """The event log is append-only."""
     raise ValueError(f"ticket event {target.uuid} is append-only")
+
+
+# --------------------------------------------------------------------------- administration
+
+
+class Setting(Base):
+    """A hall setting changed by an administrator; overrides the app's configuration.
+
+    ``scope`` is "" for the whole hall or ``site:<id>`` for one reception point.
+    """
+
+    __tablename__ = "settings"
+
+    scope: Mapped[str] = mapped_column(sa.String(40), primary_key=True, default="")
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(sa.JSON)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class Device(Base):
+    """An unattended screen (kiosk, lobby display, rating tablet) paired by a device token."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    counter_id: Mapped[int | None] = mapped_column(sa.ForeignKey("counters.id"))
+    # Kiosk: {"printer": {...}} (like PRINTER in the configuration).
+    config: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # Only hashes are kept: the token and the pairing code are shown once.
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    pairing_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    pairing_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    paired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+    site: Mapped[Site] = relationship()
+    counter: Mapped[Counter | None] = relationship()
+
+
+class AuditEntry(Base):
+    """Who did what, when: administrators' changes, sign-ins, device pairing (append-only)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The actor as text when it happened: a username, "device:<name>" or "cli".
+    actor: Mapped[str] = mapped_column(sa.String(100), default="")
+    action: Mapped[str] = mapped_column(sa.String(40))
+    target: Mapped[str] = mapped_column(sa.String(200), default="")
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
+    details: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_audit_change(_mapper: Any, _connection: Any, target: AuditEntry) -> None:
+    """The audit log is append-only."""
+    raise ValueError(f"audit entry {target.id} is append-only")
