@@ -125,6 +125,40 @@ def test_simultaneous_calls_are_announced_in_turn(live_server: LiveServer, new_p
     assert display.inner_text("#recent").split() == ["A001", "1"]
 
 
+FAKE_VI_VOICE = """
+window.__spoken = [];
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+const viVoice = {name: "Microsoft An", lang: "vi-VN", default: false, localService: true};
+Object.defineProperty(window, "speechSynthesis", {value: {
+  getVoices: () => [viVoice],
+  speak: u => { window.__spoken.push({text: u.text, lang: u.lang, voice: u.voice.name});
+                setTimeout(() => u.onend && u.onend({}), 150); },
+  cancel: () => {},
+}});
+"""
+
+
+def test_browser_voice_is_used_when_the_machine_has_one(
+    live_server: LiveServer, new_page: Any
+) -> None:
+    """A display PC with a vi-VN voice (Web Speech) speaks the phrase itself, repeated."""
+    live_server.app.config.update(
+        ANNOUNCE_REPEAT=2, ANNOUNCE_CHIME=False, VOICE_SOURCES=["browser", "server"]
+    )
+    issue(live_server, "A")
+    page = new_page(1920, 1080)
+    page.add_init_script(FAKE_VI_VOICE)
+    page.goto(live_server.url("/display/"))
+    page.wait_for_function(DISPLAY_ONLINE)
+    live_server.call(tickets.call_next, counter_id(live_server.app, 2))
+    page.wait_for_function("window.__spoken.length === 2")
+    spoken = page.evaluate("window.__spoken")
+    phrase = "Xin mời công dân có số thứ tự a một đến quầy số hai"
+    assert spoken == [{"text": phrase, "lang": "vi-VN", "voice": "Microsoft An"}] * 2
+    page.wait_for_function("window.motcuaDisplay.announced[0].ended !== null")
+    assert page.evaluate("window.motcuaDisplay.announced[0].source") == "browser"
+
+
 def test_display_comes_back_exact_after_a_server_restart(
     live_server: LiveServer, new_page: Any
 ) -> None:

@@ -195,3 +195,25 @@ def test_voice_wav_without_a_clip_pack_is_unavailable(
     app.config["ANNOUNCE_CHIME"] = False
     assert client.get("/display/sounds/chime.wav").status_code == 404
     assert client.get("/display/announce/A012/2").get_json()["chime"] is None
+
+
+def test_voice_wav_from_a_recorded_clip_pack(client: Any, app: Flask, tmp_path: Path) -> None:
+    """With VOICE_CLIPS_DIR set, the clips source joins the hall's recordings (cached too)."""
+    from display import voice
+
+    pack = tmp_path / "clips"
+    pack.mkdir()
+    words = "xin mời công dân có số thứ tự a mười hai đến quầy".split()
+    for word in words:
+        (pack / voice.clip_filename(word)).write_bytes(voice.to_wav_bytes(voice.silence(0.1)))
+    app.instance_path = str(tmp_path)
+    app.config.update(VOICE_CLIPS_DIR=str(pack), ANNOUNCE_REPEAT=2, ANNOUNCE_CHIME=False)
+    info = client.get("/display/announce/A012/2").get_json()
+    assert list(info["audio"]) == ["clips", "server"]  # VOICE_SOURCES order, browser aside
+    wav = client.get(info["audio"]["clips"])
+    assert wav.status_code == 200 and wav.headers["X-Voice-Source"] == "clips"
+    # 14 words x 0.1 s, twice, with the 0.7 s pause between: about 3.5 s.
+    assert 3.0 < voice.wav_duration(wav.data) < 4.0
+    (pack / voice.clip_filename("quầy")).unlink()  # one word missing: the whole phrase refused
+    app.config["VOICE_CLIPS_DIR"] = str(pack)
+    assert client.get("/display/voice/A013/2.wav?source=clips").status_code == 503
