@@ -95,6 +95,31 @@ DEFAULTS: dict[str, Any] = {
     "RATING_TABLET_WINDOW_S": 600,  # the counter's tablet may rate this long after the finish
     "RATING_TABLET_TIMEOUT_S": 60,  # unanswered question on the tablet: recorded as unrated
     "RATING_THANKS_S": 6,  # the thank-you screen, then back to idle
+    # Rating tablet (read through motcua.services.settings; the admin page edits them).
+    "RATING_SCALE": [
+        {"level": 1, "label": "Rất hài lòng"},
+        {"level": 2, "label": "Hài lòng"},
+        {"level": 3, "label": "Không hài lòng"},
+    ],
+    "RATING_REASONS": [
+        "Chờ lâu",
+        "Thái độ chưa tốt",
+        "Hướng dẫn chưa rõ",
+        "Phải đi lại nhiều lần",
+    ],
+    # Printed on the ticket above the unit name; "" = the site's own name.
+    "TICKET_HALL_NAME": "",
+    # Administration and safety (docs/admin.md)
+    # True: only paired kiosks (device token) may issue tickets; False keeps the demo open.
+    "REQUIRE_DEVICE_PAIRING": False,
+    "DEVICE_PAIRING_MINUTES": 15,  # a pairing code expires after this
+    "DEVICE_ONLINE_SECONDS": 150,  # a device seen this recently shows as online
+    "LOGIN_MAX_FAILURES": 5,  # per username and IP address ...
+    "LOGIN_FAILURE_WINDOW_S": 15 * 60,  # ... within this window, then 429
+    "PHOTO_MAX_BYTES": 3 * 1024 * 1024,
+    "CONTENT_SECURITY_POLICY": None,  # None: motcua's own ('self' only)
+    "WTF_CSRF_CHECK_DEFAULT": False,  # motcua.security decides which requests need a token
+    "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     # OpenAPI (flask-smorest)
     "API_TITLE": "motcua API",
     "API_VERSION": "v1",
