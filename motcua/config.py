@@ -96,10 +96,11 @@ DEFAULTS: dict[str, Any] = {
     "RATING_TABLET_TIMEOUT_S": 60,  # unanswered question on the tablet: recorded as unrated
     "RATING_THANKS_S": 6,  # the thank-you screen, then back to idle
     # Rating tablet (read through motcua.services.settings; the admin page edits them).
+    # Best first; "level" is the score stored with a rating (1 = the worst answer).
     "RATING_SCALE": [
-        {"level": 1, "label": "Rất hài lòng"},
+        {"level": 3, "label": "Rất hài lòng"},
         {"level": 2, "label": "Hài lòng"},
-        {"level": 3, "label": "Không hài lòng"},
+        {"level": 1, "label": "Không hài lòng"},
     ],
     "RATING_REASONS": [
         "Chờ lâu",
