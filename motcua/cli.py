@@ -64,14 +64,14 @@ def demo_command() -> None:
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Run the server (Socket.IO, threading mode)."""
-    from motcua.extensions import socketio
+    from werkzeug.serving import run_simple
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     start_housekeeping(app)
     click.echo(f"motcua đang chạy tại http://{host}:{port}/  (Ctrl+C để dừng)")
-    socketio.run(
-        app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False
-    )
+    # What SocketIO.run does in threading mode, minus Flask's refusal to run a server
+    # from inside a `flask` CLI command. For many clients use gunicorn (README).
+    run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
 def start_housekeeping(app: Flask, interval_s: int = 600) -> None:
