@@ -122,3 +122,56 @@ def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
         create_app(
             {"ENV_PRODUCTION": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
         )
+
+
+def test_motcua_serve_answers_http_and_websocket(tmp_path: Path) -> None:
+    """The real `motcua serve` process: HTTP answers and a Socket.IO client connects."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    import socketio
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(
+        os.environ,
+        FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'serve.sqlite3'}",
+        FLASK_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+        FLASK_SECRET_KEY="serve-test",
+    )
+    exe = str(Path(sys.executable).parent / "motcua")
+    subprocess.run([exe, "init"], env=env, check=True, capture_output=True, cwd=tmp_path)
+    server = subprocess.Popen(
+        [exe, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        body = b""
+        while time.monotonic() < deadline:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert body == b'{"ok":true}\n'
+        client = socketio.Client()
+        client.connect(
+            f"http://127.0.0.1:{port}",
+            namespaces=["/display"],
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        assert client.transport() == "websocket"
+        client.disconnect()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
