@@ -25,7 +25,7 @@
       });
     }
     // Issue 6: the rating surface takes over this slot once the transaction is finished.
-    $("rating-slot").hidden = ticket.status !== "finished";
+    $("rating-slot").hidden = ticket.status !== "finished" || !$("rating-slot").dataset.ratingUrl;
     root.dataset.status = ticket.status;
   }
 
