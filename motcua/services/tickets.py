@@ -474,6 +474,45 @@ def _require_current(counter: Counter, day: dt.date) -> Ticket:
     return ticket
 
 
+def _at_counter(counter_id: int, now: dt.datetime, *statuses: str) -> tuple[Counter, Ticket]:
+    """Lock a counter and return it with its current ticket, which must be in ``statuses``."""
+    counter = _counter(counter_id, lock=True)
+    ticket = _require_current(counter, business_day(now))
+    if statuses and ticket.status not in statuses:
+        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    return counter, ticket
+
+
+def _record(
+    ticket: Ticket,
+    counter: Counter,
+    *,
+    kind: str,
+    fact: str,
+    now: dt.datetime,
+    officer_id: int | None,
+    policy: QueuePolicy,
+    detail: dict[str, Any] | None = None,
+    area_id: int | None = None,
+    with_estimate: bool = False,
+    **extra: Any,
+) -> TicketView:
+    """Log a counter action, bump the board sequence, commit and publish the fact."""
+    _log(
+        ticket,
+        kind,
+        now,
+        actor_id=officer_id,
+        counter_id=counter.id,
+        area_id=area_id,
+        detail=detail,
+    )
+    seq = bump_seq(ticket.site_id)
+    view = _view(ticket, policy, with_estimate=with_estimate, seq=seq)
+    _commit_publish(fact, ticket.site_id, seq, view, counter=counter.number, **extra)
+    return view
+
+
 def _assign_officer(counter: Counter, officer_id: int | None) -> None:
     if officer_id is not None and counter.officer_id != officer_id:
         counter.officer_id = officer_id
@@ -605,18 +644,19 @@ def recall(
 ) -> TicketView:
     """Announce the counter's current ticket again."""
     now = ensure_now(now)
-    policy = policy or current_policy()
-    counter = _counter(counter_id, lock=True)
-    ticket = _require_current(counter, business_day(now))
-    if ticket.status != CALLED:
-        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    counter, ticket = _at_counter(counter_id, now, CALLED)
     ticket.call_count += 1
     ticket.called_at = now
-    _log(ticket, "recalled", now, actor_id=officer_id, counter_id=counter.id)
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, with_estimate=False, seq=seq)
-    _commit_publish("ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=True)
-    return view
+    return _record(
+        ticket,
+        counter,
+        kind="recalled",
+        fact="ticket_called",
+        now=now,
+        officer_id=officer_id,
+        policy=policy or current_policy(),
+        recall=True,
+    )
 
 
 @transactional
@@ -630,10 +670,7 @@ def mark_no_show(
     """The called citizen did not come: back of the queue, or ended after N misses."""
     now = ensure_now(now)
     policy = policy or current_policy()
-    counter = _counter(counter_id, lock=True)
-    ticket = _require_current(counter, business_day(now))
-    if ticket.status != CALLED:
-        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    counter, ticket = _at_counter(counter_id, now, CALLED)
     ticket.misses += 1
     requeued = policy.noshow_requeue and ticket.misses < policy.noshow_max_misses
     if requeued:
@@ -644,18 +681,17 @@ def mark_no_show(
     else:
         ticket.status = NO_SHOW
         ticket.finished_at = now
-    _log(
+    return _record(
         ticket,
-        "no_show",
-        now,
-        actor_id=officer_id,
-        counter_id=counter.id,
+        counter,
+        kind="no_show",
+        fact="ticket_no_show",
+        now=now,
+        officer_id=officer_id,
+        policy=policy,
         detail={"misses": ticket.misses, "requeued": requeued},
+        with_estimate=True,
     )
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, seq=seq)
-    _commit_publish("ticket_no_show", ticket.site_id, seq, view, counter=counter.number)
-    return view
 
 
 @transactional
@@ -668,18 +704,18 @@ def start_service(
 ) -> TicketView:
     """The citizen has arrived at the counter: service starts."""
     now = ensure_now(now)
-    policy = policy or current_policy()
-    counter = _counter(counter_id, lock=True)
-    ticket = _require_current(counter, business_day(now))
-    if ticket.status != CALLED:
-        raise InvalidTransition(code=ticket.code, status=ticket.status)
+    counter, ticket = _at_counter(counter_id, now, CALLED)
     ticket.status = SERVING
     ticket.started_at = now
-    _log(ticket, "started", now, actor_id=officer_id, counter_id=counter.id)
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, with_estimate=False, seq=seq)
-    _commit_publish("ticket_started", ticket.site_id, seq, view, counter=counter.number)
-    return view
+    return _record(
+        ticket,
+        counter,
+        kind="started",
+        fact="ticket_started",
+        now=now,
+        officer_id=officer_id,
+        policy=policy or current_policy(),
+    )
 
 
 @transactional
@@ -693,9 +729,7 @@ def finish(
 ) -> TicketView:
     """Finish the counter's transaction (arms the counter's rating tablet)."""
     now = ensure_now(now)
-    policy = policy or current_policy()
-    counter = _counter(counter_id, lock=True)
-    ticket = _require_current(counter, business_day(now))
+    counter, ticket = _at_counter(counter_id, now)
     if ticket.status == CALLED:
         # Finished without pressing "start": the service began when the citizen was called.
         ticket.started_at = ticket.called_at
@@ -713,20 +747,17 @@ def finish(
     ticket.officer_id = officer_id or ticket.officer_id
     if dossier_code:
         ticket.dossier_code = dossier_code.strip()[:64]
-    _log(
+    return _record(
         ticket,
-        "finished",
-        now,
-        actor_id=officer_id,
-        counter_id=counter.id,
+        counter,
+        kind="finished",
+        fact="ticket_finished",
+        now=now,
+        officer_id=officer_id,
+        policy=policy or current_policy(),
         detail={"dossier_code": ticket.dossier_code} if ticket.dossier_code else None,
+        counter_id=counter.id,
     )
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, with_estimate=False, seq=seq)
-    _commit_publish(
-        "ticket_finished", ticket.site_id, seq, view, counter=counter.number, counter_id=counter.id
-    )
-    return view
 
 
 @transactional
@@ -745,8 +776,7 @@ def transfer(
     policy = policy or current_policy()
     if not to_service and to_counter is None:
         raise ValidationFailed(field="to_service")
-    counter = _counter(counter_id, lock=True)
-    ticket = _require_current(counter, business_day(now))
+    counter, ticket = _at_counter(counter_id, now)
     from_area_id = ticket.area_id
     target: Counter | None = None
     if to_counter is not None:
@@ -769,12 +799,14 @@ def transfer(
     ticket.counter = None
     ticket.target_counter_id = target.id if target else None
     ticket.started_at = None
-    _log(
+    return _record(
         ticket,
-        "transferred",
-        now,
-        actor_id=officer_id,
-        counter_id=counter.id,
+        counter,
+        kind="transferred",
+        fact="ticket_transferred",
+        now=now,
+        officer_id=officer_id,
+        policy=policy,
         area_id=ticket.area_id,
         detail={
             "from_area_id": from_area_id,
@@ -782,11 +814,8 @@ def transfer(
             "to_counter": target.number if target else None,
             "note": (note or "")[:500],
         },
+        with_estimate=True,
     )
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, seq=seq)
-    _commit_publish("ticket_transferred", ticket.site_id, seq, view, counter=counter.number)
-    return view
 
 
 @transactional
