@@ -227,8 +227,9 @@
   function applySnapshot(snap, reason) {
     syncs.push(reason);
     if (snap.generated_at) serverOffsetMs = Date.parse(snap.generated_at) - Date.now();
-    if (reason === "reconnect" || reason === "gap") {
-      // Calls made while this screen was cut off: say the recent ones, oldest first.
+    if (reason !== "page") {
+      // Calls this screen has not heard as facts (cut off, a gap, or facts that were folded
+      // into a re-read): say the recent ones, oldest first. Keys match the facts' exactly.
       const horizon = Date.parse(snap.generated_at) - S.announce_missed_seconds * 1000;
       snap.calls.slice().reverse().forEach(function (c) {
         if (!seen.has(callKey(c)) && Date.parse(c.at) >= horizon) {

@@ -217,3 +217,24 @@ def test_voice_wav_from_a_recorded_clip_pack(client: Any, app: Flask, tmp_path: 
     (pack / voice.clip_filename("quầy")).unlink()  # one word missing: the whole phrase refused
     app.config["VOICE_CLIPS_DIR"] = str(pack)
     assert client.get("/display/voice/A013/2.wav?source=clips").status_code == 503
+
+
+def test_call_fact_and_snapshot_agree_on_the_call(
+    app: Flask, display: Display, make_ticket: Any, clock: Clock
+) -> None:
+    """The display keys a call by code, counter and time: fact and snapshot must match."""
+    make_ticket("A")
+    screen = display()
+    call(app, 1)
+    clock.advance(0.5)
+    with app.app_context():
+        tickets.recall(counter_id(app, 1))
+    facts = events(screen, NS, "ticket_called")
+    snap = board(screen)
+    from_facts = [
+        (f["ticket"]["code"], f["counter"], f["ticket"]["called_at"], f["recall"])
+        for f in reversed(facts)
+    ]
+    from_snapshot = [(c["code"], c["counter"], c["at"], c["recall"]) for c in snap["calls"]]
+    assert from_facts == from_snapshot
+    assert from_snapshot[0][3] is True and from_snapshot[1][3] is False
