@@ -77,19 +77,12 @@ DEFAULTS: dict[str, Any] = {
     "WORKING_HOURS": {"mon-fri": ["07:30-11:30", "13:30-17:00"], "sat": ["07:30-11:30"]},
     # Rating (đánh giá mức độ hài lòng). Labels best first; a level's score is its rank
     # from the bottom (3 levels: Rất hài lòng = 3, Hài lòng = 2, Không hài lòng = 1).
-    "RATING_SCALE": ["Rất hài lòng", "Hài lòng", "Không hài lòng"],
     "RATING_QUESTION": (
         "Ông/Bà đánh giá như thế nào về thái độ công chức khi hướng dẫn và tiếp nhận "
         "giải quyết hồ sơ?"
     ),
-    # Reasons offered on a low score (score <= RATING_LOW_MAX; None = the lower half).
-    "RATING_REASONS": [
-        "Phải chờ lâu",
-        "Thái độ chưa tốt",
-        "Hướng dẫn chưa rõ ràng",
-        "Phải đi lại nhiều lần",
-        "Giải quyết chậm",
-    ],
+    # RATING_SCALE and RATING_REASONS: below, with the administration settings.
+    # Reasons are offered on a low score (score <= RATING_LOW_MAX; None = the lower half).
     "RATING_LOW_MAX": None,
     "RATING_WINDOW_HOURS": 24,  # the phone (QR) may rate within this time after the finish
     "RATING_TABLET_WINDOW_S": 600,  # the counter's tablet may rate this long after the finish

@@ -132,7 +132,9 @@ def build_scale(
     low_max: int | None = None,
 ) -> RatingScale:
     """A scale from labels ordered best first (2 to 5 of them)."""
-    names = [str(x).strip() for x in labels if str(x).strip()]
+    # Labels as plain strings, or as the admin page stores them: {"level": n, "label": "…"}.
+    texts = [str(x.get("label", "")) if isinstance(x, dict) else str(x) for x in labels]
+    names = [t.strip() for t in texts if t.strip()]
     if not 2 <= len(names) <= 5:
         raise ValueError("RATING_SCALE needs 2 to 5 labels")
     size = len(names)
