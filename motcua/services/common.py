@@ -45,8 +45,10 @@ class QueuePolicy:
 
 
 def current_policy() -> QueuePolicy:
-    """The policy of the running app."""
-    return QueuePolicy.from_config(current_app.config)
+    """The policy in force: the hall's settings over the app's configuration."""
+    from motcua.services.settings import effective_config  # settings imports this module
+
+    return QueuePolicy.from_config(effective_config())
 
 
 def default_site_code() -> str:
