@@ -294,3 +294,78 @@ class AuditEntry(Base):
 def _refuse_audit_change(_mapper: Any, _connection: Any, target: AuditEntry) -> None:
     """The audit log is append-only."""
     raise ValueError(f"audit entry {target.id} is append-only")
+
+
+# --------------------------------------------------------------------------- sessions (issue 7)
+
+service_session_areas = sa.Table(
+    "service_session_areas",
+    Base.metadata,
+    sa.Column(
+        "session_id", sa.ForeignKey("service_sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("area_id", sa.ForeignKey("service_areas.id", ondelete="CASCADE"), primary_key=True),
+)
+
+service_session_officers = sa.Table(
+    "service_session_officers",
+    Base.metadata,
+    sa.Column(
+        "session_id", sa.ForeignKey("service_sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class ServiceSession(Base):
+    """A Saturday, reception-point or mobile session; away from the hall it has its own site.
+
+    Its tickets are the tickets of its site on its date (a Saturday at the hall shares the
+    hall's site, so the date tells them apart); no column is added to the tickets.
+    """
+
+    __tablename__ = "service_sessions"
+    __table_args__ = (sa.UniqueConstraint("site_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    # saturday_hall | reception_point | mobile
+    kind: Mapped[str] = mapped_column(sa.String(20), index=True)
+    place: Mapped[str] = mapped_column(sa.String(200))
+    date: Mapped[dt.date] = mapped_column(index=True)
+    # Hall time, e.g. "07:30-11:30" or "07:30-11:30,13:30-17:00".
+    hours: Mapped[str] = mapped_column(sa.String(100), default="")
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    counters: Mapped[int] = mapped_column(default=1)
+    # The laptop's printer (like PRINTER in the configuration); 58 mm by default.
+    printer: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    last_import_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_import: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+    site: Mapped[Site] = relationship()
+    areas: Mapped[list[ServiceArea]] = relationship(
+        secondary=service_session_areas, order_by="ServiceArea.sort_order"
+    )
+    officers: Mapped[list[User]] = relationship(
+        secondary=service_session_officers, order_by="User.username"
+    )
+
+
+class SessionKit(Base):
+    """A kit made for a session: its id and the key its laptop signs the records with."""
+
+    __tablename__ = "service_session_kits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    session_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("service_sessions.id", ondelete="CASCADE"), index=True
+    )
+    # HMAC-SHA256 key, 32 random bytes in hex; the hall keeps it to verify the records.
+    key_hex: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
