@@ -31,6 +31,7 @@ from motcua import realtime
 from motcua.errors import DomainError, NotFound, TicketNotFound
 from motcua.services import catalog, tickets
 from motcua.services.common import bump_seq, current_policy, get_site, transactional
+from motcua.services.settings import effective, effective_config
 from motcua.services.tickets import TicketView
 from motcua.timeutil import ensure_now, local
 
@@ -126,9 +127,9 @@ def parse_working_hours(spec: Mapping[str, Any] | None) -> dict[int, list[tuple[
     return {day: sorted(spans) for day, spans in out.items()}
 
 
-def _hours() -> dict[int, list[tuple[dt.time, dt.time]]] | None:
-    """The configured hours, or None (always open) when unset or unreadable."""
-    spec = current_app.config.get("WORKING_HOURS")
+def _hours(site_id: int | None = None) -> dict[int, list[tuple[dt.time, dt.time]]] | None:
+    """The site's hours in force, or None (always open) when unset or unreadable."""
+    spec = effective("WORKING_HOURS", site_id=site_id)
     if not spec:
         return None
     try:
@@ -143,9 +144,9 @@ def _fmt(t: dt.time) -> str:
     return t.strftime("%H:%M")
 
 
-def hours_text() -> str:
+def hours_text(site_id: int | None = None) -> str:
     """The working hours in Vietnamese, e.g. 'Thứ Hai – Thứ Sáu: 07:30–11:30, 13:30–17:00'."""
-    spec = current_app.config.get("WORKING_HOURS") or {}
+    spec = effective("WORKING_HOURS", site_id=site_id) or {}
     parts: list[str] = []
     for key, spans in spec.items():
         try:
@@ -161,9 +162,9 @@ def hours_text() -> str:
     return "; ".join(parts)
 
 
-def is_open(now: dt.datetime) -> bool:
+def is_open(now: dt.datetime, site_id: int | None = None) -> bool:
     """True when the hall receives citizens at this instant (always, if no hours are set)."""
-    hours = _hours()
+    hours = _hours(site_id)
     if hours is None:
         return True
     here = local(now)
@@ -171,9 +172,9 @@ def is_open(now: dt.datetime) -> bool:
     return any(a <= t < b for a, b in hours.get(here.weekday(), []))
 
 
-def next_opening(now: dt.datetime) -> dt.datetime | None:
+def next_opening(now: dt.datetime, site_id: int | None = None) -> dt.datetime | None:
     """The next start of a working span after ``now`` (hall time), within a week."""
-    hours = _hours()
+    hours = _hours(site_id)
     if not hours:
         return None
     here = local(now)
@@ -186,10 +187,10 @@ def next_opening(now: dt.datetime) -> dt.datetime | None:
     return None
 
 
-def _closed_message(now: dt.datetime) -> str:
+def _closed_message(now: dt.datetime, site_id: int | None = None) -> str:
     """'Ngoài giờ làm việc … Mời quay lại lúc 13:30 hôm nay.'"""
     text = str(OutsideWorkingHours.message)
-    opening = next_opening(now)
+    opening = next_opening(now, site_id)
     if opening is not None:
         here = local(now)
         if opening.date() == here.date():
@@ -211,9 +212,9 @@ def _closed_message(now: dt.datetime) -> str:
     return text
 
 
-def _check_open(now: dt.datetime) -> None:
-    if not is_open(now):
-        raise OutsideWorkingHours(_closed_message(now), hours=hours_text())
+def _check_open(now: dt.datetime, site_id: int | None = None) -> None:
+    if not is_open(now, site_id):
+        raise OutsideWorkingHours(_closed_message(now, site_id), hours=hours_text(site_id))
 
 
 # --------------------------------------------------------------------------- QR and URLs
@@ -267,9 +268,10 @@ def _check_kiosk(kiosk: str | None) -> str | None:
 
 def printer_config(kiosk: str | None = None, app: Flask | None = None) -> dict[str, Any]:
     """The kiosk's printer settings: PRINTERS[kiosk], else PRINTER (file path defaulted)."""
-    app = app or current_app
-    per_kiosk = app.config.get("PRINTERS") or {}
-    cfg = dict(per_kiosk.get(kiosk) or app.config.get("PRINTER") or {"backend": "file"})
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    config = effective_config(app)  # paired kiosks' own printers are in PRINTERS
+    per_kiosk = config.get("PRINTERS") or {}
+    cfg = dict(per_kiosk.get(kiosk) or config.get("PRINTER") or {"backend": "file"})
     cfg.setdefault("backend", "file")
     if cfg["backend"] == "file" and not cfg.get("path"):
         cfg["path"] = str(Path(app.instance_path) / "prints")
@@ -278,8 +280,8 @@ def printer_config(kiosk: str | None = None, app: Flask | None = None) -> dict[s
 
 def printer_names(app: Flask | None = None) -> list[str | None]:
     """Every configured kiosk printer (None = the default PRINTER)."""
-    app = app or current_app
-    return [None, *sorted((app.config.get("PRINTERS") or {}).keys())]
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return [None, *sorted((effective_config(app).get("PRINTERS") or {}).keys())]
 
 
 def _config_key(cfg: Mapping[str, Any]) -> str:
@@ -318,7 +320,7 @@ def build_receipt(
     from printer.receipt import DEFAULT_FOOTER, Receipt
 
     return Receipt(
-        hall_name=hall_name,
+        hall_name=str(effective("TICKET_HALL_NAME") or hall_name),
         unit_name=unit_name or None,
         code=view.code,
         area_name=view.area_name,
@@ -326,7 +328,7 @@ def build_receipt(
         waiting=max(0, view.people_ahead or 0),
         issued_at=local(view.issued_at),
         status_url=status_url(view.token),
-        footer=str(current_app.config.get("TICKET_FOOTER") or DEFAULT_FOOTER),
+        footer=str(effective("TICKET_FOOTER") or DEFAULT_FOOTER),
         priority_label=view.priority_label,
         reprint=reprint,
     )
@@ -546,7 +548,7 @@ def issue_at_kiosk(
         is not None
     )
     if not retried:  # a retry of a tap made in hours still gets its number
-        _check_open(now)
+        _check_open(now, site.id)
     view = tickets.issue_ticket(
         service,
         priority=priority,
@@ -692,7 +694,7 @@ def kiosk_home(
     seq = site.seq
     policy = current_policy()
     services = catalog.list_services(site_code=site.code, now=now)
-    is_open_now = is_open(now)
+    is_open_now = is_open(now, site.id)
     _warm_up()
     return {
         "site": site_info,
@@ -703,8 +705,8 @@ def kiosk_home(
             {"code": k, "label": v} for k, v in policy.priority_categories.items()
         ],
         "open": is_open_now,
-        "hours_text": hours_text(),
-        "closed_message": None if is_open_now else _closed_message(now),
+        "hours_text": hours_text(site.id),
+        "closed_message": None if is_open_now else _closed_message(now, site.id),
         "reprint_window_s": _window_s(),
         "idle_timeout_s": int(current_app.config.get("KIOSK_IDLE_TIMEOUT_S", 30)),
         "printer": str(printer_config(kiosk).get("backend")),
