@@ -105,6 +105,23 @@ class AlreadyRated(DomainError):
     message = _l("Lượt giao dịch này đã được đánh giá. Xin cảm ơn Ông/Bà!")
 
 
+class SessionNotFound(DomainError):
+    code, status = "session_not_found", 404
+    message = _l("Không tìm thấy phiên làm việc này (Thứ Bảy, điểm tiếp nhận hoặc lưu động).")
+
+
+class KitRefused(DomainError):
+    code, status = "kit_refused", 422
+    message = _l("Tệp cài đặt phiên không hợp lệ hoặc bị hỏng. Hãy tạo lại tệp tại Trung tâm.")
+
+
+class BundleRefused(DomainError):
+    """The whole records bundle is refused: nothing of it was imported."""
+
+    code, status = "bundle_refused", 422
+    message = _l("Tệp dữ liệu phiên không hợp lệ. Không có dữ liệu nào được nhập.")
+
+
 HTTP_MESSAGES: dict[int, Any] = {
     400: _l("Yêu cầu không hợp lệ."),
     401: _l("Cần đăng nhập để thực hiện thao tác này."),
