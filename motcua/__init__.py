@@ -64,6 +64,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(web.bp)
     register_api(app)
     _register_surfaces(app)
+    from motcua.reports import bp as reports_bp
+    from motcua.reports import register_namespaces as register_report_namespaces
+
+    app.register_blueprint(reports_bp)  # /reports for leaders, and the /leader namespace
+    register_report_namespaces(socketio)
     register_error_handlers(app)
 
     from motcua.cli import register_cli
