@@ -15,14 +15,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request, url_for
+from flask_babel import lazy_gettext as _l
 from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
 
 from motcua import auth as motcua_auth
 from motcua import realtime
-from motcua.errors import HTTP_MESSAGES, DomainError, Unauthorized, ValidationFailed, error_payload
+from motcua.errors import (
+    HTTP_MESSAGES,
+    DomainError,
+    Forbidden,
+    Unauthorized,
+    ValidationFailed,
+    error_payload,
+)
 from motcua.services import ratings
 
 log = logging.getLogger(__name__)
+
+
+class DeviceRequired(Forbidden):
+    code = "device_not_paired"
+    message = _l("Máy đánh giá chưa được ghép nối. Hãy nhờ quản trị viên ghép nối thiết bị.")
 
 
 PHOTO_URL_PREFIXES = ("http://", "https://", "/", "data:image/")
@@ -55,23 +68,25 @@ class Tablet:
 
 
 def paired_counter() -> tuple[int, str | None] | None:
-    """The counter (number, site code) this device is paired to, when pairing exists.
+    """The counter (number, site code) this device is paired to, if it is a paired tablet.
 
-    Hook for the administration part's device pairing: when ``motcua.auth`` offers
-    ``device_from_request()``, a paired tablet gets its counter from there and the
-    ``?counter=`` / set-up screen choice is ignored.
+    Device pairing (``motcua.auth.device_from_request``): a paired rating tablet gets its
+    counter from its pairing and the ``?counter=`` / set-up choice is ignored. With
+    ``REQUIRE_DEVICE_PAIRING`` on, an unpaired (or revoked) tablet is refused.
     """
     finder = getattr(motcua_auth, "device_from_request", None)
-    if finder is None:
-        return None
-    device = finder()
-    if device is None:
-        return None
-    get = device.get if isinstance(device, dict) else lambda k: getattr(device, k, None)
-    number = get("counter_number") or get("counter")
-    if number is None:
-        return None
-    return int(number), get("site_code")
+    device = None
+    if finder is not None:
+        try:
+            device = finder()
+        except DomainError:
+            device = None
+    number = getattr(device, "counter_number", None)
+    if device is not None and getattr(device, "kind", None) == "rating" and number is not None:
+        return int(number), getattr(device, "site_code", None)
+    if ratings.setting("REQUIRE_DEVICE_PAIRING"):
+        raise DeviceRequired()
+    return None
 
 
 def counter_number_arg(value: Any) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request, send_from_directory
 from flask_babel import gettext as _
 
-from motcua.errors import ValidationFailed
+from motcua.errors import DomainError, ValidationFailed
 from motcua.services import ratings
 from rating import bp
 from rating.events import PHOTO_URL_PREFIXES, counter_number_arg, paired_counter
@@ -40,7 +40,10 @@ def tablet_messages() -> dict[str, str]:
 @bp.route("/")
 def index() -> Any:
     """The tablet page: bound to ?counter=N (or to the pairing, or to the set-up choice)."""
-    paired = paired_counter()
+    try:
+        paired = paired_counter()
+    except DomainError as exc:
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
     number: int | None = None
     site: str | None = request.args.get("site") or None
     if paired is not None:

@@ -1,0 +1,942 @@
+"""Reports for leaders: periods, grouped measures, satisfaction, arrivals, live overview.
+
+Every figure comes from the tickets table (whose time columns are written in the same
+transaction as the matching event of the append-only log), the log itself (transfers,
+print failures, unrated tablets) and the ratings table; see ``DEFINITIONS`` in
+``motcua/reports/views.py`` for the words on the page. Periods are business days in
+Asia/Ho_Chi_Minh (UTC+7 all year: no daylight saving, so a fixed offset is exact in SQL).
+
+Speed: a handful of ``GROUP BY`` queries over the period's tickets; the median and the 90th
+percentile come from ``row_number()`` window queries that return two rows per group.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import csv
+import datetime as dt
+import io
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
+
+from db import db
+from db.models import Counter, Rating, ServiceArea, Site, Ticket, TicketEvent, User
+from motcua.errors import NotFound, ValidationFailed
+from motcua.services import board
+from motcua.services.common import dialect_name, transactional
+from motcua.services.ratings import RatingScale, current_scale
+from motcua.timeutil import HALL_TZ, business_day, ensure_now
+
+log = logging.getLogger(__name__)
+
+PERIOD_KINDS = ("day", "week", "month", "quarter", "half", "nine_months", "year", "custom")
+GROUPS = ("area", "officer", "counter", "site", "day")
+OPEN_STATUSES = ("waiting", "called", "serving")
+HALL_OFFSET_HOURS = 7  # Asia/Ho_Chi_Minh, no DST
+MAX_CUSTOM_DAYS = 3 * 366
+ROMAN = ("I", "II", "III", "IV")
+
+
+# --------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """An inclusive range of business days, with the kind it was picked as."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+
+    @property
+    def days(self) -> int:
+        """Calendar days in the period."""
+        return (self.end - self.start).days + 1
+
+    def utc_bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """[start, end) in UTC: from local midnight of the first day to after the last."""
+        first = dt.datetime.combine(self.start, dt.time(0), tzinfo=HALL_TZ)
+        after = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time(0), tzinfo=HALL_TZ)
+        return first.astimezone(dt.UTC), after.astimezone(dt.UTC)
+
+    @property
+    def name(self) -> str:
+        """Short Vietnamese name: "Quý IV/2026", "Tháng 11/2026", "Ngày 23/11/2026"…"""
+        s = self.start
+        if self.kind == "day":
+            return f"Ngày {s:%d/%m/%Y}"
+        if self.kind == "week":
+            return f"Tuần {s.isocalendar()[1]}/{s.isocalendar()[0]}"
+        if self.kind == "month":
+            return f"Tháng {s:%m/%Y}"
+        if self.kind == "quarter":
+            return f"Quý {ROMAN[(s.month - 1) // 3]}/{s.year}"
+        if self.kind == "half":
+            return f"6 tháng {'đầu' if s.month == 1 else 'cuối'} năm {s.year}"
+        if self.kind == "nine_months":
+            return f"9 tháng năm {s.year}"
+        if self.kind == "year":
+            return f"Năm {s.year}"
+        return f"Từ {s:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
+
+    @property
+    def range_text(self) -> str:
+        """ "Từ ngày 01/10/2026 đến ngày 31/12/2026" """
+        return f"Từ ngày {self.start:%d/%m/%Y} đến ngày {self.end:%d/%m/%Y}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "kind": self.kind,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "name": self.name,
+            "range_text": self.range_text,
+        }
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year, month, calendar.monthrange(year, month)[1])
+
+
+def period_for(
+    kind: str,
+    anchor: dt.date,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Period:
+    """The period of a kind that contains ``anchor`` (custom: ``start``..``end``).
+
+    week: Monday to Sunday; half: January–June or July–December; nine_months: January to
+    September of the anchor's year (the "9 tháng" monitoring table).
+    """
+    y, m = anchor.year, anchor.month
+    if kind == "day":
+        return Period(kind, anchor, anchor)
+    if kind == "week":
+        monday = anchor - dt.timedelta(days=anchor.weekday())
+        return Period(kind, monday, monday + dt.timedelta(days=6))
+    if kind == "month":
+        return Period(kind, dt.date(y, m, 1), _month_end(y, m))
+    if kind == "quarter":
+        first = 3 * ((m - 1) // 3) + 1
+        return Period(kind, dt.date(y, first, 1), _month_end(y, first + 2))
+    if kind == "half":
+        first = 1 if m <= 6 else 7
+        return Period(kind, dt.date(y, first, 1), _month_end(y, first + 5))
+    if kind == "nine_months":
+        return Period(kind, dt.date(y, 1, 1), dt.date(y, 9, 30))
+    if kind == "year":
+        return Period(kind, dt.date(y, 1, 1), dt.date(y, 12, 31))
+    if kind == "custom":
+        if start is None or end is None or end < start:
+            raise ValidationFailed(field="end")
+        if (end - start).days >= MAX_CUSTOM_DAYS:
+            raise ValidationFailed(field="end")
+        return Period(kind, start, end)
+    raise ValidationFailed(field="period")
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class Stats:
+    """A duration measure in seconds: how many values, mean, median and 90th percentile."""
+
+    count: int = 0
+    total: float = 0.0
+    median: float | None = None
+    p90: float | None = None
+
+    @property
+    def mean(self) -> float | None:
+        """The average, or None without values."""
+        return self.total / self.count if self.count else None
+
+
+@dataclass
+class Row:
+    """One group of the report (or the total)."""
+
+    key: Any
+    label: str
+    unit: str = ""
+    issued: int = 0
+    served: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    expired: int = 0
+    open: int = 0
+    transferred: int = 0
+    wait: Stats = field(default_factory=Stats)
+    service: Stats = field(default_factory=Stats)
+    served_within_target: int = 0
+    levels: dict[int, int] = field(default_factory=dict)
+    other_scale: int = 0
+
+    @property
+    def rated(self) -> int:
+        """Rating forms (phiếu) received."""
+        return sum(self.levels.values()) + self.other_scale
+
+    @property
+    def target_share(self) -> float | None:
+        """Served within the area's target wait, as a share of served (0..1)."""
+        return self.served_within_target / self.served if self.served else None
+
+    def level_share(self, score: int) -> float | None:
+        """A level's share of the forms on the current scale (0..1)."""
+        forms = sum(self.levels.values())
+        return self.levels.get(score, 0) / forms if forms else None
+
+    @property
+    def rated_share(self) -> float | None:
+        """Served tickets that were rated (0..1)."""
+        return self.rated / self.served if self.served else None
+
+
+@dataclass
+class Report:
+    """A whole report: the period, grouped rows, total, satisfaction and arrivals."""
+
+    period: Period
+    group: str
+    site_name: str
+    unit_name: str
+    rows: list[Row]
+    total: Row
+    satisfaction: list[Row]
+    satisfaction_total: Row
+    scale: RatingScale
+    hours: list[int]
+    weekdays: list[int]
+    weekday_days: list[int]
+    generated_at: dt.datetime
+    sites: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form (seconds for durations, shares 0..1)."""
+
+        def row(r: Row) -> dict[str, Any]:
+            return {
+                "key": r.key.isoformat() if isinstance(r.key, dt.date) else r.key,
+                "label": r.label,
+                "unit": r.unit,
+                "issued": r.issued,
+                "served": r.served,
+                "no_show": r.no_show,
+                "cancelled": r.cancelled,
+                "expired": r.expired,
+                "open": r.open,
+                "transferred": r.transferred,
+                "wait": {"count": r.wait.count, "mean": r.wait.mean, "median": r.wait.median,
+                         "p90": r.wait.p90},
+                "service": {"count": r.service.count, "mean": r.service.mean,
+                            "median": r.service.median, "p90": r.service.p90},
+                "served_within_target": r.served_within_target,
+                "target_share": r.target_share,
+                "rated": r.rated,
+                "levels": {str(k): v for k, v in sorted(r.levels.items())},
+                "other_scale": r.other_scale,
+            }  # fmt: skip
+
+        return {
+            "period": self.period.as_dict(),
+            "group": self.group,
+            "rows": [row(r) for r in self.rows],
+            "total": row(self.total),
+            "satisfaction": [row(r) for r in self.satisfaction],
+            "satisfaction_total": row(self.satisfaction_total),
+            "scale": self.scale.as_dict(),
+            "hours": self.hours,
+            "weekdays": self.weekdays,
+            "weekday_days": self.weekday_days,
+        }
+
+
+# --------------------------------------------------------------------------- reading
+
+_READERS: dict[str, sa.Engine] = {}
+_READERS_LOCK = threading.Lock()
+
+
+def _reader(engine: sa.Engine) -> sa.Engine:
+    """A plain SQLite engine on the same file, for reports only.
+
+    The app's engine starts every transaction with ``BEGIN IMMEDIATE`` behind an in-process
+    write lock (db/engine.py), so a report read through it would hold up the kiosks. This
+    engine reads in autocommit mode, and in WAL mode readers never block the writers.
+    """
+    url = engine.url.render_as_string(hide_password=False)
+    with _READERS_LOCK:
+        reader = _READERS.get(url)
+        if reader is None:
+            reader = sa.create_engine(url, poolclass=NullPool)
+
+            @sa.event.listens_for(reader, "connect")
+            def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA busy_timeout=30000")
+                cursor.execute("PRAGMA query_only=1")
+                cursor.close()
+
+            _READERS[url] = reader
+    return reader
+
+
+@contextlib.contextmanager
+def reading() -> Iterator[Session]:
+    """A session for report queries: a non-locking reader on SQLite, the app's on others."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        yield db.session
+        return
+    with Session(_reader(engine)) as session:
+        yield session
+
+
+# --------------------------------------------------------------------------- SQL parts
+
+
+def _seconds(later: Any, earlier: Any) -> Any:
+    """Whole seconds from ``earlier`` to ``later`` (rounded), as SQL."""
+    if dialect_name() == "sqlite":
+        raw = (sa.func.julianday(later) - sa.func.julianday(earlier)) * 86400.0
+    else:
+        raw = sa.func.extract("epoch", later - earlier)
+    return sa.cast(sa.func.round(raw), sa.Integer)
+
+
+def _local_part(column: Any, part: str) -> Any:
+    """The hall-time hour ("hour") or weekday ("dow", 0 = Sunday) of a UTC column, as SQL."""
+    if dialect_name() == "sqlite":
+        fmt = "%H" if part == "hour" else "%w"
+        return sa.cast(sa.func.strftime(fmt, column, f"+{HALL_OFFSET_HOURS} hours"), sa.Integer)
+    shifted = column + sa.literal_column(f"interval '{HALL_OFFSET_HOURS} hours'")
+    return sa.cast(sa.func.extract(part, shifted), sa.Integer)
+
+
+def _day_of_week(day_column: Any) -> Any:
+    """Weekday of a date column (0 = Sunday), as SQL."""
+    if dialect_name() == "sqlite":
+        return sa.cast(sa.func.strftime("%w", day_column), sa.Integer)
+    return sa.cast(sa.func.extract("dow", day_column), sa.Integer)
+
+
+def _ticket_key(group: str) -> Any:
+    return {
+        "area": Ticket.area_id,
+        "officer": Ticket.officer_id,
+        "counter": Ticket.counter_id,
+        "site": Ticket.site_id,
+        "day": Ticket.business_day,
+    }[group]
+
+
+def _rating_key(group: str) -> Any:
+    return {
+        "area": Rating.area_id,
+        "officer": Rating.officer_id,
+        "counter": Rating.counter_id,
+        "site": Rating.site_id,
+        "day": Ticket.business_day,
+    }[group]
+
+
+def _transfer_key(group: str) -> Any:
+    return {
+        "area": TicketEvent.detail["from_area_id"].as_integer(),
+        "officer": TicketEvent.actor_id,
+        "counter": TicketEvent.counter_id,
+        "site": TicketEvent.site_id,
+        "day": Ticket.business_day,
+    }[group]
+
+
+def _wait_expr() -> Any:
+    return _seconds(Ticket.first_called_at, Ticket.issued_at)
+
+
+def _service_expr() -> Any:
+    return _seconds(Ticket.finished_at, Ticket.started_at)
+
+
+def _percentiles(
+    s: Session, key: Any | None, value: Any, where: list[Any]
+) -> dict[Any, tuple[float, float]]:
+    """{key: (median, p90)} by the nearest-rank method: the value at rank ⌈p·n⌉.
+
+    ``key`` None: one pair for the whole set, under the key 0.
+    """
+    k_col = key if key is not None else sa.literal_column("0")
+    inner = sa.select(k_col.label("k"), value.label("v")).where(*where).subquery()
+    window: dict[str, Any] = {"partition_by": inner.c.k} if key is not None else {}
+    ranked = sa.select(
+        inner.c.k,
+        inner.c.v,
+        sa.func.row_number().over(order_by=inner.c.v, **window).label("rn"),
+        sa.func.count().over(**window).label("n"),
+    ).subquery()
+    rows = s.execute(
+        sa.select(ranked.c.k, ranked.c.rn, ranked.c.n, ranked.c.v).where(
+            sa.or_(
+                ranked.c.rn == (ranked.c.n + 1) // 2,
+                ranked.c.rn == (ranked.c.n * 9 + 9) // 10,
+            )
+        )
+    ).all()
+    out: dict[Any, list[float]] = {}
+    for k, rn, n, v in rows:
+        pair = out.setdefault(k, [0.0, 0.0])
+        if rn == (n + 1) // 2:
+            pair[0] = float(v)
+        if rn == (n * 9 + 9) // 10:
+            pair[1] = float(v)
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _site_filter(s: Session, site_code: str | None) -> tuple[list[Any], Site | None]:
+    if not site_code:
+        return [], None
+    site = s.scalar(sa.select(Site).where(Site.code == site_code))
+    if site is None:
+        raise NotFound(site=site_code)
+    return [Ticket.site_id == site.id], site
+
+
+WEEKDAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+
+
+def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str, Any]]:
+    """{key: (label, unit, sort key)} for the keys of a grouping."""
+    ids = [k for k in keys if k is not None]
+    out: dict[Any, tuple[str, str, Any]] = {}
+    if group == "area":
+        for a in s.scalars(sa.select(ServiceArea).where(ServiceArea.id.in_(ids))):
+            out[a.id] = (f"{a.prefix} – {a.name}", "", (a.sort_order, a.prefix))
+        out[None] = ("(không rõ lĩnh vực)", "", (10**6, ""))
+    elif group == "officer":
+        units = [u for u in s.scalars(sa.select(Site.unit_name).order_by(Site.id)) if u]
+        fallback = units[0] if units else ""
+        for u in s.scalars(sa.select(User).where(User.id.in_(ids))):
+            out[u.id] = (u.full_name, u.unit or fallback, (0, u.full_name))
+        out[None] = ("(chưa được gọi)", fallback, (1, ""))
+    elif group == "counter":
+        for c in s.scalars(sa.select(Counter).where(Counter.id.in_(ids))):
+            name = f"Quầy {c.number:02d}" + (f" – {c.name}" if c.name else "")
+            out[c.id] = (name, c.site.name, (c.site_id, c.number))
+        out[None] = ("(chưa đến quầy)", "", (10**6, 0))
+    elif group == "site":
+        for site in s.scalars(sa.select(Site).where(Site.id.in_(ids))):
+            out[site.id] = (site.name, site.unit_name, (site.id,))
+    else:
+        for day in ids:
+            out[day] = (f"{day:%d/%m/%Y}", WEEKDAY_NAMES[day.weekday()], (day,))
+    return out
+
+
+def _norm_key(group: str, key: Any) -> Any:
+    if group == "day" and isinstance(key, str):
+        return dt.date.fromisoformat(key[:10])
+    return key
+
+
+def _count_if(cond: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
+
+
+def _grouped_rows(
+    s: Session,
+    group: str,
+    where: list[Any],
+    bounds: tuple[dt.datetime, dt.datetime],
+    scale: RatingScale,
+) -> dict[Any, Row]:
+    """The measures of every group present in the period (labels not yet set)."""
+    key = _ticket_key(group)
+    wait, service = _wait_expr(), _service_expr()
+    status = Ticket.status
+    within = sa.and_(
+        status == "finished",
+        Ticket.first_called_at.is_not(None),
+        wait <= ServiceArea.target_wait_minutes * 60,
+    )
+    has_service = sa.and_(status == "finished", Ticket.started_at.is_not(None))
+    counts = s.execute(
+        sa.select(
+            key,
+            sa.func.count(),
+            _count_if(status == "finished"),
+            _count_if(status == "no_show"),
+            _count_if(status == "cancelled"),
+            _count_if(status == "expired"),
+            _count_if(status.in_(OPEN_STATUSES)),
+            sa.func.count(Ticket.first_called_at),
+            sa.func.coalesce(sa.func.sum(wait), 0),
+            _count_if(has_service),
+            sa.func.coalesce(sa.func.sum(sa.case((has_service, service), else_=0)), 0),
+            _count_if(within),
+        )
+        .join(ServiceArea, ServiceArea.id == Ticket.area_id)
+        .where(*where)
+        .group_by(key)
+    ).all()
+    rows: dict[Any, Row] = {}
+    for k, issued, served, no_show, cancelled, expired, still, nw, sw, ns, ss, ok in counts:
+        k = _norm_key(group, k)
+        rows[k] = Row(
+            key=k,
+            label="",
+            issued=int(issued),
+            served=int(served),
+            no_show=int(no_show),
+            cancelled=int(cancelled),
+            expired=int(expired),
+            open=int(still),
+            wait=Stats(int(nw), float(sw)),
+            service=Stats(int(ns), float(ss)),
+            served_within_target=int(ok),
+        )
+    called = [*where, Ticket.first_called_at.is_not(None)]
+    for k, (median, p90) in _percentiles(s, key, wait, called).items():
+        row = rows.get(_norm_key(group, k))
+        if row is not None:
+            row.wait.median, row.wait.p90 = median, p90
+    served_where = [*where, status == "finished", Ticket.started_at.is_not(None)]
+    for k, (median, p90) in _percentiles(s, key, service, served_where).items():
+        row = rows.get(_norm_key(group, k))
+        if row is not None:
+            row.service.median, row.service.p90 = median, p90
+    for k, n in _transfers(s, group, where, bounds).items():
+        rows.setdefault(k, Row(key=k, label="")).transferred = n
+    _add_ratings(s, group, where, scale, rows)
+    return rows
+
+
+def _transfers(
+    s: Session, group: str, where: list[Any], bounds: tuple[dt.datetime, dt.datetime]
+) -> dict[Any, int]:
+    """Transfers made in the period, by the group they were made from."""
+    key = _transfer_key(group)
+    rows = s.execute(
+        sa.select(key, sa.func.count())
+        .select_from(TicketEvent)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+        .where(
+            TicketEvent.kind == "transferred",
+            TicketEvent.at >= bounds[0],
+            TicketEvent.at < bounds[1],
+            *where,
+        )
+        .group_by(key)
+    ).all()
+    return {_norm_key(group, k): int(n) for k, n in rows}
+
+
+def _add_ratings(
+    s: Session, group: str, where: list[Any], scale: RatingScale, rows: dict[Any, Row]
+) -> None:
+    """Rating forms of the period's tickets, by group and level."""
+    key = _rating_key(group)
+    found = s.execute(
+        sa.select(key, Rating.scale, Rating.level, sa.func.count())
+        .select_from(Rating)
+        .join(Ticket, Ticket.id == Rating.ticket_id)
+        .where(*where)
+        .group_by(key, Rating.scale, Rating.level)
+    ).all()
+    for k, size, level, n in found:
+        k = _norm_key(group, k)
+        row = rows.setdefault(k, Row(key=k, label=""))
+        if size == scale.size:
+            row.levels[int(level)] = row.levels.get(int(level), 0) + int(n)
+        else:
+            row.other_scale += int(n)
+
+
+SUMMED = (
+    "issued", "served", "no_show", "cancelled", "expired", "open", "transferred",
+    "served_within_target", "other_scale",
+)  # fmt: skip
+
+
+def _sum_rows(rows: list[Row]) -> Row:
+    """Counts, sums of durations and rating levels added over rows."""
+    total = Row(key=None, label="Tổng cộng")
+    for r in rows:
+        for name in SUMMED:
+            setattr(total, name, getattr(total, name) + getattr(r, name))
+        total.wait.count += r.wait.count
+        total.wait.total += r.wait.total
+        total.service.count += r.service.count
+        total.service.total += r.service.total
+        for level, n in r.levels.items():
+            total.levels[level] = total.levels.get(level, 0) + n
+    return total
+
+
+def _total(s: Session, rows: list[Row], where: list[Any]) -> Row:
+    """The sum of the rows, with the percentiles of the whole period."""
+    total = _sum_rows(rows)
+    wait = _percentiles(s, None, _wait_expr(), [*where, Ticket.first_called_at.is_not(None)])
+    if wait:
+        total.wait.median, total.wait.p90 = next(iter(wait.values()))
+    served_where = [*where, Ticket.status == "finished", Ticket.started_at.is_not(None)]
+    service = _percentiles(s, None, _service_expr(), served_where)
+    if service:
+        total.service.median, total.service.p90 = next(iter(service.values()))
+    return total
+
+
+def _label_rows(s: Session, group: str, rows: dict[Any, Row]) -> list[Row]:
+    labels = _labels(s, group, set(rows))
+    missing = ("", "", (10**7,))
+    for k, row in rows.items():
+        row.label, row.unit, _ = labels.get(k, (str(k), "", missing[2]))
+    return sorted(rows.values(), key=lambda r: labels.get(r.key, missing)[2])
+
+
+def _arrivals(s: Session, where: list[Any]) -> tuple[list[int], list[int], list[int]]:
+    """Tickets by hall-time hour (0..23) and weekday (Monday first); days per weekday."""
+    hour = _local_part(Ticket.issued_at, "hour")
+    dow = _local_part(Ticket.issued_at, "dow")
+    hours = [0] * 24
+    weekdays = [0] * 7
+    for h, d, n in s.execute(
+        sa.select(hour, dow, sa.func.count()).where(*where).group_by(hour, dow)
+    ).all():
+        hours[int(h)] += int(n)
+        weekdays[(int(d) + 6) % 7] += int(n)
+    days = [0] * 7
+    distinct_days = sa.select(Ticket.business_day.label("d")).where(*where).distinct().subquery()
+    day_dow = _day_of_week(distinct_days.c.d)
+    for d, n in s.execute(sa.select(day_dow, sa.func.count()).group_by(day_dow)).all():
+        days[(int(d) + 6) % 7] += int(n)
+    return hours, weekdays, days
+
+
+def _satisfaction(
+    s: Session, where: list[Any], scale: RatingScale, rows: list[Row], group: str
+) -> tuple[list[Row], Row]:
+    """The satisfaction table, one row per officer (the official form), and its total."""
+    if group == "officer":
+        by_officer = rows
+    else:
+        found: dict[Any, Row] = {}
+        _add_ratings(s, "officer", where, scale, found)
+        for k, n in s.execute(
+            sa.select(Ticket.officer_id, sa.func.count())
+            .where(*where, Ticket.status == "finished")
+            .group_by(Ticket.officer_id)
+        ).all():
+            found.setdefault(k, Row(key=k, label="")).served = int(n)
+        by_officer = _label_rows(s, "officer", found)
+    listed = [r for r in by_officer if r.rated or r.served]
+    total = _sum_rows(listed)
+    return listed, total
+
+
+@transactional
+def build_report(
+    period: Period,
+    group: str = "area",
+    *,
+    site_code: str | None = None,
+    now: dt.datetime | None = None,
+) -> Report:
+    """The report of a period grouped by area, officer, counter, site or day."""
+    now = ensure_now(now)
+    if group not in GROUPS:
+        raise ValidationFailed(field="group")
+    scale = current_scale()
+    with reading() as s:
+        site_where, site = _site_filter(s, site_code)
+        where = [
+            Ticket.business_day >= period.start,
+            Ticket.business_day <= period.end,
+            *site_where,
+        ]
+        rows = _label_rows(s, group, _grouped_rows(s, group, where, period.utc_bounds(), scale))
+        total = _total(s, rows, where)
+        satisfaction, sat_total = _satisfaction(s, where, scale, rows, group)
+        hours, weekdays, weekday_days = _arrivals(s, where)
+        sites = list(s.scalars(sa.select(Site).order_by(Site.id)))
+        choices = [{"code": x.code, "name": x.name} for x in sites if x.active]
+        if site is None:
+            site_name = sites[0].name if len(sites) == 1 else "Tất cả điểm tiếp nhận"
+            unit_name = sites[0].unit_name if len(sites) == 1 else ""
+        else:
+            site_name, unit_name = site.name, site.unit_name
+    return Report(
+        period=period,
+        group=group,
+        site_name=site_name,
+        unit_name=unit_name,
+        rows=rows,
+        total=total,
+        satisfaction=satisfaction,
+        satisfaction_total=sat_total,
+        scale=scale,
+        hours=hours,
+        weekdays=weekdays,
+        weekday_days=weekday_days,
+        generated_at=now,
+        sites=choices,
+    )
+
+
+def today(now: dt.datetime | None = None) -> dt.date:
+    """The hall's business day now."""
+    return business_day(ensure_now(now))
+
+
+# --------------------------------------------------------------------------- ticket rows
+
+
+TICKET_COLUMNS = (
+    "Ngày", "Số thứ tự", "Lĩnh vực", "Trạng thái", "Ưu tiên", "Quầy", "Công chức",
+    "Lấy số", "Gọi lần đầu", "Bắt đầu", "Kết thúc", "Chờ (giây)", "Phục vụ (giây)",
+    "Mức đánh giá", "Nguồn đánh giá",
+)  # fmt: skip
+
+STATUS_TEXT = {
+    "waiting": "Đang chờ",
+    "called": "Đã gọi",
+    "serving": "Đang phục vụ",
+    "finished": "Đã phục vụ",
+    "no_show": "Vắng mặt",
+    "cancelled": "Đã hủy",
+    "expired": "Hết hiệu lực",
+}
+
+
+def _hall_time_text(column: Any) -> Any:
+    """A UTC time column as hall time text "YYYY-MM-DD HH:MM:SS", computed by the database."""
+    if dialect_name() == "sqlite":
+        return sa.func.strftime("%Y-%m-%d %H:%M:%S", column, f"+{HALL_OFFSET_HOURS} hours")
+    shifted = column + sa.literal_column(f"interval '{HALL_OFFSET_HOURS} hours'")
+    return sa.func.to_char(shifted, "YYYY-MM-DD HH24:MI:SS")
+
+
+def iter_ticket_csv(period: Period, *, site_code: str | None = None) -> Iterator[str]:
+    """The period's tickets one CSV line each (hall times, no personal data), streamed.
+
+    The database formats the times, names and durations, so that Python only writes the
+    rows: a year of a busy hall (a quarter of a million tickets) streams in about a second.
+    """
+    scale = current_scale()
+    t = Ticket.__table__
+    r = Rating.__table__
+    areas = ServiceArea.__table__
+    counters = Counter.__table__
+    users = User.__table__
+    status_text = sa.case(*((t.c.status == k, v) for k, v in STATUS_TEXT.items()), else_=t.c.status)
+    level_text = sa.case(
+        *(
+            (sa.and_(r.c.scale == scale.size, r.c.level == lv.score), lv.label)
+            for lv in scale.levels
+        ),
+        else_=sa.cast(r.c.level, sa.String),
+    )
+    with reading() as s:
+        site_where, _site = _site_filter(s, site_code)
+        stmt = (
+            sa.select(
+                t.c.business_day,
+                t.c.code,
+                areas.c.name,
+                status_text,
+                sa.func.coalesce(t.c.priority, ""),
+                counters.c.number,
+                users.c.full_name,
+                _hall_time_text(t.c.issued_at),
+                _hall_time_text(t.c.first_called_at),
+                _hall_time_text(t.c.started_at),
+                _hall_time_text(t.c.finished_at),
+                _seconds(t.c.first_called_at, t.c.issued_at),
+                sa.case(
+                    (t.c.status == "finished", _seconds(t.c.finished_at, t.c.started_at)),
+                    else_=None,
+                ),
+                level_text,
+                r.c.source,
+            )
+            .select_from(
+                t.join(areas, areas.c.id == t.c.area_id)
+                .outerjoin(counters, counters.c.id == t.c.counter_id)
+                .outerjoin(users, users.c.id == t.c.officer_id)
+                .outerjoin(r, r.c.ticket_id == t.c.id)
+            )
+            .where(t.c.business_day >= period.start, t.c.business_day <= period.end)
+            .where(*site_where)
+            .order_by(t.c.business_day, t.c.id)
+        )
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")  # Excel opens UTF-8 with a BOM as Vietnamese text
+        writer.writerow(TICKET_COLUMNS)
+        result = s.execute(stmt, execution_options={"yield_per": 5000})
+        for chunk in result.partitions():
+            writer.writerows(chunk)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    rest = buffer.getvalue()
+    if rest:
+        yield rest
+
+
+# --------------------------------------------------------------------------- live view
+
+
+@transactional
+def live_snapshot(
+    *, site_code: str | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The leaders' live overview of a site today: queues, counters, served, ratings, alerts."""
+    now = ensure_now(now)
+    base = board.board_snapshot(site_code=site_code, now=now)
+    site_id = base["site"]["id"]
+    day = business_day(now)
+    today_where = [Ticket.site_id == site_id, Ticket.business_day == day]
+    scale = current_scale()
+    status_counts = dict(
+        db.session.execute(
+            sa.select(Ticket.status, sa.func.count()).where(*today_where).group_by(Ticket.status)
+        ).all()
+    )
+    per_counter = {
+        cid: (int(n), float(total or 0))
+        for cid, n, total in db.session.execute(
+            sa.select(Ticket.counter_id, sa.func.count(), sa.func.sum(_service_expr()))
+            .where(*today_where, Ticket.status == "finished")
+            .group_by(Ticket.counter_id)
+        ).all()
+    }
+    since = {
+        cid: (code, status, called, started)
+        for cid, code, status, called, started in db.session.execute(
+            sa.select(
+                Ticket.counter_id, Ticket.code, Ticket.status, Ticket.called_at, Ticket.started_at
+            ).where(*today_where, Ticket.status.in_(("called", "serving")))
+        ).all()
+    }
+    levels = {
+        int(level): int(n)
+        for level, n in db.session.execute(
+            sa.select(Rating.level, sa.func.count())
+            .join(Ticket, Ticket.id == Rating.ticket_id)
+            .where(*today_where, Rating.scale == scale.size)
+            .group_by(Rating.level)
+        ).all()
+    }
+    rated = sum(levels.values())
+    alerts: list[dict[str, Any]] = []
+    for area in base["areas"]:
+        area["over_target"] = (
+            area["waiting"] > 0 and area["longest_wait_minutes"] > area["target_wait_minutes"]
+        )
+        if area["over_target"]:
+            alerts.append(
+                {
+                    "kind": "wait",
+                    "text": (
+                        f"{area['prefix']} – {area['name']}: chờ lâu nhất "
+                        f"{area['longest_wait_minutes']} phút (mục tiêu "
+                        f"{area['target_wait_minutes']} phút)"
+                    ),
+                }
+            )
+    alerts.extend(_printer_alerts(site_id, day))
+    counters = []
+    for c in base["counters"]:
+        served, service_total = per_counter.get(c["id"], (0, 0.0))
+        current = since.get(c["id"])
+        counters.append(
+            {
+                **c,
+                "served_today": served,
+                "avg_service_minutes": round(service_total / served / 60, 1) if served else None,
+                "since": (current[3] or current[2]).isoformat() if current else None,
+            }
+        )
+    return {
+        "seq": base["seq"],
+        "site": base["site"],
+        "business_day": base["business_day"],
+        "generated_at": now.isoformat(),
+        "areas": base["areas"],
+        "counters": counters,
+        "today": {
+            "issued": sum(status_counts.values()),
+            "served": int(status_counts.get("finished", 0)),
+            "waiting": int(status_counts.get("waiting", 0)),
+            "at_counters": int(status_counts.get("called", 0) + status_counts.get("serving", 0)),
+            "no_show": int(status_counts.get("no_show", 0)),
+            "rated": rated,
+            "levels": [
+                {
+                    "score": lv.score,
+                    "label": lv.label,
+                    "color": lv.color,
+                    "count": levels.get(lv.score, 0),
+                    "share": levels.get(lv.score, 0) / rated if rated else None,
+                }
+                for lv in scale.levels
+            ],
+        },
+        "alerts": alerts,
+        "sites": [
+            {"code": x.code, "name": x.name}
+            for x in db.session.scalars(sa.select(Site).where(Site.active.is_(True)))
+        ],
+    }
+
+
+def _printer_alerts(site_id: int, day: dt.date) -> list[dict[str, Any]]:
+    """Kiosks whose latest print job today failed (the ``print_status`` facts with alert)."""
+    first = dt.datetime.combine(day, dt.time(0), tzinfo=HALL_TZ).astimezone(dt.UTC)
+    latest = (
+        sa.select(sa.func.max(TicketEvent.id).label("id"))
+        .where(
+            TicketEvent.site_id == site_id,
+            TicketEvent.at >= first,
+            TicketEvent.kind.in_(("printed", "print_failed")),
+        )
+        .group_by(TicketEvent.detail["kiosk"].as_string())
+        .subquery()
+    )
+    alerts = []
+    for event, code in db.session.execute(
+        sa.select(TicketEvent, Ticket.code)
+        .join(latest, latest.c.id == TicketEvent.id)
+        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+    ).all():
+        if event.kind != "print_failed":
+            continue
+        detail = event.detail or {}
+        kiosk = detail.get("kiosk") or "mặc định"
+        alerts.append(
+            {
+                "kind": "printer",
+                "kiosk": detail.get("kiosk"),
+                "text": (
+                    f"Máy in ki-ốt {kiosk}: {detail.get('message') or 'gặp sự cố'} "
+                    f"(số {code}, {event.at.astimezone(HALL_TZ):%H:%M})"
+                ),
+            }
+        )
+    return alerts
