@@ -135,5 +135,7 @@ def register_cli(app: Flask) -> None:
     for command in (init_command, demo_command, serve_command, expire_command, user_group):
         app.cli.add_command(command)
     from motcua.cli_printer import printer_group
+    from motcua.cli_session import session_group
 
     app.cli.add_command(printer_group)
+    app.cli.add_command(session_group)

@@ -38,5 +38,8 @@ def register_api(app: Flask) -> MotcuaApi:
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(blp)
+    from motcua.api.sessions import blp as sessions_blp
+
+    api.register_blueprint(sessions_blp)
     app.extensions["motcua_api"] = api
     return api
