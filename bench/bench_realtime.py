@@ -19,6 +19,7 @@ import argparse
 import logging
 import os
 import random
+import re
 import socket
 import statistics
 import subprocess
@@ -63,8 +64,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def counter_area(number: int) -> str:
+    """Counter n serves one area, round robin (3-4 counters per area, as in a real hall)."""
+    return AREAS[(number - 1) % len(AREAS)]
+
+
 def seed(database_uri: str, tickets_needed: int) -> None:
-    """A hall with 30 counters serving every area, one officer, and enough waiting tickets."""
+    """A hall with 30 counters, one officer, and enough waiting tickets in every area."""
     from db import db
     from motcua import create_app
     from motcua.services import accounts, catalog, tickets
@@ -81,10 +87,12 @@ def seed(database_uri: str, tickets_needed: int) -> None:
         catalog.seed_default_areas()
         catalog.ensure_site("main", "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", "PHƯỜNG BA ĐÌNH")
         for number in range(1, COUNTERS + 1):
-            catalog.add_counter("main", number, list(AREAS))
+            catalog.add_counter("main", number, [counter_area(number)])
         accounts.create_user("canbo", full_name="Cán bộ đo", role="officer", password=PASSWORD)
-        for i in range(tickets_needed):
-            tickets.issue_ticket(AREAS[i % len(AREAS)])
+        served = sorted({counter_area(n) for n in range(1, COUNTERS + 1)})
+        for area in served:
+            for _ in range(tickets_needed // len(served) + 10):
+                tickets.issue_ticket(area)
         db.session.remove()
         db.engine.dispose()
 
@@ -149,20 +157,38 @@ class Bench:
         self.stop = threading.Event()
         self.tablet_namespace = "/rating"
 
-    def connect_all(self, counter_ids: list[int]) -> list[socketio.Client]:
+    def connect_all(self, counters: list[dict[str, Any]]) -> list[socketio.Client]:
         """30 consoles (logged in), 10 displays, 10 tablets."""
         http = requests.Session()
+        form = http.get(f"{self.base}/login", timeout=10).text
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)
         r = http.post(
             f"{self.base}/login",
-            data={"username": "canbo", "password": PASSWORD},
+            data={
+                "username": "canbo",
+                "password": PASSWORD,
+                **({"csrf_token": token.group(1)} if token else {}),
+            },
             allow_redirects=False,
         )
         r.raise_for_status()
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
         consoles = []
-        for cid in counter_ids:
+        for counter in counters:
+            cid = counter["id"]
             client = socketio.Client(reconnection=False)
-            self._follow(client, "/counter", "ticket_called", "ticket_finished", "ticket_issued")
+            # Like console.js: re-read only for facts about this counter or its areas.
+            self._follow(
+                client,
+                "/counter",
+                "ticket_called",
+                "ticket_finished",
+                "ticket_issued",
+                relevant=lambda p, c=counter: (
+                    p.get("counter") == c["number"]
+                    or (p.get("ticket") or {}).get("area_prefix") in c["areas"]
+                ),
+            )
             client.connect(
                 self.base,
                 namespaces=["/counter"],
@@ -174,12 +200,16 @@ class Bench:
         for _ in range(DISPLAYS):
             self.clients.append(self._display())
         for i in range(TABLETS):
-            self.clients.append(self._tablet(counter_ids[i]))
+            self.clients.append(self._tablet(counters[i]["id"]))
         self.clients.extend(consoles)
         return consoles
 
     def _follow(
-        self, client: socketio.Client, namespace: str, *names: str
+        self,
+        client: socketio.Client,
+        namespace: str,
+        *names: str,
+        relevant: Callable[[dict[str, Any]], bool] | None = None,
     ) -> Callable[[Any], None]:
         """Like the real screens: re-read the snapshot 0.3-1 s after facts (when REFRESH)."""
         timer: list[threading.Timer] = []
@@ -190,7 +220,7 @@ class Bench:
                 client.call("snapshot", {}, namespace=namespace, timeout=10)
 
         def on_fact(payload: dict[str, Any]) -> None:
-            if not REFRESH:
+            if not REFRESH or (relevant is not None and not relevant(payload)):
                 return
             if timer:
                 timer[0].cancel()
@@ -265,8 +295,7 @@ def run(calls: int, gap_ms: float) -> None:
     bench = Bench(f"http://127.0.0.1:{port}")
     try:
         board = requests.get(f"{bench.base}/api/v1/board", timeout=10).json()
-        counter_ids = [c["id"] for c in board["counters"]]
-        consoles = bench.connect_all(counter_ids)
+        consoles = bench.connect_all(board["counters"])
         pollers = [
             threading.Thread(target=bench.poller, args=(i,), daemon=True) for i in range(POLLERS)
         ]
