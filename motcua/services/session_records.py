@@ -16,7 +16,10 @@ The import is one transaction. A bundle that fails any check is refused whole. O
 each record is added if its UUID is new, skipped if it is already there with the same
 content (importing twice changes nothing), and refused (and listed) if its UUID is there with
 different content, if its ticket number is taken by another ticket, or if it depends on a
-refused record.
+refused record. Two narrow exceptions keep honest repeats from looking like conflicts: a ticket
+the hall has expired since (it was still open on the laptop) matches its open self, and a
+ticket an earlier bundle brought in still open, which the hall has not touched since (every
+event the hall has for it is in the new bundle), takes the later state ("updated").
 """
 
 from __future__ import annotations
@@ -97,13 +100,14 @@ class ImportResult:
     place: str
     added: dict[str, int] = field(default_factory=lambda: _zero())
     unchanged: dict[str, int] = field(default_factory=lambda: _zero())
+    updated: dict[str, int] = field(default_factory=lambda: _zero())
     refused: list[dict[str, Any]] = field(default_factory=list)
     dry_run: bool = False
 
     @property
     def changed(self) -> bool:
         """True when the import added anything."""
-        return any(self.added.values())
+        return any(self.added.values()) or any(self.updated.values())
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
@@ -112,6 +116,7 @@ class ImportResult:
             "place": self.place,
             "added": dict(self.added),
             "unchanged": dict(self.unchanged),
+            "updated": dict(self.updated),
             "refused": list(self.refused),
             "dry_run": self.dry_run,
         }
@@ -443,6 +448,45 @@ def _same_ticket(existing: dict[str, Any], incoming: dict[str, Any]) -> list[str
     return diff
 
 
+# What a ticket's later state may change when it moved on after an earlier bundle.
+PROGRESS_COLUMNS = (
+    "area_id", "status", "queued_at", "first_called_at", "called_at", "started_at",
+    "finished_at", "counter_id", "target_counter_id", "officer_id", "call_count", "misses",
+    "dossier_code",
+)  # fmt: skip
+IDENTITY_FIELDS = (
+    "uuid", "token", "code", "number", "business_day", "issue_area", "priority",
+    "idempotency_key", "issued_at", "kiosk",
+)  # fmt: skip
+
+
+def _moved_on(
+    found: Ticket, mine: dict[str, Any], rec: dict[str, Any], bundle_events: dict[str, set[str]]
+) -> bool:
+    """True when the bundle holds a later state of a ticket an earlier bundle brought open.
+
+    Safe to take over only if the hall never touched it: it is still open here, its identity
+    is the same, and every event the hall has for it is in this bundle too.
+    """
+    if mine["status"] not in OPEN_STATUSES:
+        return False
+    if any(mine[k] != rec[k] for k in IDENTITY_FIELDS):
+        return False
+    here = set(
+        db.session.scalars(sa.select(TicketEvent.uuid).where(TicketEvent.ticket_id == found.id))
+    )
+    return here <= bundle_events.get(rec["uuid"], set())
+
+
+def _ticket_uuids(ids: list[int]) -> dict[int, str]:
+    """Ticket id → UUID for some tickets of this database."""
+    out: dict[int, str] = {}
+    for part in _chunks(sorted(set(ids))):
+        rows = db.session.execute(sa.select(Ticket.id, Ticket.uuid).where(Ticket.id.in_(part)))
+        out.update({int(i): str(u) for i, u in rows})
+    return out
+
+
 def _existing(model: Any, uuids: list[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for part in _chunks(uuids):
@@ -544,21 +588,32 @@ def import_records(
                 )
             )
         }
+        bundle_events: dict[str, set[str]] = {}
+        for ev in payload["events"]:
+            bundle_events.setdefault(ev["ticket"], set()).add(ev["uuid"])
         new_rows: list[dict[str, Any]] = []
         for rec in tickets_in:
             found = have.get(rec["uuid"])
             if found is not None:
-                diff = (
-                    ["site"]
-                    if found.site_id != session.site_id
-                    else _same_ticket(_ticket_record(found, keys), rec)
-                )
-                if diff:
-                    _refuse(result, "ticket", rec, "conflict", fields=diff)
-                    refused_tickets.add(rec["uuid"])
-                else:
+                mine = _ticket_record(found, keys)
+                diff = ["site"] if found.site_id != session.site_id else _same_ticket(mine, rec)
+                if not diff:
                     known_ids[rec["uuid"]] = found.id
                     result.unchanged["tickets"] += 1
+                elif diff != ["site"] and _moved_on(found, mine, rec, bundle_events):
+                    try:
+                        row = _ticket_row(rec, keys)
+                    except KeyError:
+                        _refuse(result, "ticket", rec, "unknown_reference")
+                        refused_tickets.add(rec["uuid"])
+                        continue
+                    for column in PROGRESS_COLUMNS:
+                        setattr(found, column, row[column])
+                    known_ids[rec["uuid"]] = found.id
+                    result.updated["tickets"] += 1
+                else:
+                    _refuse(result, "ticket", rec, "conflict", fields=diff)
+                    refused_tickets.add(rec["uuid"])
                 continue
             try:
                 row = _ticket_row(rec, keys)
@@ -586,7 +641,8 @@ def import_records(
         # Events: append-only, so an existing one must match exactly.
         events_in: list[dict[str, Any]] = payload["events"]
         have_events = _existing(TicketEvent, [r["uuid"] for r in events_in])
-        ticket_uuid_of = {v: k for k, v in known_ids.items()}
+        db.session.flush()
+        ticket_uuid_of = _ticket_uuids([e.ticket_id for e in have_events.values()])
         new_events: list[dict[str, Any]] = []
         for rec in events_in:
             found = have_events.get(rec["uuid"])
@@ -630,6 +686,7 @@ def import_records(
         # Ratings: one per ticket.
         ratings_in: list[dict[str, Any]] = payload["ratings"]
         have_ratings = _existing(Rating, [r["uuid"] for r in ratings_in])
+        ticket_uuid_of.update(_ticket_uuids([r.ticket_id for r in have_ratings.values()]))
         rated = {
             ticket_id: uuid
             for part in _chunks(list(known_ids.values()))
@@ -686,6 +743,7 @@ def import_records(
         result.added["ratings"] = len(new_ratings)
     except (TypeError, ValueError) as exc:
         db.session.rollback()
+        log.warning("session %s: bundle content refused", session.code, exc_info=True)
         raise BundleRefused(_CONTENT, reason="content") from exc
 
     if dry_run:
