@@ -158,3 +158,51 @@ def counts(app: Flask) -> dict[str, int]:
             name: int(db.session.scalar(sa.select(sa.func.count()).select_from(model)) or 0)
             for name, model in (("tickets", Ticket), ("events", TicketEvent), ("ratings", Rating))
         }
+
+
+@dataclass
+class World:
+    """A hall (as a SQLite file) that planned a mobile session, and the laptop's bundle."""
+
+    hall_file: Path
+    code: str
+    bundle: bytes
+
+
+def build_world(folder: Path) -> World:
+    """Hall, kit, laptop, scripted session and bundle, made once (the slow part)."""
+    from motcua.services import session_records
+    from tests.conftest import build_app
+
+    hall_file = folder / "hall.sqlite3"
+    hall = build_app(f"sqlite:///{hall_file}")
+    try:
+        code, kit = plan_and_kit(hall)
+        laptop = open_laptop(folder, kit)
+        try:
+            run_session(laptop)
+            with laptop.app_context():
+                bundle = session_records.export_records(now=SAT + dt.timedelta(hours=4)).data
+        finally:
+            close_app(laptop)
+    finally:
+        close_app(hall)
+    return World(hall_file=hall_file, code=code, bundle=bundle)
+
+
+def hall_copy(world: World, folder: Path) -> Flask:
+    """An app on a private copy of the world's hall database (as ``build_app`` configures it)."""
+    import shutil
+
+    target = folder / "hall-copy.sqlite3"
+    shutil.copyfile(world.hall_file, target)
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}",
+            "PUBLIC_BASE_URL": "http://hall.test",
+            "PRINTER": {"backend": "dummy", "width_px": 576},
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,26 +27,28 @@ from tests.conftest import PASSWORD, T0, counter_id
 from tests.support.sessions import (
     SAT,
     SAT_DAY,
+    World,
+    build_world,
     close_app,
     counts,
+    hall_copy,
     open_laptop,
     plan_and_kit,
-    run_session,
 )
 
 
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """Made once: a hall that planned a mobile session; its laptop's bundle after the session."""
+    return build_world(tmp_path_factory.mktemp("world"))
+
+
 @pytest.fixture
-def laptop_bundle(app: Flask, tmp_path: Path) -> tuple[str, bytes]:
-    """A mobile session's kit opened on a laptop, served offline; its signed bundle."""
-    code, kit = plan_and_kit(app)
-    laptop = open_laptop(tmp_path, kit)
-    try:
-        run_session(laptop)
-        with laptop.app_context():
-            bundle = session_records.export_records(now=SAT + dt.timedelta(hours=4))
-    finally:
-        close_app(laptop)
-    return code, bundle.data
+def hall(world: World, tmp_path: Path) -> Iterator[Flask]:
+    """A private copy of the world's hall, before any import."""
+    app = hall_copy(world, tmp_path)
+    yield app
+    close_app(app)
 
 
 # --------------------------------------------------------------------------- planning
@@ -93,26 +96,27 @@ def test_saturday_at_the_hall_uses_the_hall_site_once_a_day(ctx: Flask) -> None:
     assert "đã có phiên t7-20261128" in str(err.value.message)
 
 
-@pytest.mark.parametrize(
-    ("change", "field"),
-    [
-        ({"areas": ["Z"]}, "areas"),
-        ({"areas": []}, "areas"),
-        ({"officers": ["khongco"]}, "officers"),
-        ({"hours": "11:30-07:30"}, "hours"),
-        ({"hours": "sáng"}, "hours"),
-        ({"counters": 0}, "counters"),
-        ({"code": "Mã Có Dấu"}, "code"),
-        ({"code": "main"}, "code"),
-    ],
-)
-def test_planning_refuses_what_would_not_work(ctx: Flask, change: dict, field: str) -> None:
+REFUSED_PLANS = [
+    ({"areas": ["Z"]}, "areas"),
+    ({"areas": []}, "areas"),
+    ({"officers": ["khongco"]}, "officers"),
+    ({"hours": "11:30-07:30"}, "hours"),
+    ({"hours": "sáng"}, "hours"),
+    ({"counters": 0}, "counters"),
+    ({"code": "Mã Có Dấu"}, "code"),
+    ({"code": "main"}, "code"),
+]
+
+
+def test_planning_refuses_what_would_not_work(ctx: Flask) -> None:
     """Unknown areas or officers, bad hours, no counter, a bad or taken code: refused."""
-    options = {"areas": ["A"], "officers": ["canbo1"], "hours": "07:30-11:30", **change}
-    with pytest.raises(ValidationFailed) as err:
-        sessions.plan_session("reception_point", "Điểm tiếp nhận xã cũ", SAT_DAY, **options)
-    assert err.value.details["field"] == field
+    for change, field in REFUSED_PLANS:
+        options = {"areas": ["A"], "officers": ["canbo1"], "hours": "07:30-11:30", **change}
+        with pytest.raises(ValidationFailed) as err:
+            sessions.plan_session("reception_point", "Điểm tiếp nhận xã cũ", SAT_DAY, **options)
+        assert err.value.details["field"] == field, change
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceSession)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Site)) == 1
 
 
 # --------------------------------------------------------------------------- the kit
@@ -182,11 +186,9 @@ def tickets_services() -> list[dict]:
 # --------------------------------------------------------------------------- end to end
 
 
-def test_session_counts_in_the_hall_once_after_two_imports(
-    app: Flask, laptop_bundle: tuple[str, bytes]
-) -> None:
+def test_session_counts_in_the_hall_once_after_two_imports(hall: Flask, world: World) -> None:
     """Import twice: the hall's figures equal the session's, once; the second changes nothing."""
-    code, bundle = laptop_bundle
+    app, code, bundle = hall, world.code, world.bundle
     before = counts(app)
     with app.app_context():
         first = session_records.import_records(bundle, now=SAT + dt.timedelta(hours=5))
@@ -231,12 +233,10 @@ def test_session_counts_in_the_hall_once_after_two_imports(
     assert by_place[0]["key"] == "Nhà văn hóa thôn Đông" and by_place[0]["served"] == 5
 
 
-def test_hall_report_counts_the_session_like_the_laptop(
-    app: Flask, laptop_bundle: tuple[str, bytes]
-) -> None:
+def test_hall_report_counts_the_session_like_the_laptop(hall: Flask, world: World) -> None:
     """The periodic report (reports service) shows the session's figures, filterable by type."""
     reports = pytest.importorskip("motcua.services.reports")
-    _code, bundle = laptop_bundle
+    app, bundle = hall, world.bundle
     with app.app_context():
         session_records.import_records(bundle)
         session_records.import_records(bundle)
@@ -312,11 +312,9 @@ def _resign(app: Flask, bundle: bytes, edit: object) -> bytes:
     return json.dumps(envelope).encode()
 
 
-def test_tampered_or_truncated_bundles_are_refused_whole(
-    app: Flask, laptop_bundle: tuple[str, bytes]
-) -> None:
+def test_tampered_or_truncated_bundles_are_refused_whole(hall: Flask, world: World) -> None:
     """Cut short, edited without the key (checksum fixed or not), or unknown kit: nothing in."""
-    _code, bundle = laptop_bundle
+    app, bundle = hall, world.bundle
     before = counts(app)
     envelope = json.loads(bundle)
     edited = envelope["payload"].replace('"status":"no_show"', '"status":"finished"')
@@ -344,11 +342,9 @@ def test_tampered_or_truncated_bundles_are_refused_whole(
     assert all("Không có dữ liệu nào được nhập" in m for m in messages.values())
 
 
-def test_a_conflicting_record_is_refused_and_listed(
-    app: Flask, laptop_bundle: tuple[str, bytes]
-) -> None:
+def test_a_conflicting_record_is_refused_and_listed(hall: Flask, world: World) -> None:
     """A UUID already here with other content: that record (and what hangs on it) is refused."""
-    _code, bundle = laptop_bundle
+    app, bundle = hall, world.bundle
     with app.app_context():
         session_records.import_records(bundle)
     before = counts(app)
@@ -375,11 +371,9 @@ def test_a_conflicting_record_is_refused_and_listed(
     assert result.unchanged["tickets"] == 6
 
 
-def test_a_number_taken_at_the_same_site_and_day_is_refused(
-    app: Flask, laptop_bundle: tuple[str, bytes]
-) -> None:
+def test_a_number_taken_at_the_same_site_and_day_is_refused(hall: Flask, world: World) -> None:
     """Two laptops on one kit would both issue A001: the second's A001 is refused, listed."""
-    _code, bundle = laptop_bundle
+    app, bundle = hall, world.bundle
     with app.app_context():
         session_records.import_records(bundle)
 
