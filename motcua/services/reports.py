@@ -31,6 +31,7 @@ from db import db
 from db.models import Counter, Rating, ServiceArea, Site, Ticket, TicketEvent, User
 from motcua.errors import NotFound, ValidationFailed
 from motcua.services import board
+from motcua.services import sessions as outreach
 from motcua.services.common import dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
@@ -38,7 +39,7 @@ from motcua.timeutil import HALL_TZ, business_day, ensure_now
 log = logging.getLogger(__name__)
 
 PERIOD_KINDS = ("day", "week", "month", "quarter", "half", "nine_months", "year", "custom")
-GROUPS = ("area", "officer", "counter", "site", "day")
+GROUPS = ("area", "officer", "counter", "site", "day", *outreach.REPORT_GROUPS)
 OPEN_STATUSES = ("waiting", "called", "serving")
 HALL_OFFSET_HOURS = 7  # Asia/Ho_Chi_Minh, no DST
 MAX_CUSTOM_DAYS = 3 * 366
@@ -334,6 +335,8 @@ def _day_of_week(day_column: Any) -> Any:
 
 
 def _ticket_key(group: str) -> Any:
+    if group in outreach.REPORT_GROUPS:
+        return outreach.report_key(group)
     return {
         "area": Ticket.area_id,
         "officer": Ticket.officer_id,
@@ -344,6 +347,8 @@ def _ticket_key(group: str) -> Any:
 
 
 def _rating_key(group: str) -> Any:
+    if group in outreach.REPORT_GROUPS:
+        return outreach.report_key(group)
     return {
         "area": Rating.area_id,
         "officer": Rating.officer_id,
@@ -354,6 +359,8 @@ def _rating_key(group: str) -> Any:
 
 
 def _transfer_key(group: str) -> Any:
+    if group in outreach.REPORT_GROUPS:
+        return outreach.report_key(group)
     return {
         "area": TicketEvent.detail["from_area_id"].as_integer(),
         "officer": TicketEvent.actor_id,
@@ -422,6 +429,8 @@ WEEKDAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu
 
 def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str, Any]]:
     """{key: (label, unit, sort key)} for the keys of a grouping."""
+    if group in outreach.REPORT_GROUPS:
+        return outreach.report_labels(group, keys)
     ids = [k for k in keys if k is not None]
     out: dict[Any, tuple[str, str, Any]] = {}
     if group == "area":
@@ -655,9 +664,15 @@ def build_report(
     group: str = "area",
     *,
     site_code: str | None = None,
+    session_kind: str | None = None,
+    session_place: str | None = None,
     now: dt.datetime | None = None,
 ) -> Report:
-    """The report of a period grouped by area, officer, counter, site or day."""
+    """The report of a period grouped by area, officer, counter, site, day or session.
+
+    ``session_kind`` / ``session_place`` keep the tickets of Saturday and mobile sessions of
+    that type or place ("regular": the hall's ordinary days); see ``services/sessions.py``.
+    """
     now = ensure_now(now)
     if group not in GROUPS:
         raise ValidationFailed(field="group")
@@ -668,6 +683,7 @@ def build_report(
             Ticket.business_day >= period.start,
             Ticket.business_day <= period.end,
             *site_where,
+            *outreach.ticket_conditions(kind=session_kind, place=session_place),
         ]
         rows = _label_rows(s, group, _grouped_rows(s, group, where, period.utc_bounds(), scale))
         total = _total(s, rows, where)
@@ -731,7 +747,13 @@ def _hall_time_text(column: Any) -> Any:
     return sa.func.to_char(shifted, "YYYY-MM-DD HH24:MI:SS")
 
 
-def iter_ticket_csv(period: Period, *, site_code: str | None = None) -> Iterator[str]:
+def iter_ticket_csv(
+    period: Period,
+    *,
+    site_code: str | None = None,
+    session_kind: str | None = None,
+    session_place: str | None = None,
+) -> Iterator[str]:
     """The period's tickets one CSV line each (hall times, no personal data), streamed.
 
     The database formats the times, names and durations, so that Python only writes the
@@ -782,6 +804,7 @@ def iter_ticket_csv(period: Period, *, site_code: str | None = None) -> Iterator
             )
             .where(t.c.business_day >= period.start, t.c.business_day <= period.end)
             .where(*site_where)
+            .where(*outreach.ticket_conditions(kind=session_kind, place=session_place))
             .order_by(t.c.business_day, t.c.id)
         )
         buffer = io.StringIO()

@@ -790,6 +790,34 @@ def session_code_expr() -> Any:
     return sa.func.coalesce(code, "")
 
 
+# Groupings the periodic reports offer on top of their own (area, officer, …).
+REPORT_GROUPS = ("session_kind", "session_place")
+
+
+def report_key(group: str) -> Any:
+    """SQL key of a session grouping, over a query whose FROM holds ``Ticket``."""
+    return session_kind_expr() if group == "session_kind" else session_place_expr()
+
+
+def report_labels(group: str, keys: set[Any]) -> dict[Any, tuple[str, str, Any]]:
+    """{key: (label, unit, sort key)} for the session groupings of the reports."""
+    order = {REGULAR: 0, SATURDAY_HALL: 1, RECEPTION_POINT: 2, MOBILE: 3}
+    out: dict[Any, tuple[str, str, Any]] = {}
+    for key in keys:
+        if group == "session_kind":
+            out[key] = (kind_label(key), "", (order.get(key, 9), str(key)))
+        elif not key:
+            out[key] = (str(_l("Trung tâm (ngày làm việc thường)")), "", (0, ""))
+        else:
+            out[key] = (str(key), "", (1, str(key)))
+    return out
+
+
+def kind_choices() -> list[dict[str, str]]:
+    """The session types a report can be limited to (ordinary days first)."""
+    return [{"code": k, "name": kind_label(k)} for k in (REGULAR, *KINDS)]
+
+
 @transactional
 def session_figures(
     start: dt.date,

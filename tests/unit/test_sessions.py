@@ -443,6 +443,45 @@ def test_report_filters_tell_sessions_from_ordinary_days(app: Flask, make_ticket
     assert sessions.kind_label("saturday_hall") == "Thứ Bảy tại Trung tâm"
 
 
+def test_periodic_report_groups_and_filters_by_session(any_app: Flask) -> None:
+    """The report groups by session type and place and keeps one type (SQLite, PostgreSQL)."""
+    reports = pytest.importorskip("motcua.services.reports")
+    if "session_kind" not in reports.GROUPS:
+        pytest.skip("reports service without session groupings")
+    app = any_app
+    with app.app_context():
+        sessions.plan_session(
+            "saturday_hall", "Trung tâm", SAT_DAY, areas=["A"], officers=["canbo1"]
+        )
+        point = sessions.plan_session(
+            "reception_point", "Điểm Phú Thượng", SAT_DAY, areas=["B"], officers=["canbo2"]
+        )
+        tickets.issue_ticket("A", now=T0)
+        tickets.issue_ticket("A", now=SAT)
+        tickets.issue_ticket("B", site_code=point.site_code, now=SAT)
+        walkin.record_walkin("B", officer="canbo2", site_code=point.site_code, rating=3, now=SAT)
+        period = reports.period_for("month", SAT_DAY)
+        by_kind = reports.build_report(period, "session_kind")
+        by_place = reports.build_report(period, "session_place")
+        points = reports.build_report(period, "area", session_kind="reception_point")
+        saturdays = reports.build_report(period, "area", session_kind="saturday_hall")
+        csv_text = "".join(reports.iter_ticket_csv(period, session_kind="regular"))
+    assert [(r.label, r.issued, r.served) for r in by_kind.rows] == [
+        ("Ngày làm việc thường", 1, 0),
+        ("Thứ Bảy tại Trung tâm", 1, 0),
+        ("Điểm tiếp nhận", 2, 1),
+    ]
+    assert [r.rated for r in by_kind.rows] == [0, 0, 1]
+    assert [(r.label, r.issued) for r in by_place.rows] == [
+        ("Trung tâm (ngày làm việc thường)", 1),
+        ("Trung tâm", 1),
+        ("Điểm Phú Thượng", 2),
+    ]
+    assert points.total.issued == 2 and points.satisfaction_total.levels == {3: 1}
+    assert saturdays.total.issued == 1
+    assert csv_text.count("\n") == 2  # the header and Monday's A001
+
+
 # --------------------------------------------------------------------------- the commands
 
 
