@@ -20,6 +20,8 @@ GROUP_NAMES = {
     "counter": _l("Quầy"),
     "site": _l("Điểm tiếp nhận"),
     "day": _l("Ngày"),
+    "session_kind": _l("Loại phiên (Thứ Bảy, lưu động)"),
+    "session_place": _l("Địa điểm phiên"),
 }
 
 PERIOD_NAMES = {

@@ -32,7 +32,7 @@ from motcua.reports.tables import (
     text,
     weekdays_table,
 )
-from motcua.services import reports
+from motcua.services import reports, sessions
 from motcua.services.reports import Period, Report
 
 P = ParamSpec("P")
@@ -79,8 +79,17 @@ def report_args() -> tuple[Period, str, str | None]:
     return period, group, request.args.get("site") or None
 
 
+def session_args() -> dict[str, str]:
+    """The session filters a report page asks for: type ("regular" = ordinary days), place."""
+    kind = request.args.get("session_kind") or ""
+    if kind and kind not in (sessions.REGULAR, *sessions.KINDS):
+        raise ValidationFailed(field="session_kind")
+    place = request.args.get("session_place") or ""
+    return {k: v for k, v in (("session_kind", kind), ("session_place", place)) if v}
+
+
 def _query(period: Period, group: str, site: str | None) -> dict[str, str]:
-    args = {"period": period.kind, "group": group}
+    args = {"period": period.kind, "group": group, **session_args()}
     if period.kind == "custom":
         args.update({"from": period.start.isoformat(), "to": period.end.isoformat()})
     else:
@@ -157,6 +166,8 @@ def _page_context(report: Report, group: str, site: str | None) -> dict[str, Any
         "text": text,
         "sites": report.sites,
         "site": site,
+        "session_kinds": sessions.kind_choices(),
+        "session_kind": request.args.get("session_kind") or "",
     }
 
 
@@ -165,7 +176,7 @@ def _page_context(report: Report, group: str, site: str | None) -> dict[str, Any
 def index() -> Any:
     """The report: period picker, grouping, tables, charts, definitions and exports."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site)
+    report = reports.build_report(period, group, site_code=site, **session_args())
     return render_template(
         "reports/report.html",
         charts=_charts(report),
@@ -179,7 +190,7 @@ def index() -> Any:
 def print_page() -> Any:
     """The same report laid out for A4 paper, with the official satisfaction form."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site)
+    report = reports.build_report(period, group, site_code=site, **session_args())
     return render_template(
         "reports/print.html", charts=_charts(report), **_page_context(report, group, site)
     )
@@ -190,7 +201,7 @@ def print_page() -> Any:
 def export_csv() -> Any:
     """The report's tables as CSV."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site)
+    report = reports.build_report(period, group, site_code=site, **session_args())
     return Response(
         report_csv(report),
         mimetype="text/csv; charset=utf-8",
@@ -203,7 +214,7 @@ def export_csv() -> Any:
 def export_xlsx() -> Any:
     """The report's tables as an Excel workbook."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site)
+    report = reports.build_report(period, group, site_code=site, **session_args())
     return Response(
         report_xlsx(report),
         mimetype=XLSX_MIME,
@@ -218,7 +229,7 @@ def tickets_csv() -> Any:
     period, _group, site = report_args()
     name = f"so-thu-tu-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
     return Response(
-        stream_with_context(reports.iter_ticket_csv(period, site_code=site)),
+        stream_with_context(reports.iter_ticket_csv(period, site_code=site, **session_args())),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

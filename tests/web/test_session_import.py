@@ -176,3 +176,24 @@ def test_walkin_over_the_api(hall: Flask) -> None:
     assert listed.status_code == 200
     assert [s["kind"] for s in listed.json] == ["mobile"]
     assert listed.json[0]["place"] == "Nhà văn hóa thôn Đông" and listed.json[0]["kits"] == 1
+
+
+def test_report_page_groups_and_filters_by_session(hall: Flask, world: World) -> None:
+    """After the import the leaders' report shows the session by type, and filters by it."""
+    from tests.conftest import login
+
+    with hall.app_context():
+        session_records.import_records(world.bundle)
+    client = hall.test_client()
+    login(client, "lanhdao")
+    args = "period=day&date=2026-11-28"
+    by_kind = client.get(f"/reports/export.csv?{args}&group=session_kind")
+    assert by_kind.status_code == 200 and "Lưu động" in by_kind.get_data(as_text=True)
+    mobile = client.get(f"/reports/export.csv?{args}&group=area&session_kind=mobile")
+    regular = client.get(f"/reports/export.csv?{args}&group=area&session_kind=regular")
+    assert mobile.status_code == 200 and regular.status_code == 200
+    assert "Tổng cộng,,7,5" in mobile.get_data(as_text=True).replace(";", ",")
+    assert "Tổng cộng,,0,0" in regular.get_data(as_text=True).replace(";", ",")
+    tickets = client.get(f"/reports/tickets.csv?{args}&session_kind=mobile").get_data(as_text=True)
+    assert tickets.count("\n") == 8  # header + the session's 7 tickets
+    assert client.get(f"/reports/export.csv?{args}&session_kind=x").status_code == 422
