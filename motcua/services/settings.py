@@ -16,8 +16,7 @@ import string
 import threading
 import time
 import unicodedata
-from collections import ChainMap
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +58,7 @@ class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
     scopes: dict[str, dict[str, Any]] | None = None
     loaded_at: float = 0.0
+    generation: int = 0  # bumped by every invalidation
 
 
 def _cache(app: Flask) -> _Cache:
@@ -104,10 +104,52 @@ def _scopes(app: Flask | None = None) -> dict[str, dict[str, Any]]:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     cache = _cache(app)
     with cache.lock:
-        if cache.scopes is None or time.monotonic() - cache.loaded_at > TTL_S:
-            cache.scopes = _load(app)
-            cache.loaded_at = time.monotonic()
-        return cache.scopes
+        scopes, generation = cache.scopes, cache.generation
+        if scopes is not None and time.monotonic() - cache.loaded_at <= TTL_S:
+            return scopes
+    # Load without holding the lock: the load may wait for SQLite's write lock, which a
+    # thread in a transaction holds while it asks for the settings (lock-order inversion).
+    scopes = _load(app)
+    with cache.lock:
+        if cache.generation == generation:  # not invalidated meanwhile
+            cache.scopes, cache.loaded_at = scopes, time.monotonic()
+    return scopes
+
+
+class Layers(Mapping[str, Any]):
+    """Mappings looked up in order (a ChainMap without its KeyError cost on the hot path)."""
+
+    __slots__ = ("maps",)
+
+    def __init__(self, maps: list[Mapping[str, Any]]) -> None:
+        self.maps = maps
+
+    def __getitem__(self, key: str) -> Any:
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The first layer's value for the key, else ``default``."""
+        for mapping in self.maps:
+            if key in mapping:
+                return mapping[key]
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return any(key in mapping for mapping in self.maps)
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for mapping in self.maps:
+            for key in mapping:
+                if key not in seen:
+                    seen.add(key)
+                    yield key
+
+    def __len__(self) -> int:
+        return len(set().union(*self.maps))
 
 
 def effective_config(app: Flask | None = None, *, site_id: int | None = None) -> Mapping[str, Any]:
@@ -118,7 +160,7 @@ def effective_config(app: Flask | None = None, *, site_id: int | None = None) ->
     if site_id is not None:
         layers.append(scopes.get(site_scope(site_id), {}))
     layers += [scopes.get(HALL_SCOPE, {}), app.config]
-    return ChainMap(*layers)  # type: ignore[arg-type]
+    return Layers(layers)
 
 
 def effective(key: str, default: Any = None, *, site_id: int | None = None) -> Any:
@@ -136,6 +178,7 @@ def invalidate(app: Flask | None = None) -> None:
     cache = _cache(app or current_app._get_current_object())  # type: ignore[attr-defined]
     with cache.lock:
         cache.scopes = None
+        cache.generation += 1
 
 
 def stored_keys() -> set[str]:

@@ -1,0 +1,593 @@
+"""Admin pages: parse the form, call one service, render (errors re-shown, nothing half-saved)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+
+from motcua.admin import bp
+from motcua.errors import ValidationFailed
+from motcua.services import audit, devices, hall, settings, staff
+from motcua.services.devices import Pairing
+from motcua.timeutil import local
+
+PAIRING_KEY = "admin_pairing"
+STATUS_INVALID = 422
+
+
+@bp.before_request
+def _admins_only() -> Any:
+    """Anonymous visitors go to the login form; signed-in non-admins get 403."""
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    if current_user.view.role != "admin":
+        abort(403)
+    return None
+
+
+def _who() -> dict[str, Any]:
+    """The acting administrator, for the audit log."""
+    return {"actor_id": current_user.view.id, "actor": current_user.view.username}
+
+
+def _checked(name: str) -> bool:
+    return request.form.get(name) in ("1", "on", "true", "yes")
+
+
+def _ints(name: str) -> list[int]:
+    return [int(v) for v in request.form.getlist(name) if str(v).isdigit()]
+
+
+def _opt_int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _errors(exc: ValidationFailed) -> dict[str, str]:
+    return dict(exc.details.get("errors") or {exc.details.get("field", "_"): str(exc.message)})
+
+
+def _invalid(template: str, exc: ValidationFailed, **context: Any) -> Any:
+    """Re-show a form with what was typed and a message per field."""
+    return (
+        render_template(
+            template, form=request.form, errors=_errors(exc), error=str(exc.message), **context
+        ),
+        STATUS_INVALID,
+    )
+
+
+@bp.route("/")
+def index() -> Any:
+    """The administration home: what can be set, and the devices' state at a glance."""
+    return render_template("admin/index.html", devices=devices.list_devices())
+
+
+# --------------------------------------------------------------------------- sites
+
+
+def _hours_from_form() -> dict[str, str]:
+    return {day: request.form.get(f"hours_{day}", "") for day in settings.DAY_KEYS}
+
+
+@bp.route("/sites")
+def sites() -> Any:
+    """Sites (the hall and its reception points)."""
+    return render_template("admin/sites.html", sites=hall.list_sites())
+
+
+@bp.route("/sites/new", methods=["GET", "POST"])
+@bp.route("/sites/<int:site_id>", methods=["GET", "POST"])
+def site_form(site_id: int | None = None) -> Any:
+    """Create or edit a site: printed name, unit, kind, hours per weekday."""
+    kinds = {k: str(v) for k, v in hall.SITE_KINDS.items()}
+    if request.method == "POST":
+        try:
+            hall.save_site(
+                site_id,
+                code=request.form.get("code"),
+                name=request.form.get("name", ""),
+                unit_name=request.form.get("unit_name", ""),
+                kind=request.form.get("kind", ""),
+                active=_checked("active"),
+                hours=_hours_from_form(),
+                **_who(),
+            )
+        except ValidationFailed as exc:
+            site = hall.get_site(site_id) if site_id else None
+            return _invalid("admin/site_form.html", exc, site=site, kinds=kinds)
+        flash(_("Đã lưu điểm tiếp nhận."))
+        return redirect(url_for("admin.sites"))
+    site = hall.get_site(site_id) if site_id else None
+    form: dict[str, Any] = {}
+    if site:
+        form = {**site, **{f"hours_{d}": h for d, h in site["hours"].items()}}
+    else:
+        defaults = settings.hours_by_day(settings.effective(settings.WORKING_HOURS))
+        form = {"active": True, "kind": "point", **{f"hours_{d}": h for d, h in defaults.items()}}
+    return render_template("admin/site_form.html", site=site, form=form, errors={}, kinds=kinds)
+
+
+# --------------------------------------------------------------------------- areas
+
+
+@bp.route("/areas")
+def areas() -> Any:
+    """Service areas (lĩnh vực) in kiosk order."""
+    return render_template(
+        "admin/areas.html", areas=hall.list_areas(), counters=hall.list_counters()
+    )
+
+
+@bp.route("/areas/new", methods=["GET", "POST"])
+@bp.route("/areas/<int:area_id>", methods=["GET", "POST"])
+def area_form(area_id: int | None = None) -> Any:
+    """Create or edit a service area and the counters that serve it."""
+    counters = hall.list_counters()
+    if request.method == "POST":
+        try:
+            hall.save_area(
+                area_id,
+                code=request.form.get("code", ""),
+                prefix=request.form.get("prefix", ""),
+                name=request.form.get("name", ""),
+                description=request.form.get("description", ""),
+                sort_order=request.form.get("sort_order", ""),
+                target_wait_minutes=request.form.get("target_wait_minutes", ""),
+                active=_checked("active"),
+                counter_ids=_ints("counter_ids"),
+                **_who(),
+            )
+        except ValidationFailed as exc:
+            return _invalid(
+                "admin/area_form.html",
+                exc,
+                area_id=area_id,
+                counters=counters,
+                chosen=set(_ints("counter_ids")),
+            )
+        flash(_("Đã lưu lĩnh vực."))
+        return redirect(url_for("admin.areas"))
+    area = hall.get_area(area_id) if area_id else None
+    form = area or {"active": True, "target_wait_minutes": 15, "sort_order": 0}
+    chosen = set(area["counter_ids"]) if area else set()
+    return render_template(
+        "admin/area_form.html",
+        area_id=area_id,
+        form=form,
+        errors={},
+        counters=counters,
+        chosen=chosen,
+    )
+
+
+# --------------------------------------------------------------------------- counters
+
+
+@bp.route("/counters")
+def counters() -> Any:
+    """Counters (quầy) and the areas each serves."""
+    return render_template(
+        "admin/counters.html", counters=hall.list_counters(), areas=hall.list_areas()
+    )
+
+
+@bp.route("/counters/new", methods=["GET", "POST"])
+@bp.route("/counters/<int:counter_id>", methods=["GET", "POST"])
+def counter_form(counter_id: int | None = None) -> Any:
+    """Create or edit a counter: number, name, order, areas served, active."""
+    context = {"areas": hall.list_areas(), "sites": hall.list_sites(), "counter_id": counter_id}
+    if request.method == "POST":
+        try:
+            hall.save_counter(
+                counter_id,
+                site_id=request.form.get("site_id", ""),
+                number=request.form.get("number", ""),
+                name=request.form.get("name", ""),
+                sort_order=request.form.get("sort_order", ""),
+                active=_checked("active"),
+                area_ids=_ints("area_ids"),
+                **_who(),
+            )
+        except ValidationFailed as exc:
+            return _invalid(
+                "admin/counter_form.html", exc, chosen=set(_ints("area_ids")), **context
+            )
+        flash(_("Đã lưu quầy."))
+        return redirect(url_for("admin.counters"))
+    counter = hall.get_counter(counter_id) if counter_id else None
+    sites = context["sites"]
+    form = counter or {"active": True, "site_id": sites[0]["id"] if sites else None}
+    chosen = set(counter["area_ids"]) if counter else set()
+    return render_template(
+        "admin/counter_form.html", form=form, errors={}, chosen=chosen, **context
+    )
+
+
+# --------------------------------------------------------------------------- users
+
+
+def _roles() -> dict[str, str]:
+    return {k: str(v) for k, v in staff.ROLE_LABELS.items()}
+
+
+@bp.route("/users")
+def users() -> Any:
+    """Accounts: officers, leaders, administrators (never deleted, only deactivated)."""
+    return render_template("admin/users.html", users=staff.list_staff(), roles=_roles())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def user_new() -> Any:
+    """Create an account."""
+    context = {"user": None, "roles": _roles(), "counters": hall.list_counters()}
+    if request.method == "POST":
+        try:
+            user = staff.create_staff(
+                request.form.get("username", ""),
+                full_name=request.form.get("full_name", ""),
+                role=request.form.get("role", ""),
+                password=request.form.get("password", ""),
+                position=request.form.get("position", ""),
+                unit=request.form.get("unit", ""),
+                default_counter=request.form.get("default_counter") or None,
+                **_who(),
+            )
+        except ValidationFailed as exc:
+            return _invalid("admin/user_form.html", exc, **context)
+        flash(_("Đã tạo tài khoản %(u)s.", u=user.username))
+        return redirect(url_for("admin.user_edit", user_id=user.id))
+    form = {"role": "officer"}
+    return render_template("admin/user_form.html", form=form, errors={}, **context)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user_edit(user_id: int) -> Any:
+    """Edit an account's name, position, unit, role and default counter."""
+    user = staff.get_staff(user_id)
+    context = {"user": user, "roles": _roles(), "counters": hall.list_counters()}
+    if request.method == "POST":
+        try:
+            staff.update_staff(
+                user_id,
+                full_name=request.form.get("full_name", ""),
+                role=request.form.get("role", ""),
+                position=request.form.get("position", ""),
+                unit=request.form.get("unit", ""),
+                default_counter=request.form.get("default_counter") or None,
+                **_who(),
+            )
+        except ValidationFailed as exc:
+            return _invalid("admin/user_form.html", exc, **context)
+        flash(_("Đã lưu tài khoản."))
+        return redirect(url_for("admin.user_edit", user_id=user_id))
+    form = {**user.__dict__, "default_counter": user.default_counter or ""}
+    return render_template("admin/user_form.html", form=form, errors={}, **context)
+
+
+def _user_action(user_id: int, done: str, call: Any) -> Any:
+    """Run one account action from the edit page; errors come back on that page."""
+    try:
+        call()
+    except ValidationFailed as exc:
+        user = staff.get_staff(user_id)
+        form = MultiDict({**user.__dict__, "default_counter": user.default_counter or ""})
+        return (
+            render_template(
+                "admin/user_form.html",
+                user=user,
+                roles=_roles(),
+                counters=hall.list_counters(),
+                form=form,
+                errors=_errors(exc),
+                error=str(exc.message),
+            ),
+            STATUS_INVALID,
+        )
+    flash(done)
+    return redirect(url_for("admin.user_edit", user_id=user_id))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+def user_password(user_id: int) -> Any:
+    """Set a new password for an account."""
+    return _user_action(
+        user_id,
+        _("Đã đặt mật khẩu mới."),
+        lambda: staff.reset_password(user_id, request.form.get("password", ""), **_who()),
+    )
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+def user_active(user_id: int) -> Any:
+    """Deactivate or reactivate an account."""
+    active = _checked("active")
+    done = _("Đã mở khóa tài khoản.") if active else _("Đã khóa tài khoản.")
+    return _user_action(user_id, done, lambda: staff.set_active(user_id, active, **_who()))
+
+
+@bp.route("/users/<int:user_id>/photo", methods=["POST"])
+def user_photo(user_id: int) -> Any:
+    """Upload an officer's photo (shown on the rating tablet)."""
+    upload = request.files.get("photo")
+    data = upload.read() if upload else b""
+    return _user_action(
+        user_id, _("Đã cập nhật ảnh."), lambda: staff.set_photo(user_id, data, **_who())
+    )
+
+
+# --------------------------------------------------------------------------- hall settings
+
+SECTIONS = ("queue", "ticket", "announce", "display", "rating")
+
+
+def _section_changes(section: str) -> dict[str, Any]:
+    """The settings a section's form sends, as the settings service takes them."""
+    f = request.form
+    if section == "queue":
+        rows = int(f.get("cat_count", "0") or 0)
+        categories = [
+            {"code": f.get(f"cat_code_{i}", ""), "label": f.get(f"cat_label_{i}", "")}
+            for i in range(min(rows, 30))
+        ]
+        return {
+            "PRIORITY_POLICY": f.get("PRIORITY_POLICY", ""),
+            "PRIORITY_EVERY_N": f.get("PRIORITY_EVERY_N", ""),
+            "PRIORITY_CATEGORIES": categories,
+            "NOSHOW_REQUEUE": _checked("NOSHOW_REQUEUE"),
+            "NOSHOW_MAX_MISSES": f.get("NOSHOW_MAX_MISSES", ""),
+            "DEFAULT_SERVICE_MINUTES": f.get("DEFAULT_SERVICE_MINUTES", ""),
+        }
+    if section == "ticket":
+        return {
+            "TICKET_HALL_NAME": f.get("TICKET_HALL_NAME", ""),
+            "TICKET_FOOTER": f.get("TICKET_FOOTER", ""),
+        }
+    if section == "announce":
+        return {
+            "ANNOUNCE_TEMPLATE": f.get("ANNOUNCE_TEMPLATE", ""),
+            "ANNOUNCE_REPEAT": f.get("ANNOUNCE_REPEAT", ""),
+            "VOICE_SOURCES": [f.get(f"voice_{i}", "") for i in range(3)],
+        }
+    if section == "display":
+        return {"DISPLAY_MESSAGE": f.get("DISPLAY_MESSAGE", "")}
+    size = _opt_int(f.get("rating_size")) or 0
+    return {
+        "RATING_SCALE": [f.get(f"rating_label_{i}", "") for i in range(min(size, 5))],
+        "RATING_REASONS": f.get("RATING_REASONS", ""),
+        "RATING_QUESTION": f.get("RATING_QUESTION", ""),
+    }
+
+
+@bp.route("/settings", methods=["GET"])
+@bp.route("/settings/<section>", methods=["POST"])
+def hall_settings(section: str | None = None) -> Any:
+    """The hall's rules: priority, no-show, ticket, announcements, display, rating."""
+    errors: dict[str, str] = {}
+    error = None
+    status = 200
+    if section is not None:
+        if section not in SECTIONS:
+            abort(404)
+        try:
+            changed = settings.update_settings(_section_changes(section), **_who())
+        except ValidationFailed as exc:
+            errors, error, status = _errors(exc), str(exc.message), STATUS_INVALID
+        else:
+            flash(
+                _("Đã lưu. Màn hình và ki-ốt sẽ tự cập nhật.")
+                if changed
+                else _("Không có gì thay đổi.")
+            )
+            return redirect(url_for("admin.hall_settings", _anchor=section))
+    return (
+        render_template(
+            "admin/settings.html",
+            config=settings.effective_config(),
+            posted=request.form if section else None,
+            section=section,
+            errors=errors,
+            error=error,
+        ),
+        status,
+    )
+
+
+# --------------------------------------------------------------------------- devices
+
+
+def _remember_pairing(pairing: Pairing) -> None:
+    """Keep a fresh code for one showing on the device page (it is never stored in clear)."""
+    session[PAIRING_KEY] = {
+        "device_id": pairing.device.id,
+        "code": pairing.code,
+        "expires_at": pairing.expires_at.isoformat(),
+    }
+
+
+def _device_context() -> dict[str, Any]:
+    return {
+        "kinds": {k: str(v) for k, v in devices.KINDS.items()},
+        "sites": hall.list_sites(),
+        "counters": hall.list_counters(),
+    }
+
+
+@bp.route("/devices")
+def devices_page() -> Any:
+    """Kiosks, displays and rating tablets: paired, online, printer state."""
+    return render_template("admin/devices.html", devices=devices.list_devices())
+
+
+@bp.route("/devices/new", methods=["GET", "POST"])
+def device_new() -> Any:
+    """Register a device and get its pairing code."""
+    context = _device_context()
+    if request.method == "POST":
+        try:
+            pairing = devices.create_device(
+                request.form.get("kind", ""),
+                request.form.get("name", ""),
+                site_id=_opt_int(request.form.get("site_id")),
+                note=request.form.get("note", ""),
+                counter_id=_opt_int(request.form.get("counter_id")),
+                **_who(),
+            )
+        except ValidationFailed as exc:
+            return _invalid("admin/device_new.html", exc, **context)
+        _remember_pairing(pairing)
+        return redirect(url_for("admin.device_page", device_id=pairing.device.id))
+    sites = context["sites"]
+    form = {"kind": "kiosk", "site_id": sites[0]["id"] if sites else None}
+    return render_template("admin/device_new.html", form=form, errors={}, **context)
+
+
+def _render_device(
+    device_id: int, *, status: int = 200, errors: dict[str, str] | None = None, **extra: Any
+) -> Any:
+    device = devices.get_device(device_id)
+    pending = session.get(PAIRING_KEY)
+    pairing = None
+    if pending and pending.get("device_id") == device_id and device.pairing_pending:
+        pairing = {**pending, "expires_at": dt.datetime.fromisoformat(pending["expires_at"])}
+        pairing["link"] = url_for("device.pair", code=pending["code"], _external=True)
+    extra.setdefault(
+        "form",
+        {
+            "name": device.name,
+            "note": device.note,
+            "site_id": device.site_id,
+            "counter_id": device.counter_id,
+        },
+    )
+    extra.setdefault("printer_form", device.printer or {"backend": "file", "width_px": 576})
+    return (
+        render_template(
+            "admin/device.html",
+            device=device,
+            pairing=pairing,
+            errors=errors or {},
+            backends=devices.PRINTER_BACKENDS,
+            **_device_context(),
+            **extra,
+        ),
+        status,
+    )
+
+
+@bp.route("/devices/<int:device_id>", methods=["GET", "POST"])
+def device_page(device_id: int) -> Any:
+    """One device: rename/move, pairing code, printer settings, test print, revoke."""
+    if request.method == "POST":
+        try:
+            devices.update_device(
+                device_id,
+                name=request.form.get("name", ""),
+                note=request.form.get("note", ""),
+                site_id=_opt_int(request.form.get("site_id")),
+                counter_id=_opt_int(request.form.get("counter_id")),
+                **_who(),
+            )
+        except ValidationFailed as exc:
+            return _render_device(
+                device_id,
+                status=STATUS_INVALID,
+                errors=_errors(exc),
+                error=str(exc.message),
+                form=request.form,
+            )
+        flash(_("Đã lưu thiết bị."))
+        return redirect(url_for("admin.device_page", device_id=device_id))
+    return _render_device(device_id)
+
+
+@bp.route("/devices/<int:device_id>/pair", methods=["POST"])
+def device_pair(device_id: int) -> Any:
+    """A new pairing code (the device's current token stops working)."""
+    _remember_pairing(devices.start_pairing(device_id, **_who()))
+    return redirect(url_for("admin.device_page", device_id=device_id))
+
+
+@bp.route("/devices/<int:device_id>/revoke", methods=["POST"])
+def device_revoke(device_id: int) -> Any:
+    """Withdraw a device."""
+    device = devices.revoke_device(device_id, **_who())
+    flash(_("Đã thu hồi thiết bị %(name)s.", name=device.name))
+    return redirect(url_for("admin.device_page", device_id=device_id))
+
+
+@bp.route("/devices/<int:device_id>/printer", methods=["POST"])
+def device_printer(device_id: int) -> Any:
+    """Save a kiosk's own printer settings."""
+    try:
+        devices.set_printer(device_id, request.form, **_who())
+    except ValidationFailed as exc:
+        return _render_device(
+            device_id,
+            status=STATUS_INVALID,
+            errors=_errors(exc),
+            error=str(exc.message),
+            printer_form=request.form,
+        )
+    flash(_("Đã lưu cài đặt máy in."))
+    return redirect(url_for("admin.device_page", device_id=device_id, _anchor="printer"))
+
+
+@bp.route("/devices/<int:device_id>/test-print", methods=["POST"])
+def device_test_print(device_id: int) -> Any:
+    """Print the test page on the kiosk's printer now."""
+    result = devices.test_print(device_id, **_who())
+    if result["ok"]:
+        flash(_("Đã in trang thử."))
+    else:
+        flash(_("In thử không được: %(m)s", m=result["message"]))
+    return redirect(url_for("admin.device_page", device_id=device_id, _anchor="printer"))
+
+
+@bp.route("/devices/<int:device_id>/printer-status", methods=["POST"])
+def device_printer_status(device_id: int) -> Any:
+    """Read the kiosk printer's state now."""
+    state = devices.printer_status(device_id)
+    flash(_("Máy in: %(m)s", m=state.get("message") or state.get("state")))
+    return redirect(url_for("admin.device_page", device_id=device_id, _anchor="printer"))
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@bp.route("/audit")
+def audit_page() -> Any:
+    """Who did what, when: filters by person, action and days."""
+    args = request.args
+    rows = audit.list_entries(
+        actor_id=_opt_int(args.get("actor")),
+        action=args.get("action") or None,
+        since=_date(args.get("since")),
+        until=_date(args.get("until")),
+    )
+    return render_template(
+        "admin/audit.html",
+        rows=rows,
+        users=staff.list_staff(),
+        actions=audit.filter_choices()["actions"],
+        args=args,
+    )
+
+
+@bp.app_template_filter("hall_time")
+def hall_time(value: dt.datetime | None) -> str:
+    """An instant as hall time, e.g. 08:15 23/11/2026."""
+    if value is None:
+        return ""
+    return local(value).strftime("%H:%M %d/%m/%Y")

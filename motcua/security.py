@@ -1,0 +1,84 @@
+"""Safety nets for every page: CSRF tokens on forms and security headers with a strict CSP.
+
+CSRF: every state-changing request carrying a form (or no JSON body) must bring the session's
+token (``{{ csrf_token() }}`` in a hidden field, or an ``X-CSRFToken`` header). Exempt are
+JSON requests (a cross-site page cannot send them without a CORS preflight, which motcua never
+grants) and the JSON APIs (URLs with an ``/api/`` segment), which authenticate with bearer or
+device tokens, or a SameSite=Lax session cookie that browsers do not send cross-site.
+
+CSP: scripts, styles, fonts, images, media and connections from the app itself only. A
+template that needs an inline ``<style>`` gives it ``nonce="{{ csp_nonce() }}"``.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+csrf = CSRFProtect()
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_MESSAGE = _l(
+    "Phiên làm việc đã hết hạn hoặc biểu mẫu không hợp lệ. Vui lòng tải lại trang rồi thử lại."
+)
+BASE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'{nonce}; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; media-src 'self' blob: data:; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+}
+
+
+def needs_csrf_check(method: str, path: str, is_json: bool) -> bool:
+    """True for a state-changing request that must bring the session's CSRF token."""
+    if method not in UNSAFE_METHODS:
+        return False
+    return not (is_json or "/api/" in path)
+
+
+def csp_nonce() -> str:
+    """This response's nonce for an inline <style> (made on first use)."""
+    nonce = g.get("csp_nonce")
+    if nonce is None:
+        nonce = g.csp_nonce = secrets.token_urlsafe(16)
+    return str(nonce)
+
+
+def _check_csrf() -> None:
+    if needs_csrf_check(request.method, request.path, request.is_json):
+        csrf.protect()
+
+
+def _add_headers(response: Any) -> Any:
+    nonce = g.get("csp_nonce")
+    policy = current_app.config.get("CONTENT_SECURITY_POLICY") or BASE_CSP.format(
+        nonce=f" 'nonce-{nonce}'" if nonce else ""
+    )
+    response.headers.setdefault("Content-Security-Policy", policy)
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _csrf_refused(_exc: CSRFError) -> Any:
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        return jsonify({"error": "csrf_failed", "message": str(CSRF_MESSAGE)}), 400
+    return render_template("error.html", status=400, message=CSRF_MESSAGE), 400
+
+
+def init_app(app: Flask) -> None:
+    """Attach CSRF protection, the security headers and ``csp_nonce()`` to the app."""
+    csrf.init_app(app)
+    app.before_request(_check_csrf)
+    app.after_request(_add_headers)
+    app.register_error_handler(CSRFError, _csrf_refused)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce

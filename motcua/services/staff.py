@@ -1,0 +1,450 @@
+"""Staff accounts as administrators manage them, and signing in with throttling.
+
+People are never deleted (their names stay on tickets, ratings and the audit log): an account
+is deactivated instead. Each change is one transaction with its audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from werkzeug.security import generate_password_hash
+
+from db import db
+from db.models import AuditEntry, Counter, Rating, Ticket, TicketEvent, User
+from motcua.errors import DomainError, InvalidCredentials, NotFound, ValidationFailed
+from motcua.services import accounts, audit, settings
+from motcua.services.accounts import MIN_PASSWORD_LENGTH, UserView
+from motcua.services.common import transactional
+from motcua.timeutil import ensure_now
+
+ROLE_LABELS: dict[str, Any] = {
+    "officer": _l("Cán bộ tiếp nhận"),
+    "leader": _l("Lãnh đạo"),
+    "admin": _l("Quản trị hệ thống"),
+}
+ASSIGNMENTS = "COUNTER_ASSIGNMENTS"
+PHOTO_SIZE = 480
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+class TooManyAttempts(DomainError):
+    """Too many wrong passwords for this username from this address."""
+
+    code, status = "too_many_attempts", 429
+    message = _l("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.")
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """An account as the admin pages show it."""
+
+    id: int
+    username: str
+    full_name: str
+    position: str
+    unit: str
+    role: str
+    active: bool
+    photo: str | None
+    default_counter: int | None
+    created_at: dt.datetime
+
+    @property
+    def role_label(self) -> str:
+        """The role in Vietnamese."""
+        return str(ROLE_LABELS.get(self.role, self.role))
+
+
+def _assignments() -> dict[str, int]:
+    return {str(k): int(v) for k, v in (settings.effective(ASSIGNMENTS) or {}).items()}
+
+
+def _view(user: User, assignments: dict[str, int]) -> StaffView:
+    return StaffView(
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        position=user.position,
+        unit=user.unit,
+        role=user.role,
+        active=user.active,
+        photo=user.photo,
+        default_counter=assignments.get(user.username),
+        created_at=user.created_at,
+    )
+
+
+def _user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(user=user_id)
+    return user
+
+
+class _Errors(dict[str, str]):
+    def add(self, field: str, message: Any) -> None:
+        self.setdefault(field, str(message))
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise ValidationFailed(
+                _l("Chưa lưu: có %(n)s mục chưa hợp lệ.", n=len(self)), errors=dict(self)
+            )
+
+
+def _clean_text(errors: _Errors, field: str, value: Any, max_len: int, required: bool) -> str:
+    text = " ".join(str(value or "").split())
+    if required and not text:
+        errors.add(field, _l("Không được để trống."))
+    elif len(text) > max_len:
+        errors.add(field, _l("Tối đa %(n)s ký tự.", n=max_len))
+    return text
+
+
+def _clean_counter(errors: _Errors, value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    exists = db.session.scalar(
+        sa.select(Counter.id).where(Counter.number == number, Counter.active.is_(True))
+    )
+    if not exists:
+        errors.add("default_counter", _l("Không có quầy số này."))
+    return number
+
+
+def _set_counter(username: str, number: int | None, actor_id: int | None, now: dt.datetime) -> None:
+    current = _assignments()
+    if current.get(username) == number:
+        return
+    if number is None:
+        current.pop(username, None)
+    else:
+        current[username] = number
+    settings.put(settings.HALL_SCOPE, ASSIGNMENTS, current, actor_id=actor_id, now=now)
+
+
+def _password_hash(password: str) -> str:
+    return generate_password_hash(
+        password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    )
+
+
+def _check_password(errors: _Errors, password: str, field: str = "password") -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors.add(field, _l("Mật khẩu cần ít nhất 8 ký tự."))
+
+
+@transactional
+def list_staff() -> list[StaffView]:
+    """Every account, active first, by name."""
+    assignments = _assignments()
+    users = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.full_name))
+    return [_view(u, assignments) for u in users]
+
+
+@transactional
+def get_staff(user_id: int) -> StaffView:
+    """One account."""
+    return _view(_user(user_id), _assignments())
+
+
+@transactional
+def has_history(user_id: int) -> bool:
+    """True when the person appears on tickets, ratings or the audit log."""
+    for column in (Ticket.officer_id, TicketEvent.actor_id, Rating.officer_id, AuditEntry.actor_id):
+        if db.session.scalar(sa.select(column).where(column == user_id).limit(1)) is not None:
+            return True
+    return False
+
+
+@transactional
+def create_staff(
+    username: str,
+    *,
+    full_name: str,
+    role: str,
+    password: str,
+    position: str = "",
+    unit: str = "",
+    default_counter: Any = None,
+    actor_id: int | None = None,
+    actor: str = "",
+    now: dt.datetime | None = None,
+) -> StaffView:
+    """Create an account (all fields checked before anything is written)."""
+    now = ensure_now(now)
+    errors = _Errors()
+    username = (username or "").strip().lower()
+    if not username or len(username) > 64 or set(username) - USERNAME_CHARS:
+        errors.add("username", _l("Tên đăng nhập gồm chữ thường không dấu, số, dấu chấm, gạch."))
+    elif db.session.scalar(sa.select(User.id).where(User.username == username)):
+        errors.add("username", _l("Tên đăng nhập đã tồn tại."))
+    full_name = _clean_text(errors, "full_name", full_name, 200, True)
+    position = _clean_text(errors, "position", position, 200, False)
+    unit = _clean_text(errors, "unit", unit, 200, False)
+    if role not in ROLE_LABELS:
+        errors.add("role", _l("Chọn vai trò."))
+    _check_password(errors, password)
+    counter = _clean_counter(errors, default_counter)
+    errors.raise_if_any()
+    user = User(
+        username=username,
+        full_name=full_name,
+        position=position,
+        unit=unit,
+        role=role,
+        password_hash=_password_hash(password),
+        active=True,
+        created_at=now,
+    )
+    db.session.add(user)
+    db.session.flush()
+    _set_counter(username, counter, actor_id, now)
+    audit.record(
+        "user_created",
+        actor_id=actor_id,
+        actor=actor,
+        target=username,
+        details={"full_name": full_name, "role": role, "default_counter": counter},
+        now=now,
+    )
+    user_id = user.id
+    db.session.commit()
+    settings.invalidate()
+    return get_staff(user_id)
+
+
+def _admins_left(excluding: int) -> int:
+    return int(
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.active.is_(True), User.id != excluding)
+        )
+        or 0
+    )
+
+
+@transactional
+def update_staff(
+    user_id: int,
+    *,
+    full_name: str,
+    role: str,
+    position: str = "",
+    unit: str = "",
+    default_counter: Any = None,
+    actor_id: int | None = None,
+    actor: str = "",
+    now: dt.datetime | None = None,
+) -> StaffView:
+    """Change an account's name, position, unit, role and default counter."""
+    now = ensure_now(now)
+    user = _user(user_id)
+    errors = _Errors()
+    full_name = _clean_text(errors, "full_name", full_name, 200, True)
+    position = _clean_text(errors, "position", position, 200, False)
+    unit = _clean_text(errors, "unit", unit, 200, False)
+    if role not in ROLE_LABELS:
+        errors.add("role", _l("Chọn vai trò."))
+    elif user.role == "admin" and role != "admin" and _admins_left(user.id) == 0:
+        errors.add("role", _l("Phải còn ít nhất một quản trị viên đang hoạt động."))
+    counter = _clean_counter(errors, default_counter)
+    errors.raise_if_any()
+    before = {"full_name": user.full_name, "role": user.role, "position": user.position}
+    user.full_name, user.role, user.position, user.unit = full_name, role, position, unit
+    _set_counter(user.username, counter, actor_id, now)
+    audit.record(
+        "user_updated",
+        actor_id=actor_id,
+        actor=actor,
+        target=user.username,
+        details={
+            "before": before,
+            "after": {"full_name": full_name, "role": role, "position": position},
+            "default_counter": counter,
+        },
+        now=now,
+    )
+    db.session.commit()
+    settings.invalidate()
+    return get_staff(user_id)
+
+
+@transactional
+def reset_password(
+    user_id: int,
+    password: str,
+    *,
+    actor_id: int | None = None,
+    actor: str = "",
+    now: dt.datetime | None = None,
+) -> StaffView:
+    """Give an account a new password (the administrator tells the person)."""
+    now = ensure_now(now)
+    user = _user(user_id)
+    errors = _Errors()
+    _check_password(errors, password)
+    errors.raise_if_any()
+    user.password_hash = _password_hash(password)
+    audit.record("user_password_reset", actor_id=actor_id, actor=actor, target=user.username)
+    db.session.commit()
+    return get_staff(user_id)
+
+
+@transactional
+def set_active(
+    user_id: int,
+    active: bool,
+    *,
+    actor_id: int | None = None,
+    actor: str = "",
+    now: dt.datetime | None = None,
+) -> StaffView:
+    """Deactivate (never delete) or reactivate an account; a deactivated one cannot sign in."""
+    now = ensure_now(now)
+    user = _user(user_id)
+    if not active and user.id == actor_id:
+        raise ValidationFailed(
+            _l("Không thể tự khóa tài khoản đang đăng nhập."), errors={"active": "self"}
+        )
+    if not active and user.role == "admin" and _admins_left(user.id) == 0:
+        raise ValidationFailed(
+            _l("Phải còn ít nhất một quản trị viên đang hoạt động."), errors={"active": "last"}
+        )
+    if user.active != active:
+        user.active = active
+        audit.record(
+            "user_activated" if active else "user_deactivated",
+            actor_id=actor_id,
+            actor=actor,
+            target=user.username,
+            now=now,
+        )
+    db.session.commit()
+    return get_staff(user_id)
+
+
+def photos_dir() -> Path:
+    """Where officers' photos are kept: <instance>/photos."""
+    return Path(current_app.instance_path) / "photos"
+
+
+@transactional
+def set_photo(
+    user_id: int,
+    data: bytes,
+    *,
+    actor_id: int | None = None,
+    actor: str = "",
+    now: dt.datetime | None = None,
+) -> StaffView:
+    """Store an officer's photo (JPEG, PNG or WebP), squared and re-encoded without metadata."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    now = ensure_now(now)
+    user = _user(user_id)
+    limit = int(current_app.config.get("PHOTO_MAX_BYTES", 3 * 1024 * 1024))
+    bad = ValidationFailed(
+        _l("Ảnh phải là tệp JPEG, PNG hoặc WebP, không quá %(mb)s MB.", mb=limit // (1024 * 1024)),
+        errors={"photo": "invalid"},
+    )
+    if not data or len(data) > limit:
+        raise bad
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            if probe.format not in PHOTO_FORMATS:
+                raise bad
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise bad from None
+    image = ImageOps.fit(image, (PHOTO_SIZE, PHOTO_SIZE))
+    folder = photos_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{secrets.token_hex(12)}.jpg"
+    image.save(folder / name, "JPEG", quality=85)
+    old = user.photo
+    user.photo = name
+    audit.record("user_photo", actor_id=actor_id, actor=actor, target=user.username, now=now)
+    db.session.commit()
+    if old and "/" not in old and old != name:
+        (folder / old).unlink(missing_ok=True)
+    return get_staff(user_id)
+
+
+def photo_path(name: str) -> Path:
+    """The file of a stored photo; NotFound for anything else."""
+    if not name or "/" in name or "\\" in name or name.startswith("."):
+        raise NotFound(photo=name)
+    path = photos_dir() / name
+    if not path.is_file():
+        raise NotFound(photo=name)
+    return path
+
+
+# --------------------------------------------------------------------------- signing in
+
+
+def _failures(username: str, ip: str | None, now: dt.datetime) -> int:
+    window = int(settings.effective("LOGIN_FAILURE_WINDOW_S", 900))
+    since = now - dt.timedelta(seconds=window)
+    last_ok = db.session.scalar(
+        sa.select(sa.func.max(AuditEntry.at)).where(
+            AuditEntry.action == "login", AuditEntry.actor == username, AuditEntry.ip == ip
+        )
+    )
+    if last_ok is not None and last_ok > since:
+        since = last_ok
+    return audit.count("login_failed", actor=username, ip=ip, since=since)
+
+
+@transactional
+def sign_in(
+    username: str,
+    password: str,
+    *,
+    ip: str | None,
+    channel: str = "web",
+    now: dt.datetime | None = None,
+) -> UserView:
+    """Check a password, throttled per username and address; every attempt is audited."""
+    now = ensure_now(now)
+    name = (username or "").strip().lower()[:64]
+    limit = int(settings.effective("LOGIN_MAX_FAILURES", 5))
+    if _failures(name, ip, now) >= limit:
+        audit.record("login_throttled", actor=name, ip=ip, details={"channel": channel}, now=now)
+        db.session.commit()
+        raise TooManyAttempts()
+    try:
+        user = accounts.authenticate(name, password)
+    except InvalidCredentials:
+        audit.record("login_failed", actor=name, ip=ip, details={"channel": channel}, now=now)
+        db.session.commit()
+        raise
+    audit.record(
+        "login", actor_id=user.id, actor=name, ip=ip, details={"channel": channel}, now=now
+    )
+    db.session.commit()
+    return user
+
+
+def sign_out(user: UserView | None, *, ip: str | None) -> None:
+    """Record a sign-out."""
+    if user is not None:
+        audit.log("logout", actor_id=user.id, actor=user.username, ip=ip)
