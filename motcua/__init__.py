@@ -70,6 +70,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(reports_bp)  # /reports for leaders, and the /leader namespace
     register_report_namespaces(socketio)
     register_error_handlers(app)
+    from motcua import security
+    from motcua.admin import register_admin
+
+    security.init_app(app)  # CSRF on forms, security headers, CSP
+    register_admin(app)  # /admin (role admin) and /device (pairing)
 
     from motcua.cli import register_cli
 

@@ -12,8 +12,9 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 
 from motcua.errors import DomainError, Forbidden, Unauthorized
 from motcua.extensions import login_manager
-from motcua.services import accounts
+from motcua.services import accounts, devices, settings, staff
 from motcua.services.accounts import UserView
+from motcua.services.devices import DeviceNotPaired, DeviceView
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,6 +53,50 @@ def request_user() -> UserView | None:
     return None
 
 
+DEVICE_COOKIE = "motcua_device"
+
+
+def device_token_from_request() -> str | None:
+    """A device token from ``Authorization: Device <token>`` or the pairing cookie."""
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "device ":
+        return header[7:].strip() or None
+    return request.cookies.get(DEVICE_COOKIE) or None
+
+
+def device_from_request() -> DeviceView | None:
+    """The paired device making the request; None without a token, DeviceNotPaired if revoked."""
+    token = device_token_from_request()
+    return devices.device_from_token(token) if token else None
+
+
+def require_device(*kinds: str) -> DeviceView:
+    """The calling device, which must be paired and of one of the kinds (e.g. "rating")."""
+    device = device_from_request()
+    if device is None:
+        raise DeviceNotPaired()
+    return device.require(*kinds)
+
+
+def kiosk_name_for_request(requested: str | None, *, issuing: bool = False) -> str | None:
+    """The kiosk to act as: a paired kiosk's own name wins over the one the page asks for.
+
+    When issuing with REQUIRE_DEVICE_PAIRING on, only a paired kiosk (or signed-in staff)
+    may go on; a display's or a tablet's token never issues.
+    """
+    try:
+        device = device_from_request()
+        if device is not None:
+            return device.require(devices.KIOSK).name
+    except DomainError:
+        if issuing:
+            raise
+        return requested
+    if issuing and settings.effective("REQUIRE_DEVICE_PAIRING") and request_user() is None:
+        raise DeviceNotPaired()
+    return requested
+
+
 def require_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorator: the caller must be authenticated with one of the roles."""
 
@@ -79,23 +124,28 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     """Sign in page for officers, leaders and administrators."""
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         try:
-            user = accounts.authenticate(
-                request.form.get("username", ""), request.form.get("password", "")
+            user = staff.sign_in(
+                request.form.get("username", ""),
+                request.form.get("password", ""),
+                ip=request.remote_addr,
             )
         except DomainError as exc:
-            error = str(exc.message)
+            error, status = str(exc.message), exc.status
         else:
             login_user(LoginUser(user))
             return redirect(_safe_next(request.args.get("next")) or url_for("web.index"))
-    return render_template("auth/login.html", error=error), (401 if error else 200)
+    return render_template("auth/login.html", error=error), status
 
 
 @bp.route("/logout", methods=["POST", "GET"])
 def logout() -> Any:
     """Sign out."""
+    staff.sign_out(
+        current_user.view if current_user.is_authenticated else None, ip=request.remote_addr
+    )
     logout_user()
     flash(str(_l("Đã đăng xuất.")))
     return redirect(url_for("auth.login"))

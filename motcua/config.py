@@ -13,6 +13,7 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": DEFAULT_SECRET_KEY,
     "ENV_PRODUCTION": False,
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug method; tests use a cheap one
+    "SESSION_COOKIE_SAMESITE": "Lax",  # never sent on cross-site POSTs (CSRF on the API)
     # Database: SQLite file in the instance folder unless a URL is given.
     "SQLALCHEMY_DATABASE_URI": None,
     "SQLALCHEMY_ENGINE_OPTIONS": {},

@@ -99,9 +99,20 @@ def ctx(app: Flask) -> Iterator[Flask]:
         yield app
 
 
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    """The session's CSRF token, read from a page's form as a browser would."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
 def login(client: FlaskClient, username: str = "canbo1", password: str = PASSWORD) -> Any:
-    """Log a browser client in through the real login form."""
-    return client.post("/login", data={"username": username, "password": password})
+    """Log a browser client in through the real login form (with its CSRF token)."""
+    data = {"username": username, "password": password, "csrf_token": csrf_token(client)}
+    return client.post("/login", data=data)
 
 
 def bearer(client: FlaskClient, username: str = "canbo1") -> dict[str, str]:
