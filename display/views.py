@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from display import bp, voice
 from display.events import parse_filter
+from motcua.services.settings import effective_config
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def _check_call(code: str, counter: int) -> None:
 
 def chime_setting() -> bool | Path:
     """ANNOUNCE_CHIME: True (the bundled chime), False (none) or the hall's own WAV file."""
-    value = current_app.config.get("ANNOUNCE_CHIME", True)
+    value = effective_config().get("ANNOUNCE_CHIME", True)
     if isinstance(value, bool):
         return value
     return Path(value) if value else False
@@ -36,7 +37,7 @@ def chime_setting() -> bool | Path:
 
 def voice_sources() -> list[str]:
     """VOICE_SOURCES in order, without clips when no clip pack is configured."""
-    config = current_app.config
+    config = effective_config()
     try:
         order = voice.normalize_source_order(config.get("VOICE_SOURCES") or ())
     except ValueError:
@@ -49,7 +50,7 @@ def voice_sources() -> list[str]:
 
 def announcement_for(code: str, counter: int) -> str:
     """The configured call phrase for a ticket and a counter."""
-    config = current_app.config
+    config = effective_config()
     return voice.announcement_text(
         config.get("ANNOUNCE_TEMPLATE"),
         code,
@@ -67,7 +68,7 @@ def index() -> Any:
         request.args.get("areas"), request.args.get("counters"), request.args.get("site")
     )
     snapshot = wanted.snapshot()
-    config = current_app.config
+    config = effective_config()
     settings = {
         "filter": {
             "areas": list(wanted.areas),
@@ -119,7 +120,7 @@ def announcement(code: str, counter: int) -> Any:
         {
             "text": text,
             "audio": audio,
-            "repeat": int(current_app.config.get("ANNOUNCE_REPEAT", 2)),
+            "repeat": int(effective_config().get("ANNOUNCE_REPEAT", 2)),
             "chime": chime_url if chime_setting() is not False else None,
         }
     )
@@ -129,7 +130,7 @@ def announcement(code: str, counter: int) -> Any:
 def voice_wav(code: str, counter: int) -> Any:
     """The announcement as WAV (chime + phrase x repeat), rendered offline and cached."""
     _check_call(code, counter)
-    config = current_app.config
+    config = effective_config()
     source = request.args.get("source", voice.SOURCE_SERVER)
     if source not in SERVER_SOURCES:
         abort(404)
