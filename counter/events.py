@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from flask_login import current_user
 from flask_socketio import Namespace, SocketIO, join_room
 
@@ -28,6 +28,7 @@ from motcua.errors import (
     error_payload,
 )
 from motcua.services import tickets
+from motcua.services.settings import effective
 from motcua.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class ConsoleClient:
 
 def assigned_counter(username: str) -> int | None:
     """The counter number configuration fixes for an officer, if any."""
-    value = (current_app.config.get("COUNTER_ASSIGNMENTS") or {}).get(username)
+    value = (effective("COUNTER_ASSIGNMENTS") or {}).get(username)
     return int(value) if value is not None else None
 
 
