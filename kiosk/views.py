@@ -7,6 +7,7 @@ from typing import Any
 from flask import render_template, request, send_file
 
 from kiosk import bp
+from motcua.auth import kiosk_name_for_request
 from motcua.errors import TicketNotFound, ValidationFailed
 from motcua.services import printing
 
@@ -34,8 +35,8 @@ def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | N
 
 
 def _kiosk_name() -> str | None:
-    """The kiosk's name from the page address (?kiosk=sanh-1), if any."""
-    return request.args.get("kiosk") or None
+    """The kiosk's name: a paired kiosk's own, else the page address's (?kiosk=sanh-1)."""
+    return kiosk_name_for_request(request.args.get("kiosk") or None)
 
 
 @bp.route("/kiosk/")
@@ -59,7 +60,7 @@ def kiosk_issue() -> Any:
         _text(body, "service", required=True) or "",
         priority=_text(body, "priority"),
         idempotency_key=request.headers.get("Idempotency-Key") or _text(body, "key"),
-        kiosk=_text(body, "kiosk"),
+        kiosk=kiosk_name_for_request(_text(body, "kiosk"), issuing=True),
     )
     return result, (201 if result["ticket"]["created"] else 200)
 
@@ -71,7 +72,7 @@ def kiosk_reprint(token: str) -> Any:
     return printing.reprint_at_kiosk(
         token,
         idempotency_key=request.headers.get("Idempotency-Key") or _text(body, "key"),
-        kiosk=_text(body, "kiosk"),
+        kiosk=kiosk_name_for_request(_text(body, "kiosk"), issuing=True),
     )
 
 
