@@ -20,9 +20,9 @@ from motcua.api.schemas import (
     TokenSchema,
     TransferSchema,
 )
-from motcua.auth import request_user, require_roles
+from motcua.auth import kiosk_name_for_request, request_user, require_roles
 from motcua.errors import ValidationFailed
-from motcua.services import accounts, board, catalog, printing, tickets
+from motcua.services import accounts, board, catalog, printing, staff, tickets
 from motcua.services.tickets import TicketView
 
 blp = Blueprint(
@@ -71,7 +71,7 @@ def create_ticket(body: dict[str, Any]) -> Any:
         body["service"],
         priority=body.get("priority"),
         idempotency_key=request.headers.get("Idempotency-Key"),
-        kiosk=body.get("kiosk"),
+        kiosk=kiosk_name_for_request(body.get("kiosk"), issuing=True),
     )
     out = ticket_body(view)
     return out, (201 if view.created else 200)
@@ -101,8 +101,10 @@ def reprint_ticket(token: str) -> Any:
 @blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenSchema)
 def create_token(body: dict[str, Any]) -> Any:
-    """Exchange a username and password for a bearer token."""
-    user = accounts.authenticate(body["username"], body["password"])
+    """Exchange a username and password for a bearer token (throttled like the login form)."""
+    from flask import request
+
+    user = staff.sign_in(body["username"], body["password"], ip=request.remote_addr, channel="api")
     return accounts.issue_api_token(user)
 
 
