@@ -45,7 +45,7 @@ from motcua.errors import (
     TicketNotFound,
     ValidationFailed,
 )
-from motcua.services import catalog_cache
+from motcua.services import audit, catalog_cache
 from motcua.services.common import (
     QueuePolicy,
     bump_seq,
@@ -857,6 +857,11 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
     counter.paused = paused
     catalog_cache.invalidate()
     _assign_officer(counter, officer_id)
+    audit.record(
+        "counter_paused" if paused else "counter_resumed",
+        actor_id=officer_id,
+        target=f"{counter.number:02d}",
+    )
     seq = bump_seq(counter.site_id)
     site_id, number = counter.site_id, counter.number
     db.session.commit()
