@@ -19,6 +19,7 @@
  *   });
  *   conn.request("call_next", {}).then(ack => ...);   // ack.ok, ack.error, ack.message
  *   conn.refresh();                                    // ask for a fresh snapshot
+ * A `settings_changed` fact reloads the page when idle (or calls opts.onSettings(payload)).
  */
 (function (global) {
   "use strict";
@@ -36,6 +37,37 @@
     marker: null,
     messages: {},
   };
+
+  // An administrator changed the hall's settings: reload, once nobody is using the screen
+  // (no touch or key for 15 s, and the page has not marked itself busy with data-live-busy).
+  let lastInput = Date.now();
+  ["pointerdown", "keydown"].forEach(function (name) {
+    global.addEventListener(name, function () { lastInput = Date.now(); }, true);
+  });
+  let reloadTimer = null;
+  function reloadWhenIdle() {
+    if (reloadTimer) return;
+    const check = function () {
+      const busy = global.document.documentElement.dataset.liveBusy === "1";
+      if (!busy && Date.now() - lastInput > 15000) global.location.reload();
+      else reloadTimer = global.setTimeout(check, 2000);
+    };
+    reloadTimer = global.setTimeout(check, 500 + Math.random() * 2500); // spread the screens
+  }
+
+  // A paired device (kiosk, display, tablet) reports in: "online" on the admin page.
+  let heartbeat = null;
+  function startHeartbeat() {
+    if (heartbeat || !/(?:^|; )motcua_paired=1/.test(global.document.cookie)) return;
+    const beat = function () {
+      global.fetch("/device/api/heartbeat", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: "{}",
+      }).catch(function () {});
+    };
+    beat();
+    heartbeat = global.setInterval(beat, 60000);
+  }
 
   function connect(options) {
     const opts = Object.assign({}, DEFAULTS, options);
@@ -135,6 +167,12 @@
         deliver(name, payload || {});
       });
     });
+
+    socket.on("settings_changed", function (payload) {
+      if (opts.onSettings) opts.onSettings(payload || {});
+      else reloadWhenIdle();
+    });
+    startHeartbeat();
 
     socket.on("connect", function () {
       ready = false;
