@@ -28,6 +28,9 @@
       $(s).hidden = s !== id;
     });
     root.dataset.screen = id;
+    // A citizen is using the kiosk: a settings reload (live.js) waits until it is back home.
+    document.documentElement.dataset.liveBusy =
+      id === "screen-home" || id === "screen-message" ? "" : "1";
   }
 
   let busyNotice = null;
