@@ -139,3 +139,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(printer_group)
     app.cli.add_command(session_group)
+    from motcua.cli_admin import backup_command, restore_command
+
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
