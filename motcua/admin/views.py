@@ -450,7 +450,7 @@ def _render_device(
     device_id: int, *, status: int = 200, errors: dict[str, str] | None = None, **extra: Any
 ) -> Any:
     device = devices.get_device(device_id)
-    pending = session.get(PAIRING_KEY)
+    pending = session.pop(PAIRING_KEY, None)
     pairing = None
     if pending and pending.get("device_id") == device_id and device.pairing_pending:
         pairing = {**pending, "expires_at": dt.datetime.fromisoformat(pending["expires_at"])}
