@@ -6,8 +6,11 @@ print failures, unrated tablets) and the ratings table; see ``DEFINITIONS`` in
 ``motcua/reports/views.py`` for the words on the page. Periods are business days in
 Asia/Ho_Chi_Minh (UTC+7 all year: no daylight saving, so a fixed offset is exact in SQL).
 
-Speed: a handful of ``GROUP BY`` queries over the period's tickets; the median and the 90th
-percentile come from ``row_number()`` window queries that return two rows per group.
+Speed (1,000,000 tickets, bench/bench_reports.py): ``GROUP BY`` queries for the counts, the
+transfers and the arrivals, and one second pass over the period's called tickets for the
+durations (the median and the 90th percentile need every value) and the rating levels, all
+through covering indexes (migration 0003). On SQLite the reads go through their own
+connection in autocommit mode, so a report never holds the kiosks' write lock.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import csv
 import datetime as dt
 import io
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -318,25 +322,20 @@ def _seconds(later: Any, earlier: Any) -> Any:
     return sa.cast(sa.func.round(raw), sa.Integer)
 
 
-def _local_part(column: Any, part: str) -> Any:
-    """The hall-time hour ("hour") or weekday ("dow", 0 = Sunday) of a UTC column, as SQL."""
+def _local_hour(column: Any) -> Any:
+    """The hall-time hour (0..23) of a stored UTC time, as SQL.
+
+    SQLite stores times as "YYYY-MM-DD HH:MM:SS.ffffff" text: the hour is read from the text
+    (several times cheaper than strftime on a quarter of a million rows).
+    """
     if dialect_name() == "sqlite":
-        fmt = "%H" if part == "hour" else "%w"
-        return sa.cast(sa.func.strftime(fmt, column, f"+{HALL_OFFSET_HOURS} hours"), sa.Integer)
+        hour = sa.cast(sa.func.substr(column, 12, 2), sa.Integer)
+        return (hour + HALL_OFFSET_HOURS) % 24
     shifted = column + sa.literal_column(f"interval '{HALL_OFFSET_HOURS} hours'")
-    return sa.cast(sa.func.extract(part, shifted), sa.Integer)
-
-
-def _day_of_week(day_column: Any) -> Any:
-    """Weekday of a date column (0 = Sunday), as SQL."""
-    if dialect_name() == "sqlite":
-        return sa.cast(sa.func.strftime("%w", day_column), sa.Integer)
-    return sa.cast(sa.func.extract("dow", day_column), sa.Integer)
+    return sa.cast(sa.func.extract("hour", shifted), sa.Integer)
 
 
 def _ticket_key(group: str) -> Any:
-    if group in outreach.REPORT_GROUPS:
-        return outreach.report_key(group)
     return {
         "area": Ticket.area_id,
         "officer": Ticket.officer_id,
@@ -346,21 +345,7 @@ def _ticket_key(group: str) -> Any:
     }[group]
 
 
-def _rating_key(group: str) -> Any:
-    if group in outreach.REPORT_GROUPS:
-        return outreach.report_key(group)
-    return {
-        "area": Rating.area_id,
-        "officer": Rating.officer_id,
-        "counter": Rating.counter_id,
-        "site": Rating.site_id,
-        "day": Ticket.business_day,
-    }[group]
-
-
 def _transfer_key(group: str) -> Any:
-    if group in outreach.REPORT_GROUPS:
-        return outreach.report_key(group)
     return {
         "area": TicketEvent.detail["from_area_id"].as_integer(),
         "officer": TicketEvent.actor_id,
@@ -370,46 +355,19 @@ def _transfer_key(group: str) -> Any:
     }[group]
 
 
-def _wait_expr() -> Any:
-    return _seconds(Ticket.first_called_at, Ticket.issued_at)
+def nearest_rank(values: list[int], p: float) -> int:
+    """The p-th percentile of sorted values by the nearest-rank method: rank ⌈p·n⌉."""
+    return values[max(1, math.ceil(p * len(values))) - 1]
 
 
-def _service_expr() -> Any:
-    return _seconds(Ticket.finished_at, Ticket.started_at)
-
-
-def _percentiles(
-    s: Session, key: Any | None, value: Any, where: list[Any]
-) -> dict[Any, tuple[float, float]]:
-    """{key: (median, p90)} by the nearest-rank method: the value at rank ⌈p·n⌉.
-
-    ``key`` None: one pair for the whole set, under the key 0.
-    """
-    k_col = key if key is not None else sa.literal_column("0")
-    inner = sa.select(k_col.label("k"), value.label("v")).where(*where).subquery()
-    window: dict[str, Any] = {"partition_by": inner.c.k} if key is not None else {}
-    ranked = sa.select(
-        inner.c.k,
-        inner.c.v,
-        sa.func.row_number().over(order_by=inner.c.v, **window).label("rn"),
-        sa.func.count().over(**window).label("n"),
-    ).subquery()
-    rows = s.execute(
-        sa.select(ranked.c.k, ranked.c.rn, ranked.c.n, ranked.c.v).where(
-            sa.or_(
-                ranked.c.rn == (ranked.c.n + 1) // 2,
-                ranked.c.rn == (ranked.c.n * 9 + 9) // 10,
-            )
-        )
-    ).all()
-    out: dict[Any, list[float]] = {}
-    for k, rn, n, v in rows:
-        pair = out.setdefault(k, [0.0, 0.0])
-        if rn == (n + 1) // 2:
-            pair[0] = float(v)
-        if rn == (n * 9 + 9) // 10:
-            pair[1] = float(v)
-    return {k: (v[0], v[1]) for k, v in out.items()}
+def _fill(stats: Stats, values: list[int]) -> None:
+    """Count, total, median and 90th percentile of some durations (sorted in place)."""
+    values.sort()
+    stats.count = len(values)
+    stats.total = float(sum(values))
+    if values:
+        stats.median = float(nearest_rank(values, 0.5))
+        stats.p90 = float(nearest_rank(values, 0.9))
 
 
 # --------------------------------------------------------------------------- the report
@@ -429,8 +387,6 @@ WEEKDAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu
 
 def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str, Any]]:
     """{key: (label, unit, sort key)} for the keys of a grouping."""
-    if group in outreach.REPORT_GROUPS:
-        return outreach.report_labels(group, keys)
     ids = [k for k in keys if k is not None]
     out: dict[Any, tuple[str, str, Any]] = {}
     if group == "area":
@@ -445,7 +401,9 @@ def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str,
         out[None] = ("(chưa được gọi)", fallback, (1, ""))
     elif group == "counter":
         for c in s.scalars(sa.select(Counter).where(Counter.id.in_(ids))):
-            name = f"Quầy {c.number:02d}" + (f" – {c.name}" if c.name else "")
+            name = f"Quầy {c.number:02d}"
+            if c.name and c.name.strip() not in (name, f"Quầy {c.number}"):
+                name += f" – {c.name}"
             out[c.id] = (name, c.site.name, (c.site_id, c.number))
         out[None] = ("(chưa đến quầy)", "", (10**6, 0))
     elif group == "site":
@@ -467,24 +425,12 @@ def _count_if(cond: Any) -> Any:
     return sa.func.coalesce(sa.func.sum(sa.case((cond, 1), else_=0)), 0)
 
 
-def _grouped_rows(
-    s: Session,
-    group: str,
-    where: list[Any],
-    bounds: tuple[dt.datetime, dt.datetime],
-    scale: RatingScale,
-) -> dict[Any, Row]:
-    """The measures of every group present in the period (labels not yet set)."""
+def _status_counts(s: Session, group: str, where: list[Any]) -> dict[Any, Row]:
+    """Pass 1, a GROUP BY: tickets per group and how they ended."""
     key = _ticket_key(group)
-    wait, service = _wait_expr(), _service_expr()
     status = Ticket.status
-    within = sa.and_(
-        status == "finished",
-        Ticket.first_called_at.is_not(None),
-        wait <= ServiceArea.target_wait_minutes * 60,
-    )
-    has_service = sa.and_(status == "finished", Ticket.started_at.is_not(None))
-    counts = s.execute(
+    rows: dict[Any, Row] = {}
+    for k, issued, served, no_show, cancelled, expired, still in s.execute(
         sa.select(
             key,
             sa.func.count(),
@@ -493,18 +439,10 @@ def _grouped_rows(
             _count_if(status == "cancelled"),
             _count_if(status == "expired"),
             _count_if(status.in_(OPEN_STATUSES)),
-            sa.func.count(Ticket.first_called_at),
-            sa.func.coalesce(sa.func.sum(wait), 0),
-            _count_if(has_service),
-            sa.func.coalesce(sa.func.sum(sa.case((has_service, service), else_=0)), 0),
-            _count_if(within),
         )
-        .join(ServiceArea, ServiceArea.id == Ticket.area_id)
         .where(*where)
         .group_by(key)
-    ).all()
-    rows: dict[Any, Row] = {}
-    for k, issued, served, no_show, cancelled, expired, still, nw, sw, ns, ss, ok in counts:
+    ).all():
         k = _norm_key(group, k)
         rows[k] = Row(
             key=k,
@@ -515,30 +453,115 @@ def _grouped_rows(
             cancelled=int(cancelled),
             expired=int(expired),
             open=int(still),
-            wait=Stats(int(nw), float(sw)),
-            service=Stats(int(ns), float(ss)),
-            served_within_target=int(ok),
         )
-    called = [*where, Ticket.first_called_at.is_not(None)]
-    for k, (median, p90) in _percentiles(s, key, wait, called).items():
-        row = rows.get(_norm_key(group, k))
-        if row is not None:
-            row.wait.median, row.wait.p90 = median, p90
-    served_where = [*where, status == "finished", Ticket.started_at.is_not(None)]
-    for k, (median, p90) in _percentiles(s, key, service, served_where).items():
-        row = rows.get(_norm_key(group, k))
-        if row is not None:
-            row.service.median, row.service.p90 = median, p90
-    for k, n in _transfers(s, group, where, bounds).items():
-        rows.setdefault(k, Row(key=k, label="")).transferred = n
-    _add_ratings(s, group, where, scale, rows)
     return rows
+
+
+@dataclass
+class _Durations:
+    """Per-group lists gathered by the second pass."""
+
+    waits: list[int] = field(default_factory=list)
+    services: list[int] = field(default_factory=list)
+    within: int = 0
+
+
+def _called_tickets(s: Session, group: str, where: list[Any]) -> dict[Any, _Durations]:
+    """Pass 2, one row per ticket that was called: its wait, service time and target.
+
+    The median and the 90th percentile need every value: they are taken from this one read
+    of the period's called tickets (covering index, Core rows), by the nearest-rank method.
+    """
+    targets = dict(s.execute(sa.select(ServiceArea.id, ServiceArea.target_wait_minutes)).all())
+    limits = {area: minutes * 60 for area, minutes in targets.items()}
+    key = _ticket_key(group)
+    wait = _seconds(Ticket.first_called_at, Ticket.issued_at)
+    service = sa.case(
+        (Ticket.status == "finished", _seconds(Ticket.finished_at, Ticket.started_at)),
+        else_=None,
+    )
+    per: dict[Any, _Durations] = {}
+    rows = (
+        s.connection()
+        .execute(
+            sa.select(key, Ticket.area_id, wait, service).where(
+                *where, Ticket.first_called_at.is_not(None)
+            )
+        )
+        .all()
+    )
+    for k, area, w, sv in rows:
+        bucket = per.get(k)
+        if bucket is None:
+            bucket = per[k] = _Durations()
+        bucket.waits.append(w)
+        if sv is not None:
+            bucket.services.append(sv)
+            if w <= limits.get(area, 0):
+                bucket.within += 1
+    return per
+
+
+def _rating_key(group: str) -> Any:
+    if group == "day":
+        return _local_date(Rating.rated_at)
+    return {
+        "area": Rating.area_id,
+        "officer": Rating.officer_id,
+        "counter": Rating.counter_id,
+        "site": Rating.site_id,
+    }[group]
+
+
+def _local_date(column: Any) -> Any:
+    """The hall-time date of a stored UTC time, as SQL."""
+    if dialect_name() == "sqlite":
+        return sa.func.date(column, f"+{HALL_OFFSET_HOURS} hours")
+    shifted = column + sa.literal_column(f"interval '{HALL_OFFSET_HOURS} hours'")
+    return sa.cast(shifted, sa.Date)
+
+
+def _ratings(
+    s: Session,
+    group: str,
+    bounds: tuple[dt.datetime, dt.datetime],
+    site: Site | None,
+) -> dict[Any, dict[tuple[int, int], int]]:
+    """Pass 3, a GROUP BY on the ratings received in the period: {key: {(scale, level): n}}."""
+    key = _rating_key(group)
+    where = [Rating.rated_at >= bounds[0], Rating.rated_at < bounds[1]]
+    if site is not None:
+        where.append(Rating.site_id == site.id)
+    out: dict[Any, dict[tuple[int, int], int]] = {}
+    for k, size, level, n in s.execute(
+        sa.select(key, Rating.scale, Rating.level, sa.func.count())
+        .where(*where)
+        .group_by(key, Rating.scale, Rating.level)
+    ).all():
+        levels = out.setdefault(_norm_key(group, k), {})
+        levels[(int(size), int(level))] = int(n)
+    return out
+
+
+def _apply(row: Row, found: _Durations) -> None:
+    """Put the second pass's figures on a row."""
+    _fill(row.wait, found.waits)
+    _fill(row.service, found.services)
+    row.served_within_target = found.within
+
+
+def _apply_levels(row: Row, levels: dict[tuple[int, int], int], scale: RatingScale) -> None:
+    for (size, level), n in levels.items():
+        if size == scale.size:
+            row.levels[level] = row.levels.get(level, 0) + n
+        else:
+            row.other_scale += n
 
 
 def _transfers(
     s: Session, group: str, where: list[Any], bounds: tuple[dt.datetime, dt.datetime]
 ) -> dict[Any, int]:
-    """Transfers made in the period, by the group they were made from."""
+    """Pass 3, a GROUP BY on the event log: transfers, by the group they were made from."""
     key = _transfer_key(group)
     rows = s.execute(
         sa.select(key, sa.func.count())
@@ -555,58 +578,18 @@ def _transfers(
     return {_norm_key(group, k): int(n) for k, n in rows}
 
 
-def _add_ratings(
-    s: Session, group: str, where: list[Any], scale: RatingScale, rows: dict[Any, Row]
-) -> None:
-    """Rating forms of the period's tickets, by group and level."""
-    key = _rating_key(group)
-    found = s.execute(
-        sa.select(key, Rating.scale, Rating.level, sa.func.count())
-        .select_from(Rating)
-        .join(Ticket, Ticket.id == Rating.ticket_id)
-        .where(*where)
-        .group_by(key, Rating.scale, Rating.level)
-    ).all()
-    for k, size, level, n in found:
-        k = _norm_key(group, k)
-        row = rows.setdefault(k, Row(key=k, label=""))
-        if size == scale.size:
-            row.levels[int(level)] = row.levels.get(int(level), 0) + int(n)
-        else:
-            row.other_scale += int(n)
-
-
 SUMMED = (
     "issued", "served", "no_show", "cancelled", "expired", "open", "transferred",
     "served_within_target", "other_scale",
 )  # fmt: skip
 
 
-def _sum_rows(rows: list[Row]) -> Row:
-    """Counts, sums of durations and rating levels added over rows."""
+def _sum_counts(rows: list[Row]) -> Row:
+    """The counts of the rows added up (durations are filled from all values separately)."""
     total = Row(key=None, label="Tổng cộng")
     for r in rows:
         for name in SUMMED:
             setattr(total, name, getattr(total, name) + getattr(r, name))
-        total.wait.count += r.wait.count
-        total.wait.total += r.wait.total
-        total.service.count += r.service.count
-        total.service.total += r.service.total
-        for level, n in r.levels.items():
-            total.levels[level] = total.levels.get(level, 0) + n
-    return total
-
-
-def _total(s: Session, rows: list[Row], where: list[Any]) -> Row:
-    """The sum of the rows, with the percentiles of the whole period."""
-    total = _sum_rows(rows)
-    wait = _percentiles(s, None, _wait_expr(), [*where, Ticket.first_called_at.is_not(None)])
-    if wait:
-        total.wait.median, total.wait.p90 = next(iter(wait.values()))
-    served_where = [*where, Ticket.status == "finished", Ticket.started_at.is_not(None)]
-    service = _percentiles(s, None, _service_expr(), served_where)
-    if service:
-        total.service.median, total.service.p90 = next(iter(service.values()))
     return total
 
 
@@ -619,42 +602,54 @@ def _label_rows(s: Session, group: str, rows: dict[Any, Row]) -> list[Row]:
 
 
 def _arrivals(s: Session, where: list[Any]) -> tuple[list[int], list[int], list[int]]:
-    """Tickets by hall-time hour (0..23) and weekday (Monday first); days per weekday."""
-    hour = _local_part(Ticket.issued_at, "hour")
-    dow = _local_part(Ticket.issued_at, "dow")
+    """Pass 4, a GROUP BY: tickets by hall-time hour and weekday; days per weekday."""
+    hour = _local_hour(Ticket.issued_at)
     hours = [0] * 24
     weekdays = [0] * 7
-    for h, d, n in s.execute(
-        sa.select(hour, dow, sa.func.count()).where(*where).group_by(hour, dow)
+    days: set[dt.date] = set()
+    for day, h, n in s.execute(
+        sa.select(Ticket.business_day, hour, sa.func.count())
+        .where(*where)
+        .group_by(Ticket.business_day, hour)
     ).all():
+        day = _norm_key("day", day)
         hours[int(h)] += int(n)
-        weekdays[(int(d) + 6) % 7] += int(n)
-    days = [0] * 7
-    distinct_days = sa.select(Ticket.business_day.label("d")).where(*where).distinct().subquery()
-    day_dow = _day_of_week(distinct_days.c.d)
-    for d, n in s.execute(sa.select(day_dow, sa.func.count()).group_by(day_dow)).all():
-        days[(int(d) + 6) % 7] += int(n)
-    return hours, weekdays, days
+        weekdays[day.weekday()] += int(n)
+        days.add(day)
+    per_weekday = [0] * 7
+    for day in days:
+        per_weekday[day.weekday()] += 1
+    return hours, weekdays, per_weekday
 
 
 def _satisfaction(
-    s: Session, where: list[Any], scale: RatingScale, rows: list[Row], group: str
+    s: Session,
+    group: str,
+    rows: list[Row],
+    where: list[Any],
+    bounds: tuple[dt.datetime, dt.datetime],
+    site: Site | None,
+    scale: RatingScale,
 ) -> tuple[list[Row], Row]:
     """The satisfaction table, one row per officer (the official form), and its total."""
     if group == "officer":
         by_officer = rows
     else:
         found: dict[Any, Row] = {}
-        _add_ratings(s, "officer", where, scale, found)
         for k, n in s.execute(
             sa.select(Ticket.officer_id, sa.func.count())
             .where(*where, Ticket.status == "finished")
             .group_by(Ticket.officer_id)
         ).all():
-            found.setdefault(k, Row(key=k, label="")).served = int(n)
+            found[k] = Row(key=k, label="", served=int(n))
+        for k, levels in _ratings(s, "officer", bounds, site).items():
+            _apply_levels(found.setdefault(k, Row(key=k, label="")), levels, scale)
         by_officer = _label_rows(s, "officer", found)
     listed = [r for r in by_officer if r.rated or r.served]
-    total = _sum_rows(listed)
+    total = _sum_counts(listed)
+    for r in listed:
+        for level, n in r.levels.items():
+            total.levels[level] = total.levels.get(level, 0) + n
     return listed, total
 
 
@@ -664,15 +659,9 @@ def build_report(
     group: str = "area",
     *,
     site_code: str | None = None,
-    session_kind: str | None = None,
-    session_place: str | None = None,
     now: dt.datetime | None = None,
 ) -> Report:
-    """The report of a period grouped by area, officer, counter, site, day or session.
-
-    ``session_kind`` / ``session_place`` keep the tickets of Saturday and mobile sessions of
-    that type or place ("regular": the hall's ordinary days); see ``services/sessions.py``.
-    """
+    """The report of a period grouped by area, officer, counter, site or day."""
     now = ensure_now(now)
     if group not in GROUPS:
         raise ValidationFailed(field="group")
@@ -683,11 +672,28 @@ def build_report(
             Ticket.business_day >= period.start,
             Ticket.business_day <= period.end,
             *site_where,
-            *outreach.ticket_conditions(kind=session_kind, place=session_place),
         ]
-        rows = _label_rows(s, group, _grouped_rows(s, group, where, period.utc_bounds(), scale))
-        total = _total(s, rows, where)
-        satisfaction, sat_total = _satisfaction(s, where, scale, rows, group)
+        bounds = period.utc_bounds()
+        found = _status_counts(s, group, where)
+        per = _called_tickets(s, group, where)
+        everything = _Durations()
+        for k, lists in per.items():
+            everything.waits += lists.waits
+            everything.services += lists.services
+            k = _norm_key(group, k)
+            _apply(found.setdefault(k, Row(key=k, label="")), lists)
+        for k, n in _transfers(s, group, where, bounds).items():
+            found.setdefault(k, Row(key=k, label="")).transferred = n
+        for k, levels in _ratings(s, group, bounds, site).items():
+            _apply_levels(found.setdefault(k, Row(key=k, label="")), levels, scale)
+        rows = _label_rows(s, group, found)
+        total = _sum_counts(rows)
+        _fill(total.wait, everything.waits)
+        _fill(total.service, everything.services)
+        for r in rows:
+            for level, n in r.levels.items():
+                total.levels[level] = total.levels.get(level, 0) + n
+        satisfaction, sat_total = _satisfaction(s, group, rows, where, bounds, site, scale)
         hours, weekdays, weekday_days = _arrivals(s, where)
         sites = list(s.scalars(sa.select(Site).order_by(Site.id)))
         choices = [{"code": x.code, "name": x.name} for x in sites if x.active]
@@ -844,7 +850,11 @@ def live_snapshot(
     per_counter = {
         cid: (int(n), float(total or 0))
         for cid, n, total in db.session.execute(
-            sa.select(Ticket.counter_id, sa.func.count(), sa.func.sum(_service_expr()))
+            sa.select(
+                Ticket.counter_id,
+                sa.func.count(),
+                sa.func.sum(_seconds(Ticket.finished_at, Ticket.started_at)),
+            )
             .where(*today_where, Ticket.status == "finished")
             .group_by(Ticket.counter_id)
         ).all()
