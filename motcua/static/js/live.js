@@ -40,7 +40,7 @@
 
   // An administrator changed the hall's settings: reload, once nobody is using the screen
   // (no touch or key for 15 s, and the page has not marked itself busy with data-live-busy).
-  let lastInput = Date.now();
+  let lastInput = 0; // no touch yet: an untouched screen reloads at once
   ["pointerdown", "keydown"].forEach(function (name) {
     global.addEventListener(name, function () { lastInput = Date.now(); }, true);
   });
