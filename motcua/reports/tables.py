@@ -109,9 +109,10 @@ DEFINITIONS: list[tuple[Any, Any]] = [
     (
         _l("Phiếu đánh giá"),
         _l(
-            "Đánh giá mức độ hài lòng của các số thứ tự trong kỳ, mỗi giao dịch tối đa một phiếu "
-            "(máy đánh giá tại quầy hoặc điện thoại qua mã QR), ghi cho công chức, quầy và lĩnh "
-            "vực của giao dịch đã hoàn thành. Giao dịch không được đánh giá không tính là phiếu."
+            "Phiếu đánh giá mức độ hài lòng nhận được trong kỳ (theo thời điểm đánh giá), mỗi "
+            "giao dịch đã hoàn thành tối đa một phiếu (máy đánh giá tại quầy hoặc điện thoại qua "
+            "mã QR), ghi cho công chức, quầy và lĩnh vực của giao dịch đó. Giao dịch không được "
+            "đánh giá (hết thời gian chờ trên máy đánh giá) không tính là phiếu."
         ),
     ),
     (
