@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
 
 from motcua import auth as motcua_auth
@@ -23,19 +22,14 @@ from motcua import realtime
 from motcua.errors import (
     HTTP_MESSAGES,
     DomainError,
-    Forbidden,
     Unauthorized,
     ValidationFailed,
     error_payload,
 )
 from motcua.services import ratings
+from motcua.services.devices import DeviceNotPaired
 
 log = logging.getLogger(__name__)
-
-
-class DeviceRequired(Forbidden):
-    code = "device_not_paired"
-    message = _l("Máy đánh giá chưa được ghép nối. Hãy nhờ quản trị viên ghép nối thiết bị.")
 
 
 PHOTO_URL_PREFIXES = ("http://", "https://", "/", "data:image/")
@@ -85,7 +79,7 @@ def paired_counter() -> tuple[int, str | None] | None:
     if device is not None and getattr(device, "kind", None) == "rating" and number is not None:
         return int(number), getattr(device, "site_code", None)
     if ratings.setting("REQUIRE_DEVICE_PAIRING"):
-        raise DeviceRequired()
+        raise DeviceNotPaired()
     return None
 
 

@@ -48,6 +48,8 @@
   // ------------------------------------------------------------------ screens
   function show(screen) {
     root.dataset.screen = screen;
+    // A settings change reloads idle screens only (live.js): never one being answered.
+    document.documentElement.dataset.liveBusy = screen === "idle" || screen === "setup" ? "0" : "1";
     $("message").textContent = "";
     if (screenTimer) window.clearTimeout(screenTimer);
     screenTimer = null;
