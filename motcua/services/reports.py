@@ -336,6 +336,8 @@ def _local_hour(column: Any) -> Any:
 
 
 def _ticket_key(group: str) -> Any:
+    if group in outreach.REPORT_GROUPS:  # Saturday and mobile sessions (services/sessions.py)
+        return outreach.report_key(group)
     return {
         "area": Ticket.area_id,
         "officer": Ticket.officer_id,
@@ -346,6 +348,8 @@ def _ticket_key(group: str) -> Any:
 
 
 def _transfer_key(group: str) -> Any:
+    if group in outreach.REPORT_GROUPS:
+        return outreach.report_key(group)
     return {
         "area": TicketEvent.detail["from_area_id"].as_integer(),
         "officer": TicketEvent.actor_id,
@@ -387,6 +391,8 @@ WEEKDAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu
 
 def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str, Any]]:
     """{key: (label, unit, sort key)} for the keys of a grouping."""
+    if group in outreach.REPORT_GROUPS:
+        return outreach.report_labels(group, keys)
     ids = [k for k in keys if k is not None]
     out: dict[Any, tuple[str, str, Any]] = {}
     if group == "area":
@@ -503,6 +509,8 @@ def _called_tickets(s: Session, group: str, where: list[Any]) -> dict[Any, _Dura
 
 
 def _rating_key(group: str) -> Any:
+    if group in outreach.REPORT_GROUPS:
+        return outreach.rating_report_key(group)
     if group == "day":
         return _local_date(Rating.rated_at)
     return {
@@ -526,10 +534,11 @@ def _ratings(
     group: str,
     bounds: tuple[dt.datetime, dt.datetime],
     site: Site | None,
+    extra: list[Any] | None = None,
 ) -> dict[Any, dict[tuple[int, int], int]]:
     """Pass 3, a GROUP BY on the ratings received in the period: {key: {(scale, level): n}}."""
     key = _rating_key(group)
-    where = [Rating.rated_at >= bounds[0], Rating.rated_at < bounds[1]]
+    where = [Rating.rated_at >= bounds[0], Rating.rated_at < bounds[1], *(extra or [])]
     if site is not None:
         where.append(Rating.site_id == site.id)
     out: dict[Any, dict[tuple[int, int], int]] = {}
@@ -630,6 +639,7 @@ def _satisfaction(
     bounds: tuple[dt.datetime, dt.datetime],
     site: Site | None,
     scale: RatingScale,
+    rating_where: list[Any] | None = None,
 ) -> tuple[list[Row], Row]:
     """The satisfaction table, one row per officer (the official form), and its total."""
     if group == "officer":
@@ -642,7 +652,7 @@ def _satisfaction(
             .group_by(Ticket.officer_id)
         ).all():
             found[k] = Row(key=k, label="", served=int(n))
-        for k, levels in _ratings(s, "officer", bounds, site).items():
+        for k, levels in _ratings(s, "officer", bounds, site, rating_where).items():
             _apply_levels(found.setdefault(k, Row(key=k, label="")), levels, scale)
         by_officer = _label_rows(s, "officer", found)
     listed = [r for r in by_officer if r.rated or r.served]
@@ -659,9 +669,15 @@ def build_report(
     group: str = "area",
     *,
     site_code: str | None = None,
+    session_kind: str | None = None,
+    session_place: str | None = None,
     now: dt.datetime | None = None,
 ) -> Report:
-    """The report of a period grouped by area, officer, counter, site or day."""
+    """The report of a period grouped by area, officer, counter, site, day or session.
+
+    ``session_kind`` / ``session_place`` keep the Saturday and mobile sessions of that type or
+    place ("regular": the hall's ordinary days); see ``services/sessions.py``.
+    """
     now = ensure_now(now)
     if group not in GROUPS:
         raise ValidationFailed(field="group")
@@ -672,7 +688,9 @@ def build_report(
             Ticket.business_day >= period.start,
             Ticket.business_day <= period.end,
             *site_where,
+            *outreach.ticket_conditions(kind=session_kind, place=session_place),
         ]
+        rating_where = outreach.rating_conditions(kind=session_kind, place=session_place)
         bounds = period.utc_bounds()
         found = _status_counts(s, group, where)
         per = _called_tickets(s, group, where)
@@ -684,7 +702,7 @@ def build_report(
             _apply(found.setdefault(k, Row(key=k, label="")), lists)
         for k, n in _transfers(s, group, where, bounds).items():
             found.setdefault(k, Row(key=k, label="")).transferred = n
-        for k, levels in _ratings(s, group, bounds, site).items():
+        for k, levels in _ratings(s, group, bounds, site, rating_where).items():
             _apply_levels(found.setdefault(k, Row(key=k, label="")), levels, scale)
         rows = _label_rows(s, group, found)
         total = _sum_counts(rows)
@@ -693,7 +711,9 @@ def build_report(
         for r in rows:
             for level, n in r.levels.items():
                 total.levels[level] = total.levels.get(level, 0) + n
-        satisfaction, sat_total = _satisfaction(s, group, rows, where, bounds, site, scale)
+        satisfaction, sat_total = _satisfaction(
+            s, group, rows, where, bounds, site, scale, rating_where
+        )
         hours, weekdays, weekday_days = _arrivals(s, where)
         sites = list(s.scalars(sa.select(Site).order_by(Site.id)))
         choices = [{"code": x.code, "name": x.name} for x in sites if x.active]

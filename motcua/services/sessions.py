@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from db import db
 from db.models import (
     Counter,
+    Rating,
     ServiceArea,
     ServiceSession,
     SessionKit,
@@ -813,6 +814,19 @@ def report_labels(group: str, keys: set[Any]) -> dict[Any, tuple[str, str, Any]]
     return out
 
 
+def rating_report_key(group: str) -> Any:
+    """SQL key of a session grouping over a query on ``Rating`` (through its ticket)."""
+    return sa.select(report_key(group)).where(Ticket.id == Rating.ticket_id).scalar_subquery()
+
+
+def rating_conditions(*, kind: str | None = None, place: str | None = None) -> list[Any]:
+    """SQL conditions on ``Rating``: the rating's ticket belongs to such sessions."""
+    inner = ticket_conditions(kind=kind, place=place)
+    if not inner:
+        return []
+    return [sa.exists(sa.select(Ticket.id).where(Ticket.id == Rating.ticket_id, *inner))]
+
+
 def kind_choices() -> list[dict[str, str]]:
     """The session types a report can be limited to (ordinary days first)."""
     return [{"code": k, "name": kind_label(k)} for k in (REGULAR, *KINDS)]
@@ -835,8 +849,6 @@ def session_figures(
     }
     if group not in key:
         raise ValidationFailed(field="group")
-    from db.models import Rating
-
     where = [
         Ticket.business_day >= start,
         Ticket.business_day <= end,
