@@ -14,7 +14,11 @@ bp = Blueprint(
 # Public: a device exchanges its pairing code here, and screens fetch officers' photos.
 device_bp = Blueprint("device", __name__, template_folder="templates")
 
-from motcua.admin import device_views, views  # noqa: E402,F401  (routes attach to the blueprints)
+from motcua.admin import (  # noqa: E402,F401  (routes attach to the blueprints)
+    device_views,
+    session_views,
+    views,
+)
 
 
 def register_admin(app: Flask) -> None:

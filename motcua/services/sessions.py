@@ -61,6 +61,8 @@ KIND_LABELS: dict[str, Any] = {
 REGULAR = "regular"
 REGULAR_LABEL = _l("Ngày làm việc thường")
 CODE_PREFIXES = {SATURDAY_HALL: "t7", RECEPTION_POINT: "dtn", MOBILE: "ld"}
+# The kind of a session's own site, in the administration's words (services/hall.py).
+SITE_KINDS = {RECEPTION_POINT: "point", MOBILE: "mobile"}
 DEFAULT_HOURS = "07:30-11:30"
 # A portable 58 mm printer: 384 dots. The hall may set SESSION_PRINTER in its configuration.
 DEFAULT_PRINTER: dict[str, Any] = {"backend": "file", "width_px": 384}
@@ -354,7 +356,7 @@ def plan_session(
             code=code,
             name=place,
             unit_name=hall.unit_name,
-            kind=kind,
+            kind=SITE_KINDS[kind],
             active=True,
             seq=0,
         )
@@ -433,6 +435,26 @@ def list_sessions(
 def get_session(key: str) -> SessionView:
     """One session by code or UUID."""
     return _view(_session(key))
+
+
+@transactional
+def plan_choices() -> dict[str, Any]:
+    """What a planning form offers: the active areas and the active officers."""
+    areas = db.session.scalars(
+        sa.select(ServiceArea)
+        .where(ServiceArea.active.is_(True))
+        .order_by(ServiceArea.sort_order, ServiceArea.prefix)
+    )
+    users = db.session.scalars(
+        sa.select(User)
+        .where(User.active.is_(True), User.role.in_(("officer", "leader")))
+        .order_by(User.full_name)
+    )
+    return {
+        "kinds": [{"code": k, "name": kind_label(k)} for k in KINDS],
+        "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name} for a in areas],
+        "officers": [{"username": u.username, "full_name": u.full_name} for u in users],
+    }
 
 
 @transactional

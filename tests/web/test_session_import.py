@@ -197,3 +197,47 @@ def test_report_page_groups_and_filters_by_session(hall: Flask, world: World) ->
     tickets = client.get(f"/reports/tickets.csv?{args}&session_kind=mobile").get_data(as_text=True)
     assert tickets.count("\n") == 8  # header + the session's 7 tickets
     assert client.get(f"/reports/export.csv?{args}&session_kind=x").status_code == 422
+
+
+def test_admin_pages_plan_download_kit_and_import(hall: Flask, world: World) -> None:
+    """An administrator plans a session, downloads its kit and uploads records from /admin."""
+    import io
+
+    from tests.conftest import csrf_token, login
+
+    client = hall.test_client()
+    login(client, "admin")
+    page = client.get("/admin/sessions")
+    assert page.status_code == 200
+    assert "Nhà văn hóa thôn Đông" in page.get_data(as_text=True)
+    token = csrf_token(client, "/admin/sessions")
+    form = {
+        "csrf_token": token,
+        "kind": "reception_point",
+        "place": "Điểm tiếp nhận Phú Thượng",
+        "date": "2026-12-05",
+        "hours": "07:30-11:30",
+        "areas": ["tuphap", "chungthuc"],
+        "officers": ["canbo1"],
+    }
+    planned = client.post("/admin/sessions", data=form)
+    assert planned.status_code == 302
+    bad = client.post("/admin/sessions", data={**form, "areas": []})
+    assert bad.status_code == 422 and "ít nhất một lĩnh vực" in bad.get_data(as_text=True)
+    kit = client.post("/admin/sessions/dtn-20261205/kit", data={"csrf_token": token})
+    assert kit.status_code == 200 and "attachment" in kit.headers["Content-Disposition"]
+    assert sessions.read_kit(kit.data)["site"]["code"] == "dtn-20261205"
+    uploaded = client.post(
+        "/admin/sessions/import",
+        data={"csrf_token": token, "bundle": (io.BytesIO(world.bundle), "du-lieu.json")},
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 200
+    assert "7 số thứ tự, 25 sự kiện, 4 đánh giá mới" in uploaded.get_data(as_text=True)
+    broken = client.post(
+        "/admin/sessions/import",
+        data={"csrf_token": token, "bundle": (io.BytesIO(world.bundle[:900]), "x.json")},
+        content_type="multipart/form-data",
+    )
+    assert broken.status_code == 422
+    assert "bị hỏng hoặc không đầy đủ" in broken.get_data(as_text=True)
