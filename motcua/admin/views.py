@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -12,7 +13,7 @@ from werkzeug.datastructures import MultiDict
 
 from motcua.admin import bp
 from motcua.errors import ValidationFailed
-from motcua.services import audit, devices, hall, settings, staff
+from motcua.services import audit, devices, hall, printing, settings, staff
 from motcua.services.devices import Pairing
 from motcua.timeutil import local
 
@@ -363,37 +364,38 @@ def _section_changes(section: str) -> dict[str, Any]:
     }
 
 
-@bp.route("/settings", methods=["GET"])
-@bp.route("/settings/<section>", methods=["POST"])
-def hall_settings(section: str | None = None) -> Any:
+@bp.route("/settings")
+def hall_settings() -> Any:
     """The hall's rules: priority, no-show, ticket, announcements, display, rating."""
-    errors: dict[str, str] = {}
-    error = None
-    status = 200
-    if section is not None:
-        if section not in SECTIONS:
-            abort(404)
-        try:
-            changed = settings.update_settings(_section_changes(section), **_who())
-        except ValidationFailed as exc:
-            errors, error, status = _errors(exc), str(exc.message), STATUS_INVALID
-        else:
-            flash(
-                _("Đã lưu. Màn hình và ki-ốt sẽ tự cập nhật.")
-                if changed
-                else _("Không có gì thay đổi.")
-            )
-            return redirect(url_for("admin.hall_settings", _anchor=section))
+    return _settings_page()
+
+
+@bp.route("/settings/<section>", methods=["POST"])
+def settings_save(section: str) -> Any:
+    """Save one section of the hall settings (all of it or nothing)."""
+    if section not in SECTIONS:
+        abort(404)
+    try:
+        changed = settings.update_settings(_section_changes(section), **_who())
+    except ValidationFailed as exc:
+        return _settings_page(section, _errors(exc), str(exc.message))
+    flash(_("Đã lưu. Màn hình và ki-ốt sẽ tự cập nhật.") if changed else _("Không có gì thay đổi."))
+    return redirect(url_for("admin.hall_settings", _anchor=section))
+
+
+def _settings_page(
+    section: str | None = None, errors: dict[str, str] | None = None, error: str | None = None
+) -> Any:
     return (
         render_template(
             "admin/settings.html",
             config=settings.effective_config(),
             posted=request.form if section else None,
             section=section,
-            errors=errors,
+            errors=errors or {},
             error=error,
         ),
-        status,
+        STATUS_INVALID if errors else 200,
     )
 
 
@@ -455,6 +457,7 @@ def _render_device(
     if pending and pending.get("device_id") == device_id and device.pairing_pending:
         pairing = {**pending, "expires_at": dt.datetime.fromisoformat(pending["expires_at"])}
         pairing["link"] = url_for("device.pair", code=pending["code"], _external=True)
+        pairing["qr_svg"] = printing.qr_svg(pairing["link"])
     extra.setdefault(
         "form",
         {
@@ -591,3 +594,13 @@ def hall_time(value: dt.datetime | None) -> str:
     if value is None:
         return ""
     return local(value).strftime("%H:%M %d/%m/%Y")
+
+
+@bp.app_template_filter("plain")
+def plain(value: Any) -> str:
+    """An audit detail as readable text (Vietnamese letters as they are, yes/no for flags)."""
+    if isinstance(value, bool):
+        return _("có") if value else _("không")
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -164,6 +164,9 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
     def make(width: int = 1366, height: int = 768, **options: Any) -> Any:
+        # wait_for_function() evaluates its string inside the page, which motcua's strict CSP
+        # (no 'unsafe-eval') forbids; tests of the CSP itself pass bypass_csp=False.
+        options.setdefault("bypass_csp", True)
         context = browser.new_context(
             viewport={"width": width, "height": height},
             locale="vi-VN",
