@@ -172,6 +172,18 @@ def test_laptop_opens_the_kit_into_a_fresh_database_and_officers_sign_in(
             assert local is not None and local.code == code
             with pytest.raises(KitRefused, match="đã có dữ liệu"):
                 sessions.install_kit(kit)
+        # The ordinary screens work on it: the kiosk's number is the session site's.
+        client = laptop.test_client()
+        issued = client.post("/api/v1/tickets", json={"service": "B"})
+        assert issued.status_code == 201, issued.json
+        assert issued.json["code"] == "B001" and issued.json["serving_counters"] == [1, 2]
+        with laptop.app_context():
+            ticket = db.session.scalar(sa.select(Ticket))
+            assert ticket is not None and ticket.site.code == code
+        from tests.conftest import login
+
+        assert login(client, "canbo1").status_code == 302
+        assert client.get("/counter/1").status_code == 200
     finally:
         close_app(laptop)
 
