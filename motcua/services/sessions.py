@@ -628,12 +628,17 @@ def _install_areas(rows: list[dict[str, Any]]) -> dict[str, ServiceArea]:
     """Upsert the kit's areas by code; areas the kit does not offer are switched off."""
     existing = {a.code: a for a in db.session.scalars(sa.select(ServiceArea))}
     kit_codes = {r["code"] for r in rows}
+    prefixes = {a.prefix: a.code for a in existing.values()}
+    for row in rows:
+        holder = prefixes.get(row["prefix"])
+        if holder is not None and holder != row["code"]:
+            raise KitRefused(
+                _l("Lĩnh vực %(prefix)s trên máy này khác Trung tâm; hãy dùng cơ sở dữ liệu mới.",
+                   prefix=row["prefix"])
+            )  # fmt: skip
     for area in existing.values():
         if area.code not in kit_codes:
             area.active = False
-            # Free the prefix for the kit's area that may use it.
-            area.prefix = f"~{area.id}"[:4]
-    db.session.flush()
     out: dict[str, ServiceArea] = {}
     for row in rows:
         area = existing.get(row["code"])
