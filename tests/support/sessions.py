@@ -206,3 +206,13 @@ def hall_copy(world: World, folder: Path) -> Flask:
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
+
+
+_WORLD: list[World] = []
+
+
+def shared_world(factory: Any) -> World:
+    """The world, built once per test run (its files live in pytest's session temp folder)."""
+    if not _WORLD:
+        _WORLD.append(build_world(factory.mktemp("session-world")))
+    return _WORLD[0]

@@ -28,19 +28,19 @@ from tests.support.sessions import (
     SAT,
     SAT_DAY,
     World,
-    build_world,
     close_app,
     counts,
     hall_copy,
     open_laptop,
     plan_and_kit,
+    shared_world,
 )
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """Made once: a hall that planned a mobile session; its laptop's bundle after the session."""
-    return build_world(tmp_path_factory.mktemp("world"))
+    return shared_world(tmp_path_factory)
 
 
 @pytest.fixture

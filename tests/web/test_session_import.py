@@ -16,13 +16,13 @@ from tests.support.sessions import (
     SAT,
     SAT_DAY,
     World,
-    build_world,
     close_app,
     counts,
     hall_copy,
     open_laptop,
     plan_and_kit,
     run_session,
+    shared_world,
 )
 
 IMPORT = "/api/v1/sessions/import"
@@ -31,7 +31,7 @@ IMPORT = "/api/v1/sessions/import"
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     """Made once: a hall that planned a mobile session; its laptop's bundle after the session."""
-    return build_world(tmp_path_factory.mktemp("world"))
+    return shared_world(tmp_path_factory)
 
 
 @pytest.fixture
