@@ -20,7 +20,7 @@ blp = Blueprint(
     description="Phiên Thứ Bảy, điểm tiếp nhận và lưu động",
 )
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
 

@@ -31,7 +31,7 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -63,6 +63,10 @@ from motcua.timeutil import ensure_now
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+TICKETS = cast(sa.Table, Ticket.__table__)
+EVENTS = cast(sa.Table, TicketEvent.__table__)
+RATINGS = cast(sa.Table, Rating.__table__)
 
 RECORDS_FORMAT = "motcua-session-records"
 FORMAT_VERSION = 1
@@ -270,7 +274,7 @@ def _rating_record(r: Rating, ticket_uuid: str, keys: _Keys) -> dict[str, Any]:
 # --------------------------------------------------------------------------- export (laptop)
 
 
-def _session_tickets(session: ServiceSession) -> sa.Select[tuple[Ticket]]:
+def _session_tickets(session: ServiceSession) -> sa.Select[Any]:
     stmt = sa.select(Ticket).where(Ticket.site_id == session.site_id)
     if session.kind == SATURDAY_HALL:
         stmt = stmt.where(Ticket.business_day == session.date)
@@ -634,7 +638,7 @@ def import_records(
         conn = db.session.connection()
         for row in new_rows:
             known_ids[row["uuid"]] = conn.execute(
-                sa.insert(Ticket.__table__).returning(Ticket.__table__.c.id), row
+                sa.insert(TICKETS).returning(TICKETS.c.id), row
             ).scalar_one()
         result.added["tickets"] = len(new_rows)
 
@@ -680,7 +684,7 @@ def import_records(
             except KeyError:
                 _refuse(result, "event", rec, "unknown_reference")
         if new_events:
-            conn.execute(sa.insert(TicketEvent.__table__), new_events)
+            conn.execute(sa.insert(EVENTS), new_events)
         result.added["events"] = len(new_events)
 
         # Ratings: one per ticket.
@@ -739,7 +743,7 @@ def import_records(
                 continue
             rated[ticket_id] = rec["uuid"]
         if new_ratings:
-            conn.execute(sa.insert(Rating.__table__), new_ratings)
+            conn.execute(sa.insert(RATINGS), new_ratings)
         result.added["ratings"] = len(new_ratings)
     except (TypeError, ValueError) as exc:
         db.session.rollback()

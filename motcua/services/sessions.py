@@ -636,9 +636,9 @@ def _install_areas(rows: list[dict[str, Any]]) -> dict[str, ServiceArea]:
                 _l("Lĩnh vực %(prefix)s trên máy này khác Trung tâm; hãy dùng cơ sở dữ liệu mới.",
                    prefix=row["prefix"])
             )  # fmt: skip
-    for area in existing.values():
-        if area.code not in kit_codes:
-            area.active = False
+    for other in existing.values():
+        if other.code not in kit_codes:
+            other.active = False
     out: dict[str, ServiceArea] = {}
     for row in rows:
         area = existing.get(row["code"])

@@ -88,14 +88,6 @@ def counter_ids(app: Flask) -> dict[int, int]:
     return {int(n): int(i) for n, i in rows}
 
 
-def user_id(app: Flask, username: str) -> int:
-    """A user's id in an app's database."""
-    from db.models import User
-
-    with app.app_context():
-        return int(db.session.scalar(sa.select(User.id).where(User.username == username)))
-
-
 def run_session(laptop: Flask) -> Script:
     """Tickets, calls, a no-show, finishes, ratings on the tablet and a walk-in, offline."""
     from motcua.services import accounts, ratings, tickets, walkin
