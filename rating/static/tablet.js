@@ -168,6 +168,8 @@
     else $("message").textContent = ack.message || M.error;
   }
 
+  $("send").addEventListener("click", function () { send(chosen); });
+
   async function skip(ticket, reason) {
     if (!ticket) return;
     await conn.request("skip", { ticket: ticket.uuid, reason: reason });
