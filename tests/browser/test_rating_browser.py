@@ -124,64 +124,87 @@ def test_finish_rate_on_the_tablet_and_see_it_in_the_report(
 # --------------------------------------------------------------------------- screenshots
 
 
+AREA_WEIGHTS = {"A": 30, "B": 25, "C": 12, "D": 8, "E": 10, "F": 3, "G": 2, "H": 10}
+
+
 def seed_history(server: LiveServer, days: int, per_day: int) -> None:
-    """A sample of past days through the real services (deterministic)."""
+    """Past working days through the real services (deterministic): six officers who change
+    counters every week, waits and service times that vary, no-shows, ratings."""
+    from db.models import User
+    from motcua.services import accounts
+    from motcua.services.demo import DEMO_COUNTERS, DEMO_OFFICERS
+
     rng = random.Random(7)
-    today = dt.datetime.now(dt.UTC).date()
     hall = dt.timezone(dt.timedelta(hours=7))
     with server.app.app_context():
-        counters = [counter_id(server.app, n) for n in (1, 2, 3, 4, 5, 6)]
-    areas = {1: "A", 2: "B", 3: "B", 4: "C", 5: "D", 6: "H"}
-    with server.app.app_context():
-        from db.models import User
-
-        officers = list(db.session.scalars(sa.select(User.id).where(User.role == "officer")))
+        have = set(db.session.scalars(sa.select(User.username)))
         db.session.commit()
-        day = today - dt.timedelta(days=days)
+        for username, name, position in DEMO_OFFICERS:
+            if username not in have:
+                accounts.create_user(
+                    username, full_name=name, role="officer", password=PASSWORD, position=position
+                )
+        officers = [
+            db.session.scalar(sa.select(User.id).where(User.username == u))
+            for u, _n, _p in DEMO_OFFICERS
+        ]
+        db.session.commit()
+    serving = {a: [n for n, prefixes in DEMO_COUNTERS if a in prefixes] for a in AREA_WEIGHTS}
+    ids = {n: counter_id(server.app, n) for n, _ in DEMO_COUNTERS}
+    today = dt.datetime.now(dt.UTC).astimezone(hall).date()
+    day = today - dt.timedelta(days=days)
+    with server.app.app_context():
         while day < today:
             if day.weekday() < 5:
-                clock = dt.datetime(day.year, day.month, day.day, 7, 30, tzinfo=hall)
-                for _i in range(per_day):
-                    slot = rng.randrange(6)
-                    cid, area = counters[slot], areas[slot + 1]
-                    officer = officers[(slot + day.toordinal()) % len(officers)]
-                    clock += dt.timedelta(minutes=rng.choice([1, 2, 2, 3, 4]))
-                    if clock.hour == 11 and clock.minute > 20:
-                        clock = clock.replace(hour=13, minute=30)
-                    view = tickets.issue_ticket(area, now=clock)
-                    called = clock + dt.timedelta(minutes=rng.choice([2, 4, 6, 9, 14, 22]))
-                    try:
-                        tickets.call_ticket(cid, view.code, officer_id=officer, now=called)
-                    except Exception:
-                        continue
-                    if rng.random() < 0.06:
+                week = day.isocalendar()[1]
+                seat = {n: officers[(n + week) % len(officers)] for n in ids}
+                minutes = sorted(
+                    rng.choice([rng.uniform(450, 690), rng.uniform(810, 1000)])
+                    for _ in range(per_day)
+                )
+                for minute in minutes:
+                    issued = dt.datetime.combine(day, dt.time(0), tzinfo=hall) + dt.timedelta(
+                        minutes=minute
+                    )
+                    area = rng.choices(list(AREA_WEIGHTS), list(AREA_WEIGHTS.values()))[0]
+                    number = rng.choice(serving[area])
+                    cid, officer = ids[number], seat[number]
+                    view = tickets.issue_ticket(area, now=issued)
+                    called = issued + dt.timedelta(minutes=min(60, rng.expovariate(1 / 9)))
+                    tickets.call_ticket(cid, view.code, officer_id=officer, now=called)
+                    if rng.random() < 0.05:
                         tickets.mark_no_show(cid, officer_id=officer, now=called)
-                        tickets.expire_stale(now=called + dt.timedelta(days=1))
+                        again = called + dt.timedelta(minutes=3)
+                        tickets.call_ticket(cid, view.code, officer_id=officer, now=again)
+                        tickets.mark_no_show(cid, officer_id=officer, now=again)
                         continue
-                    done = called + dt.timedelta(minutes=rng.choice([3, 5, 6, 8, 12]))
+                    start = called + dt.timedelta(minutes=1)
+                    tickets.start_service(cid, officer_id=officer, now=start)
+                    done = start + dt.timedelta(minutes=rng.lognormvariate(1.7, 0.5))
                     tickets.finish(cid, officer_id=officer, now=done)
                     roll = rng.random()
                     if roll < 0.75:
-                        level = 3 if roll < 0.5 else (2 if roll < 0.68 else 1)
+                        level = 3 if roll < 0.48 else (2 if roll < 0.69 else 1)
                         reasons = ["Chờ lâu"] if level == 1 else None
                         ratings.rate_by_token(view.token, level, reasons=reasons, now=done)
             day += dt.timedelta(days=1)
 
 
 def seed_today(server: LiveServer) -> None:
-    """Today: a queue, counters serving, one paused, a printer alert (for the live view)."""
+    """Today: a queue (some waiting long), counters serving, one paused, a printer alert."""
+    now = dt.datetime.now(dt.UTC)
     with server.app.app_context():
-        for area in "AAAAABBBCCDEHH":
-            tickets.issue_ticket(area)
-        views = [tickets.issue_ticket(a) for a in "AB"]
+        for i, area in enumerate("AAAAABBBCCDEHH"):
+            tickets.issue_ticket(area, now=now - dt.timedelta(minutes=40 - 2 * i))
+        views = [tickets.issue_ticket(a, now=now - dt.timedelta(minutes=5)) for a in "AB"]
         printing.record_print_result(
             views[-1].token, ok=False, error_code="paper_out", message="Hết giấy", kiosk="sanh-1"
         )
         for number in (1, 3, 4):
             cid = counter_id(server.app, number)
-            tickets.call_next(cid)
+            tickets.call_next(cid, now=now - dt.timedelta(minutes=4))
             if number != 4:
-                tickets.start_service(cid)
+                tickets.start_service(cid, now=now - dt.timedelta(minutes=3))
         tickets.set_paused(counter_id(server.app, 6), True)
 
 
@@ -191,7 +214,7 @@ def test_screens_fit_and_screenshots(
     """Tablet portrait/landscape, phone, report, print and live view: nothing overflows."""
     docs = os.environ.get("MOTCUA_SCREENSHOTS") == "docs"
     out = DOCS if docs else tmp_path
-    seed_history(live_server, days=21 if docs else 3, per_day=70 if docs else 12)
+    seed_history(live_server, days=21 if docs else 3, per_day=60 if docs else 10)
     seed_today(live_server)
 
     def fits(page: Any) -> None:
@@ -199,7 +222,9 @@ def test_screens_fit_and_screenshots(
         assert width <= page.viewport_size["width"], f"horizontal overflow: {width}"
 
     tablet = open_tablet(new_page, live_server)
-    tablet.wait_for_selector("#officer-name >> text=Nguyễn Thị Lan")
+    tablet.wait_for_function(
+        "document.getElementById('officer-name').textContent !== 'Chưa có cán bộ tại quầy'"
+    )
     fits(tablet)
     tablet.screenshot(path=str(out / "rating-idle-portrait.png"))
     with live_server.app.app_context():
