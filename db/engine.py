@@ -11,6 +11,11 @@ which under eight concurrent kiosks gave a p99 of over a second; a lock hands th
 database over at once. The lock is released when the connection goes back to the
 pool (after its commit or rollback), so it can never outlive the transaction.
 BEGIN IMMEDIATE still guards against other processes (a CLI, a backup).
+
+Read-only services (the board and console snapshots that every screen re-reads) start
+with ``begin_read_only``: a plain deferred ``BEGIN`` without the in-process lock. In WAL
+mode a reader sees a consistent snapshot and neither blocks nor waits for the writer, so
+ten displays re-reading the board no longer queue in front of a counter's call.
 """
 
 from __future__ import annotations
@@ -23,6 +28,13 @@ from sqlalchemy.engine import Engine
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 LOCK_FLAG = "motcua_write_lock"
+READ_ONLY = "motcua_read_only"
+
+
+def begin_read_only(session: Any) -> None:
+    """Start the session's next transaction as a read (SQLite: deferred, no write lock)."""
+    if not session.in_transaction():
+        session.connection(execution_options={READ_ONLY: True})
 
 
 def configure_engine_events(engine: Engine) -> None:
@@ -54,6 +66,9 @@ def configure_engine_events(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
         info = conn.connection.info  # lives with the pooled connection
         if not info.get(LOCK_FLAG):
             if not write_lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000):
