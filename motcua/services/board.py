@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from db import db
+from db.engine import begin_read_only
 from db.models import Counter, ServiceArea, Ticket, TicketEvent
 from motcua.services.common import get_site, transactional
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
@@ -24,6 +25,7 @@ def board_snapshot(
     counters: list[int] | None = None,
 ) -> dict[str, Any]:
     """Everything a display needs, with the sequence number it is exact at."""
+    begin_read_only(db.session())
     now = ensure_now(now)
     site = get_site(site_code)
     day = business_day(now)
