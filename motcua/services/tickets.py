@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from db import db
+from db.engine import begin_read_only
 from db.models import (
     Counter,
     ServiceArea,
@@ -919,6 +920,7 @@ def counter_state(
     counter_id: int, *, now: dt.datetime | None = None, policy: QueuePolicy | None = None
 ) -> dict[str, Any]:
     """The counter's current ticket and its waiting queue, for the console."""
+    begin_read_only(db.session())
     now = ensure_now(now)
     policy = policy or current_policy()
     counter = _counter(counter_id)
