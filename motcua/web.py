@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 bp = Blueprint("web", __name__, template_folder="templates")
 
@@ -12,7 +12,7 @@ bp = Blueprint("web", __name__, template_folder="templates")
 @bp.route("/")
 def index() -> Any:
     """Links to every screen of the hall."""
-    return render_template("index.html")
+    return render_template("index.html", endpoints=set(current_app.view_functions))
 
 
 @bp.route("/healthz")
