@@ -17,7 +17,6 @@
   let areas = [];
   let serverOffsetMs = 0; // server clock minus this machine's clock
   let flashTimer = null;
-  let refreshTimer = null;
   const seen = new Set();
 
   function callKey(c) { return c.code + "|" + c.counter + "|" + Date.parse(c.at); }
@@ -275,14 +274,32 @@
     onSnapshot: applySnapshot,
     onEvent: function (name, payload) {
       if (name === "ticket_called") onCalled(payload);
-      // Counts and the recent list are re-read from the server, coalesced, and spread over
-      // a second so that ten displays do not all read the board at the same instant.
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(function () { conn.refresh(); }, 300 + Math.random() * 700);
+      if (name === "board_changed") {
+        conn.refresh(); // a change with no detail (e.g. tickets expired): read it all
+        return;
+      }
+      if (countWaiting(name, payload)) renderAreas();
     },
   });
 
-  // Long waits and the day change without events: re-read every minute.
+  // Facts arrive exactly once and in order after a snapshot (live.js), so the waiting counts
+  // follow from them without re-reading the board after every call.
+  function countWaiting(name, p) {
+    const t = p.ticket;
+    if (!t) return false;
+    const area = areas.find(function (a) { return a.code === t.area_code; });
+    if (!area) return false; // an area this display does not show
+    let delta = 0;
+    if (name === "ticket_issued") delta = 1;
+    else if (name === "ticket_called" && !p.recall) delta = -1; // only waiting tickets are called
+    else if (name === "ticket_no_show" && t.status === "waiting") delta = 1; // back in the queue
+    else if (name === "ticket_transferred") delta = 1; // waiting again, in its new area
+    else if (name === "ticket_cancelled" && p.counter == null) delta = -1; // was waiting
+    area.waiting = Math.max(0, area.waiting + delta);
+    return delta !== 0;
+  }
+
+  // The day changes without facts, and a re-read costs little: re-read every minute.
   setInterval(function () { conn.refresh(); }, 60000);
 
   // The ticker's speed follows its length (about 120 px per second).

@@ -201,6 +201,29 @@ def test_display_comes_back_exact_after_a_server_restart(
     assert [(r["code"], r["counter"]) for r in requested] == [("C001", 4), ("D001", 5)]
 
 
+def test_waiting_counts_follow_the_facts_exactly(live_server: LiveServer, new_page: Any) -> None:
+    """Issue, call, no-show, transfer, recall, cancel: the tiles match the server, no re-read."""
+    app = live_server.app
+    display = open_display(new_page, live_server)
+    first, _, _, b_ticket = issue(live_server, "A", "A", "A", "B")
+    one, three = counter_id(app, 1), counter_id(app, 3)
+    live_server.call(tickets.call_next, one)  # A001 called
+    live_server.call(tickets.mark_no_show, one)  # back in the queue
+    live_server.call(tickets.call_next, one)  # A002
+    live_server.call(tickets.recall, one)
+    live_server.call(tickets.transfer, one, to_service="B", note="chứng thực")  # A002 → B
+    live_server.call(tickets.call_next, three)  # a B ticket
+    live_server.call(tickets.cancel, first.token)  # a waiting ticket cancelled
+    with app.app_context():
+        truth = board.board_snapshot()
+    expected = [str(a["waiting"]) for a in truth["areas"]]
+    display.wait_for_function(f"window.motcuaDisplay.conn.seq === {truth['seq']}")
+    assert display.locator("#waiting li .w-count").all_inner_texts() == expected
+    assert expected[:2] == ["1", "1"]
+    assert display.evaluate("window.motcuaDisplay.syncs") == ["page", "connect"]
+    assert b_ticket.code == "B001"
+
+
 def test_a_lost_fact_is_noticed_and_resynced(live_server: LiveServer, new_page: Any) -> None:
     """A fact that never arrives leaves a hole in seq: the next fact triggers a re-sync."""
     display = open_display(new_page, live_server)
