@@ -58,7 +58,9 @@ def test_printer_is_pure_library_code() -> None:
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
-WEB_LAYERS = [s for s in (*SURFACES, "motcua/api", "motcua/admin", "motcua/reports") if (ROOT / s).exists()]
+WEB_LAYERS = [
+    s for s in (*SURFACES, "motcua/api", "motcua/admin", "motcua/reports") if (ROOT / s).exists()
+]
 
 
 @pytest.mark.parametrize("surface", WEB_LAYERS)
