@@ -148,3 +148,27 @@ def test_pairing_required_refuses_an_unpaired_tablet(app: Flask, client: FlaskCl
     assert client.get("/rating/?counter=1").status_code == 401
     refused = socketio.test_client(app, namespace="/rating", auth={"counter": 1})
     assert not refused.is_connected("/rating")
+
+
+def test_officer_photo_on_the_tablet(app: Flask, tablet: Any, tmp_path: Any) -> None:
+    """A photo stored by the administration (instance/photos) is served to the tablet."""
+    from db.models import User
+
+    app.instance_path = str(tmp_path)
+    folder = tmp_path / "photos"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lan.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 32)
+    with app.app_context():
+        lan = db.session.scalar(sa.select(User).where(User.username == "canbo1"))
+        lan.photo = "lan.png"
+        lan_id = lan.id
+        db.session.commit()
+        cid = counter_id(app, 1)
+        tickets.issue_ticket("A")
+        tickets.call_next(cid, officer_id=lan_id)
+    snap = tablet(1).emit("snapshot", {}, namespace="/rating", callback=True)
+    assert snap["officer"]["photo"] == f"/rating/photo/{lan_id}"
+    client = app.test_client()
+    photo = client.get(f"/rating/photo/{lan_id}")
+    assert photo.status_code == 200 and photo.data.startswith(b"\x89PNG")
+    assert client.get("/rating/photo/9999").status_code == 404
