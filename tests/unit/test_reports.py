@@ -15,20 +15,29 @@ from motcua.reports.tables import hours_table, satisfaction_table, summary_table
 from motcua.services import printing, reports, tickets
 from motcua.services.reports import Period, period_for
 from tests.conftest import T0, build_app, counter_id
+from tests.support.parts import postgres_url
 from tests.support.report_scenario import MONDAY, at, build_week
 
 WEEK = period_for("week", MONDAY)
 
 
-@pytest.fixture(scope="module")
-def week(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """One app with the hand-computed week, shared by the read-only tests of this module."""
-    path = tmp_path_factory.mktemp("week") / "week.sqlite3"
-    app = build_app(f"sqlite:///{path}")
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def week(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """One app with the hand-computed week (SQLite, then PostgreSQL), shared by the read-only
+    tests of this module: the same figures come out of both databases."""
+    if request.param == "sqlite":
+        uri = f"sqlite:///{tmp_path_factory.mktemp('week') / 'week.sqlite3'}"
+    else:
+        uri = postgres_url()
+    app = build_app(uri)
     build_week(app)
     yield app
     with app.app_context():
         db.session.remove()
+        if request.param == "postgresql":
+            db.drop_all()
         db.engine.dispose()
 
 
