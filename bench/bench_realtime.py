@@ -200,7 +200,7 @@ class Bench:
         for _ in range(DISPLAYS):
             self.clients.append(self._display())
         for i in range(TABLETS):
-            self.clients.append(self._tablet(counters[i]["id"]))
+            self.clients.append(self._tablet(counters[i]))
         self.clients.extend(consoles)
         return consoles
 
@@ -245,18 +245,29 @@ class Bench:
         client.call("snapshot", {}, namespace="/display", timeout=10)
         return client
 
-    def _tablet(self, counter_id: int) -> socketio.Client:
-        """A rating tablet; on /rating when that namespace exists, else a listener on /display."""
+    def _tablet(self, counter: dict[str, Any]) -> socketio.Client:
+        """A rating tablet at a counter: re-reads its state when that counter finishes."""
         client = socketio.Client(reconnection=False)
+
+        def on_finished(payload: dict[str, Any]) -> None:
+            if payload.get("counter") == counter["number"]:
+                threading.Thread(
+                    target=client.call,
+                    args=("snapshot", {}),
+                    kwargs={"namespace": "/rating", "timeout": 10},
+                    daemon=True,
+                ).start()
+
+        client.on("ticket_finished", on_finished, namespace="/rating")
         try:
             client.connect(
                 self.base,
                 namespaces=["/rating"],
-                auth={"counter_id": counter_id},
+                auth={"counter": counter["number"]},
                 transports=["websocket"],
             )
         except socketio.exceptions.ConnectionError:
-            self.tablet_namespace = "/display (no /rating namespace yet)"
+            self.tablet_namespace = "/display (the /rating namespace refused)"
             client = socketio.Client(reconnection=False)
             client.connect(self.base, namespaces=["/display"], transports=["websocket"])
         return client
