@@ -351,6 +351,8 @@ def run(calls: int, gap_ms: float) -> None:
         for r in rs
     ]
     received = sum(len(rs) for rs in bench.push.values())
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work shares it)")
     print(
         f"server: gunicorn -w 1 --threads 100 (threading, simple-websocket), SQLite; "
         f"{COUNTERS} consoles, {DISPLAYS} displays, {TABLETS} tablets on "
