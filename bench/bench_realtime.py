@@ -354,7 +354,8 @@ def run(calls: int, gap_ms: float) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work shares it)")
     print(
-        f"server: gunicorn -w 1 --threads 100 (threading, simple-websocket), SQLite; "
+        f"server: {'gunicorn -w 1 --threads 100' if SERVER == 'gunicorn' else 'werkzeug'} "
+        "(threading, simple-websocket), SQLite; "
         f"{COUNTERS} consoles, {DISPLAYS} displays, {TABLETS} tablets on "
         f"{bench.tablet_namespace}"
     )
