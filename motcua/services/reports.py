@@ -838,12 +838,18 @@ def iter_ticket_csv(
         writer = csv.writer(buffer)
         buffer.write("\ufeff")  # Excel opens UTF-8 with a BOM as Vietnamese text
         writer.writerow(TICKET_COLUMNS)
-        result = s.execute(stmt, execution_options={"yield_per": 5000})
-        for chunk in result.partitions():
-            writer.writerows(chunk)
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
+        # Plain DBAPI tuples a chunk at a time (no stream_results: SQLAlchemy would buffer
+        # the first rows itself); SQLite steps through the rows as they are fetched.
+        result = s.connection().execute(stmt)
+        try:
+            cursor = result.cursor
+            while chunk := cursor.fetchmany(5000):
+                writer.writerows(chunk)
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        finally:
+            result.close()
     rest = buffer.getvalue()
     if rest:
         yield rest
