@@ -80,8 +80,8 @@ def test_officer_calls_next_and_the_display_shows_and_announces_it(
     display.wait_for_function(
         "window.motcuaDisplay.announced.some(a => a.code === 'A001' && a.source === 'server')"
     )
-    a_tile = display.locator('#waiting li[data-area="ho_tich"], #waiting li').first
-    assert a_tile.is_visible()
+    # A001 left the queue: area A's tile went from 2 to 1 from the fact alone.
+    assert display.inner_text('#waiting li[data-area="tuphap"] .w-count') == "1"
 
     # Start (B), then finish with a mã hồ sơ by pressing Enter in the field.
     console.keyboard.press("b")
@@ -93,6 +93,16 @@ def test_officer_calls_next_and_the_display_shows_and_announces_it(
         state = tickets.counter_state(counter_id(live_server.app, 1))
     assert state["current"] is None
     assert [t["code"] for t in state["waiting"]] == ["A002"]
+
+    # Chuyển (C): call A002, send it to Chứng thực with a note through the dialog.
+    console.keyboard.press("g")
+    console.wait_for_selector("#cur-code >> text=A002")
+    console.keyboard.press("c")
+    console.select_option("#transfer-area", "chungthuc")
+    console.fill("#transfer-note", "Cần chứng thực bản sao")
+    console.click("#transfer-ok")
+    console.wait_for_selector("#message >> text=Đã chuyển số A002 sang Chứng thực.")
+    console.wait_for_selector("#cur-code >> text=—")
 
     # An error comes back from the server in Vietnamese: pause, then try to call.
     console.keyboard.press("t")
@@ -259,11 +269,18 @@ def test_screens_fit_their_resolution(
     issue(live_server, "B", priority="pregnant")
     issue(live_server, "A", priority="disabled")
     console = open_console(new_page, live_server, 2, "canbo2")
+    problems: list[str] = []  # CSP violations, script errors, failed loads
+    console.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    console.on("pageerror", lambda e: problems.append(str(e)))
     console.wait_for_selector("#queue-body tr.priority")
     console.keyboard.press("g")
     console.wait_for_selector("#message >> text=Đã gọi số B004 đến quầy 2.")
     console.wait_for_selector("#cur-priority >> text=Phụ nữ mang thai")
-    display = open_display(new_page, live_server, "")
+    display = new_page(1920, 1080)
+    display.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    display.on("pageerror", lambda e: problems.append(str(e)))
+    display.goto(live_server.url("/display/"))
+    display.wait_for_function(DISPLAY_ONLINE)
     display.wait_for_selector("#recent li")
     overflow = (
         "(() => { const d = document.documentElement;"
@@ -292,3 +309,4 @@ def test_screens_fit_their_resolution(
     )
     display.screenshot(path=str(target / "display.png"))
     assert (target / "display.png").stat().st_size > 20_000
+    assert problems == []
