@@ -37,22 +37,45 @@ def free_port() -> int:
 
 def start_server(db_url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
     """Migrate and seed the demo hall, then start gunicorn on loopback."""
-    env = dict(os.environ, FLASK_SQLALCHEMY_DATABASE_URI=db_url,
-               FLASK_SECRET_KEY="bench", FLASK_PRINTER__BACKEND="dummy",
-               FLASK_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
-               FLASK_WORKING_HOURS="null")
+    env = dict(
+        os.environ,
+        FLASK_SQLALCHEMY_DATABASE_URI=db_url,
+        FLASK_SECRET_KEY="bench",
+        FLASK_PRINTER__BACKEND="dummy",
+        FLASK_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
+        FLASK_WORKING_HOURS="null",
+    )
     if db_url.startswith("postgresql"):
-        reset = ("from motcua import create_app; from db import db; app=create_app();"
-                 "ctx=app.app_context(); ctx.push();"
-                 "c=db.engine.begin().__enter__();"
-                 "c.exec_driver_sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public')")
+        reset = (
+            "from motcua import create_app; from db import db; app=create_app();"
+            "ctx=app.app_context(); ctx.push();"
+            "c=db.engine.begin().__enter__();"
+            "c.exec_driver_sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public')"
+        )
         subprocess.run([str(VENV_BIN / "python"), "-c", reset], env=env, check=True, cwd=workdir)
-    subprocess.run([str(VENV_BIN / "motcua"), "demo"], env=env, check=True, cwd=workdir,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [str(VENV_BIN / "motcua"), "demo"],
+        env=env,
+        check=True,
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     proc = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-w", "1", "--threads", "32", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "motcua:create_app()"],
-        env=env, cwd=workdir,
+        [
+            str(VENV_BIN / "gunicorn"),
+            "-w",
+            "1",
+            "--threads",
+            "32",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "motcua:create_app()",
+        ],
+        env=env,
+        cwd=workdir,
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -102,10 +125,13 @@ def run(port: int, clients: int, total: int) -> dict[str, float]:
     lat = sorted(x for r in results for x in r[0])
     codes = [c for r in results for c in r[1]]
     return {
-        "clients": clients, "requests": len(lat), "tickets_per_s": len(codes) / elapsed,
+        "clients": clients,
+        "requests": len(lat),
+        "tickets_per_s": len(codes) / elapsed,
         "p50_ms": statistics.median(lat) * 1000,
         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
-        "duplicates": len(codes) - len(set(codes)), "errors": sum(r[2] for r in results),
+        "duplicates": len(codes) - len(set(codes)),
+        "errors": sum(r[2] for r in results),
     }
 
 
@@ -125,8 +151,10 @@ def main() -> None:
                 targets.append(("postgresql", pg))
             else:
                 print("postgresql: skipped (set MOTCUA_TEST_POSTGRES_URL)")
-        print(f"{'db':<11}{'clients':>8}{'requests':>10}{'tickets/s':>11}{'p50 ms':>9}"
-              f"{'p99 ms':>9}{'dupes':>7}{'errors':>8}")
+        print(
+            f"{'db':<11}{'clients':>8}{'requests':>10}{'tickets/s':>11}{'p50 ms':>9}"
+            f"{'p99 ms':>9}{'dupes':>7}{'errors':>8}"
+        )
         for name, url in targets:
             port = free_port()
             server = start_server(url, port, Path(tmp))
@@ -134,9 +162,12 @@ def main() -> None:
                 for clients in (1, 8):
                     total = args.requests if clients == 8 else args.requests // 4
                     r = run(port, clients, total)
-                    print(f"{name:<11}{r['clients']:>8}{r['requests']:>10}"
-                          f"{r['tickets_per_s']:>11.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                          f"{r['duplicates']:>7}{r['errors']:>8}", flush=True)
+                    print(
+                        f"{name:<11}{r['clients']:>8}{r['requests']:>10}"
+                        f"{r['tickets_per_s']:>11.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
+                        f"{r['duplicates']:>7}{r['errors']:>8}",
+                        flush=True,
+                    )
             finally:
                 server.terminate()
                 server.wait(timeout=10)
