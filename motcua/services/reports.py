@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import calendar
 import contextlib
-import csv
 import datetime as dt
-import io
 import logging
 import math
 import threading
@@ -769,9 +767,18 @@ STATUS_TEXT = {
 def _hall_time_text(column: Any) -> Any:
     """A UTC time column as hall time text "YYYY-MM-DD HH:MM:SS", computed by the database."""
     if dialect_name() == "sqlite":
-        return sa.func.strftime("%Y-%m-%d %H:%M:%S", column, f"+{HALL_OFFSET_HOURS} hours")
+        # datetime() is about twice as fast as strftime() on a year of tickets.
+        return sa.func.datetime(column, f"+{HALL_OFFSET_HOURS} hours")
     shifted = column + sa.literal_column(f"interval '{HALL_OFFSET_HOURS} hours'")
     return sa.func.to_char(shifted, "YYYY-MM-DD HH24:MI:SS")
+
+
+def csv_field(value: Any) -> str:
+    """One CSV field (RFC 4180): quoted only when it holds a comma, a quote or a line break."""
+    text = "" if value is None else str(value)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def iter_ticket_csv(
@@ -783,34 +790,29 @@ def iter_ticket_csv(
 ) -> Iterator[str]:
     """The period's tickets one CSV line each (hall times, no personal data), streamed.
 
-    The database formats the times, names and durations, so that Python only writes the
-    rows: a year of a busy hall (a quarter of a million tickets) streams in about a second.
+    A year of a busy hall is a quarter of a million lines: the database formats the times and
+    durations, names come from small lookup tables made once (already quoted), and each line
+    is one f-string (the csv module was the slowest part).
     """
     scale = current_scale()
     t = Ticket.__table__
     r = Rating.__table__
-    areas = ServiceArea.__table__
-    counters = Counter.__table__
-    users = User.__table__
-    status_text = sa.case(*((t.c.status == k, v) for k, v in STATUS_TEXT.items()), else_=t.c.status)
-    level_text = sa.case(
-        *(
-            (sa.and_(r.c.scale == scale.size, r.c.level == lv.score), lv.label)
-            for lv in scale.levels
-        ),
-        else_=sa.cast(r.c.level, sa.String),
-    )
     with reading() as s:
         site_where, _site = _site_filter(s, site_code)
+        areas = {k: csv_field(v) for k, v in s.execute(sa.select(ServiceArea.id, ServiceArea.name))}
+        counters = {k: str(v) for k, v in s.execute(sa.select(Counter.id, Counter.number))}
+        officers = {k: csv_field(v) for k, v in s.execute(sa.select(User.id, User.full_name))}
+        labels = {(scale.size, lv.score): csv_field(lv.label) for lv in scale.levels}
+        status = {k: csv_field(v) for k, v in STATUS_TEXT.items()}
         stmt = (
             sa.select(
                 t.c.business_day,
                 t.c.code,
-                areas.c.name,
-                status_text,
-                sa.func.coalesce(t.c.priority, ""),
-                counters.c.number,
-                users.c.full_name,
+                t.c.area_id,
+                t.c.status,
+                t.c.priority,
+                t.c.counter_id,
+                t.c.officer_id,
                 _hall_time_text(t.c.issued_at),
                 _hall_time_text(t.c.first_called_at),
                 _hall_time_text(t.c.started_at),
@@ -820,39 +822,53 @@ def iter_ticket_csv(
                     (t.c.status == "finished", _seconds(t.c.finished_at, t.c.started_at)),
                     else_=None,
                 ),
-                level_text,
+                r.c.scale,
+                r.c.level,
                 r.c.source,
             )
-            .select_from(
-                t.join(areas, areas.c.id == t.c.area_id)
-                .outerjoin(counters, counters.c.id == t.c.counter_id)
-                .outerjoin(users, users.c.id == t.c.officer_id)
-                .outerjoin(r, r.c.ticket_id == t.c.id)
-            )
+            .select_from(t.outerjoin(r, r.c.ticket_id == t.c.id))
             .where(t.c.business_day >= period.start, t.c.business_day <= period.end)
             .where(*site_where)
             .where(*outreach.ticket_conditions(kind=session_kind, place=session_place))
             .order_by(t.c.business_day, t.c.id)
         )
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # Excel opens UTF-8 with a BOM as Vietnamese text
-        writer.writerow(TICKET_COLUMNS)
+        yield "\ufeff" + ",".join(csv_field(c) for c in TICKET_COLUMNS) + "\r\n"
         # Plain DBAPI tuples a chunk at a time (no stream_results: SQLAlchemy would buffer
         # the first rows itself); SQLite steps through the rows as they are fetched.
         result = s.connection().execute(stmt)
         try:
             cursor = result.cursor
             while chunk := cursor.fetchmany(5000):
-                writer.writerows(chunk)
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
+                yield "".join(
+                    [
+                        f"{day},{code},{areas.get(area, '')},{status.get(st, st)},"
+                        f"{prio or ''},{counters.get(cid, '')},{officers.get(oid, '')},"
+                        f"{issued or ''},{called or ''},{started or ''},{finished or ''},"
+                        f"{'' if wait is None else wait},{'' if serve is None else serve},"
+                        f"{labels.get((size, level), '' if level is None else level)},"
+                        f"{source or ''}\r\n"
+                        for (
+                            day,
+                            code,
+                            area,
+                            st,
+                            prio,
+                            cid,
+                            oid,
+                            issued,
+                            called,
+                            started,
+                            finished,
+                            wait,
+                            serve,
+                            size,
+                            level,
+                            source,
+                        ) in chunk
+                    ]  # fmt: skip
+                )
         finally:
             result.close()
-    rest = buffer.getvalue()
-    if rest:
-        yield rest
 
 
 # --------------------------------------------------------------------------- live view

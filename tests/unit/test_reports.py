@@ -217,6 +217,14 @@ def test_every_ticket_as_csv(week: Flask) -> None:
     assert b002[-4:] == ["960", "600", "Hài lòng", "tablet"]
 
 
+def test_csv_fields_are_quoted_only_when_needed() -> None:
+    """Names with a comma or a quote are quoted as RFC 4180 says; others are left alone."""
+    assert reports.csv_field("Nguyễn Thị Lan") == "Nguyễn Thị Lan"
+    assert reports.csv_field("Đất đai, Xây dựng") == '"Đất đai, Xây dựng"'
+    assert reports.csv_field('Quầy "Một cửa"') == '"Quầy ""Một cửa"""'
+    assert reports.csv_field(None) == ""
+
+
 def test_live_snapshot_alerts(app: Flask) -> None:
     """Waits over target and a failed print show as alerts; a later good print clears it."""
     with app.test_request_context():
