@@ -53,22 +53,22 @@ def index() -> Any:
             number = counter_number_arg(request.args.get("counter"))
         except ValidationFailed:
             abort(404)
-    choices = ratings.counter_choices(site)
-    if number is not None and number not in {c["number"] for c in choices["counters"]}:
+    page = ratings.tablet_page(site)
+    if number is not None and number not in {c["number"] for c in page["counters"]}:
         abort(404)
     settings = {
         "counter": number,
         "site": site,
         "paired": paired is not None,
         "setup": request.args.get("setup") == "1",
-        "timing": ratings.tablet_timing(),
+        "timing": page["timing"],
     }
     return render_template(
         "rating/tablet.html",
-        choices=choices,
+        choices=page,
         settings=settings,
         messages=tablet_messages(),
-        scale=ratings.current_scale().as_dict(),
+        scale=page["scale"],
     )
 
 

@@ -395,11 +395,12 @@ def find_counter(number: int, site_code: str | None = None) -> int:
 
 
 @transactional
-def counter_choices(site_code: str | None = None) -> dict[str, Any]:
-    """The counters a tablet can be set up for, with the areas they serve."""
+def tablet_page(site_code: str | None = None) -> dict[str, Any]:
+    """The tablet page's start: the hall, the counters it can be set up for, scale, timing."""
     site = db.session.scalar(sa.select(Site).where(Site.code == (site_code or default_site_code())))
+    extra = {"scale": current_scale().as_dict(), "timing": tablet_timing()}
     if site is None:
-        return {"site": None, "counters": []}
+        return {"site": None, "counters": [], **extra}
     counters = db.session.scalars(
         sa.select(Counter)
         .where(Counter.site_id == site.id, Counter.active.is_(True))
@@ -416,6 +417,7 @@ def counter_choices(site_code: str | None = None) -> dict[str, Any]:
             }
             for c in counters
         ],
+        **extra,
     }
 
 
