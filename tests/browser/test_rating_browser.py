@@ -214,7 +214,7 @@ def test_screens_fit_and_screenshots(
     """Tablet portrait/landscape, phone, report, print and live view: nothing overflows."""
     docs = os.environ.get("MOTCUA_SCREENSHOTS") == "docs"
     out = DOCS if docs else tmp_path
-    seed_history(live_server, days=21 if docs else 3, per_day=60 if docs else 10)
+    seed_history(live_server, days=21 if docs else 2, per_day=60 if docs else 6)
     seed_today(live_server)
 
     def fits(page: Any) -> None:
