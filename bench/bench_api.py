@@ -35,7 +35,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    db_url: str, port: int, workdir: Path, threads: int = 32
+) -> subprocess.Popen[bytes]:
     """Migrate and seed the demo hall, then start gunicorn on loopback."""
     env = dict(
         os.environ,
@@ -67,7 +69,7 @@ def start_server(db_url: str, port: int, workdir: Path) -> subprocess.Popen[byte
             "-w",
             "1",
             "--threads",
-            "32",
+            str(threads),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -140,6 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--threads", type=int, default=32, help="gunicorn --threads")
     args = parser.parse_args()
     targets = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -157,7 +160,7 @@ def main() -> None:
         )
         for name, url in targets:
             port = free_port()
-            server = start_server(url, port, Path(tmp))
+            server = start_server(url, port, Path(tmp), args.threads)
             try:
                 for clients in (1, 8):
                     total = args.requests if clients == 8 else args.requests // 4

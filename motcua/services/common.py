@@ -70,17 +70,17 @@ def bump_seq(site_id: int) -> int:
     # Flush pending ticket/counter changes first: the site row is always the last lock a
     # transaction takes (PostgreSQL), so two transactions can never wait on each other.
     db.session.flush()
-    sites = Site.__table__
-    return int(
-        db.session.connection()
-        .execute(
-            sa.update(sites)
-            .where(sites.c.id == site_id)
-            .values(seq=sites.c.seq + 1)
-            .returning(sites.c.seq)
-        )
-        .scalar_one()
-    )
+    return int(db.session.connection().execute(_BUMP_SEQ, {"site_id": site_id}).scalar_one())
+
+
+_SITES = Site.__table__
+# Built once (a hot path): Core on the session's connection, no ORM bookkeeping.
+_BUMP_SEQ = (
+    sa.update(_SITES)
+    .where(_SITES.c.id == sa.bindparam("site_id"))
+    .values(seq=_SITES.c.seq + 1)
+    .returning(_SITES.c.seq)
+)
 
 
 def dialect_name() -> str:

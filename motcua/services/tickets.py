@@ -9,6 +9,7 @@ waiting/called → cancelled; anything still open after its business day → exp
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import math
 import secrets
@@ -133,6 +134,31 @@ def _serving_counters(site_id: int, area_id: int) -> list[tuple[int, bool]]:
     return catalog_cache.snapshot().serving.get((site_id, area_id), [])
 
 
+# Hot-path statements are built once: building and cache-keying an expression on every
+# kiosk tap cost ~0.7-1 ms each, executing a prebuilt one ~0.15 ms (bench/bench_api.py).
+_TICKETS = Ticket.__table__
+_EVENTS = TicketEvent.__table__
+_INSERT_TICKET = sa.insert(_TICKETS).returning(_TICKETS.c.id)
+_INSERT_EVENT = sa.insert(_EVENTS)
+
+
+@functools.cache
+def _upsert_sequence(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE SET last_number = last_number + 1 RETURNING``."""
+    insert = sqlite_insert if dialect == "sqlite" else pg_insert
+    seq = TicketSequence.__table__
+    stmt = insert(seq).values(
+        site_id=sa.bindparam("site_id"),
+        area_id=sa.bindparam("area_id"),
+        business_day=sa.bindparam("day"),
+        last_number=1,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["site_id", "area_id", "business_day"],
+        set_={"last_number": seq.c.last_number + 1},
+    ).returning(seq.c.last_number)
+
+
 def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
     """Bump the per-(site, area, day) counter row and return the new number.
 
@@ -140,15 +166,9 @@ def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
     transaction: gap-free and duplicate-free on SQLite and PostgreSQL, and a
     rollback takes the number back.
     """
-    insert = sqlite_insert if dialect_name() == "sqlite" else pg_insert
-    stmt = insert(TicketSequence).values(
-        site_id=site_id, area_id=area_id, business_day=day, last_number=1
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["site_id", "area_id", "business_day"],
-        set_={"last_number": TicketSequence.last_number + 1},
-    ).returning(TicketSequence.last_number)
-    return int(db.session.connection().execute(stmt).scalar_one())
+    stmt = _upsert_sequence(dialect_name())
+    params = {"site_id": site_id, "area_id": area_id, "day": day}
+    return int(db.session.connection().execute(stmt, params).scalar_one())
 
 
 def _log(
@@ -185,6 +205,29 @@ def _queue_order(policy: QueuePolicy, priority_first: bool) -> list[Any]:
     return order
 
 
+@functools.cache
+def _count_ahead_statement(rule: str) -> Any:
+    """The people-ahead count for one queue rule: fifo, strict_normal or strict_priority."""
+    t = _TICKETS
+    queued_at, ticket_id = sa.bindparam("queued_at", type_=t.c.queued_at.type), sa.bindparam("tid")
+    earlier = sa.or_(
+        t.c.queued_at < queued_at, sa.and_(t.c.queued_at == queued_at, t.c.id < ticket_id)
+    )
+    cond = {
+        "fifo": earlier,
+        "strict_normal": sa.or_(t.c.priority.is_not(None), earlier),
+        "strict_priority": sa.and_(t.c.priority.is_not(None), earlier),
+    }[rule]
+    return sa.select(sa.func.count()).where(
+        t.c.site_id == sa.bindparam("site_id"),
+        t.c.business_day == sa.bindparam("day"),
+        t.c.area_id == sa.bindparam("area_id"),
+        t.c.status == WAITING,
+        t.c.id != ticket_id,
+        cond,
+    )
+
+
 def _count_ahead(
     site_id: int,
     day: dt.date,
@@ -195,31 +238,19 @@ def _count_ahead(
     policy: QueuePolicy,
 ) -> int:
     """Waiting tickets of the same area that will be called before the given one."""
-    earlier = sa.or_(
-        Ticket.queued_at < queued_at,
-        sa.and_(Ticket.queued_at == queued_at, Ticket.id < ticket_id),
-    )
     if policy.priority_policy == "strict":
-        if priority:
-            cond = sa.and_(Ticket.priority.is_not(None), earlier)
-        else:
-            cond = sa.or_(Ticket.priority.is_not(None), earlier)
+        rule = "strict_priority" if priority else "strict_normal"
     else:
-        cond = earlier
+        rule = "fifo"
     db.session.flush()
-    return int(
-        db.session.connection().scalar(
-            sa.select(sa.func.count()).where(
-                Ticket.site_id == site_id,
-                Ticket.business_day == day,
-                Ticket.area_id == area_id,
-                Ticket.status == WAITING,
-                Ticket.id != ticket_id,
-                cond,
-            )
-        )
-        or 0
-    )
+    params = {
+        "site_id": site_id,
+        "day": day,
+        "area_id": area_id,
+        "tid": ticket_id,
+        "queued_at": queued_at,
+    }
+    return int(db.session.connection().scalar(_count_ahead_statement(rule), params) or 0)
 
 
 def _people_ahead(ticket: Ticket, policy: QueuePolicy) -> int:
@@ -368,7 +399,7 @@ def issue_ticket(
         code = format_code(area.prefix, number, policy.digits)
         conn = db.session.connection()
         ticket_id = conn.execute(
-            sa.insert(Ticket.__table__).returning(Ticket.__table__.c.id),
+            _INSERT_TICKET,
             {
                 "uuid": ticket_uuid,
                 "token": token,
@@ -396,7 +427,7 @@ def issue_ticket(
             raise
         return _view(existing, policy, created=False)
     conn.execute(
-        sa.insert(TicketEvent.__table__),
+        _INSERT_EVENT,
         {
             "uuid": new_uuid(),
             "ticket_id": ticket_id,
