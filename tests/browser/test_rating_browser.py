@@ -89,9 +89,9 @@ def test_finish_rate_on_the_tablet_and_see_it_in_the_report(
     tablet.wait_for_selector('#rt[data-screen="thanks"]')
     assert "qua điện thoại" in tablet.inner_text("#thanks-detail")
 
-    live_server.app.config["RATING_TABLET_TIMEOUT_S"] = 1
+    live_server.app.config["RATING_TABLET_TIMEOUT_S"] = 2
     third = serve_one(live_server, console)
-    tablet.wait_for_selector(f"#ask-code >> text={third.code}")
+    tablet.wait_for_selector(f"#ask-code >> text={third.code}", state="attached")
     tablet.wait_for_selector('#rt[data-screen="idle"]', timeout=8000)
     assert tablet.inner_text("#officer-name") == "Nguyễn Thị Lan"
 
