@@ -49,10 +49,11 @@ def start_server(
     )
     if db_url.startswith("postgresql"):
         reset = (
-            "from motcua import create_app; from db import db; app=create_app();"
-            "ctx=app.app_context(); ctx.push();"
-            "c=db.engine.begin().__enter__();"
-            "c.exec_driver_sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public')"
+            "from motcua import create_app\n"
+            "from db import db\n"
+            "app = create_app()\n"
+            "with app.app_context(), db.engine.begin() as conn:\n"
+            "    conn.exec_driver_sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public')\n"
         )
         subprocess.run([str(VENV_BIN / "python"), "-c", reset], env=env, check=True, cwd=workdir)
     subprocess.run(
