@@ -256,7 +256,7 @@ def hours_table(report: Report) -> Table:
 def weekdays_table(report: Report) -> Table:
     """Tickets issued per weekday, with the average per day that had tickets."""
     rows = []
-    for i, name in enumerate(WEEKDAY_NAMES):
+    for i, name in enumerate(map(str, WEEKDAY_NAMES)):
         days = report.weekday_days[i]
         average = round(report.weekdays[i] / days, 1) if days else None
         rows.append([name, report.weekdays[i], days, average])

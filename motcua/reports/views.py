@@ -123,7 +123,7 @@ def _charts(report: Report) -> dict[str, Any]:
             report.weekdays,
             [
                 name.replace("Thứ ", "T.").replace("Chủ Nhật", "CN")
-                for name in reports.WEEKDAY_NAMES
+                for name in map(str, reports.WEEKDAY_NAMES)
             ],
             title=_("Lượt lấy số theo thứ trong tuần"),
             color="#00838f",

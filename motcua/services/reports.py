@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
@@ -75,25 +76,34 @@ class Period:
         """Short Vietnamese name: "Quý IV/2026", "Tháng 11/2026", "Ngày 23/11/2026"…"""
         s = self.start
         if self.kind == "day":
-            return f"Ngày {s:%d/%m/%Y}"
+            return str(_l("Ngày %(d)s", d=f"{s:%d/%m/%Y}"))
         if self.kind == "week":
-            return f"Tuần {s.isocalendar()[1]}/{s.isocalendar()[0]}"
+            week, year = s.isocalendar()[1], s.isocalendar()[0]
+            return str(_l("Tuần %(w)s/%(y)s", w=week, y=year))
         if self.kind == "month":
-            return f"Tháng {s:%m/%Y}"
+            return str(_l("Tháng %(m)s", m=f"{s:%m/%Y}"))
         if self.kind == "quarter":
-            return f"Quý {ROMAN[(s.month - 1) // 3]}/{s.year}"
+            return str(_l("Quý %(q)s/%(y)s", q=ROMAN[(s.month - 1) // 3], y=s.year))
         if self.kind == "half":
-            return f"6 tháng {'đầu' if s.month == 1 else 'cuối'} năm {s.year}"
+            if s.month == 1:
+                return str(_l("6 tháng đầu năm %(y)s", y=s.year))
+            return str(_l("6 tháng cuối năm %(y)s", y=s.year))
         if self.kind == "nine_months":
-            return f"9 tháng năm {s.year}"
+            return str(_l("9 tháng năm %(y)s", y=s.year))
         if self.kind == "year":
             return f"Năm {s.year}"
-        return f"Từ {s:%d/%m/%Y} đến {self.end:%d/%m/%Y}"
+        return str(_l("Từ %(a)s đến %(b)s", a=f"{s:%d/%m/%Y}", b=f"{self.end:%d/%m/%Y}"))
 
     @property
     def range_text(self) -> str:
         """ "Từ ngày 01/10/2026 đến ngày 31/12/2026" """
-        return f"Từ ngày {self.start:%d/%m/%Y} đến ngày {self.end:%d/%m/%Y}"
+        return str(
+            _l(
+                "Từ ngày %(a)s đến ngày %(b)s",
+                a=f"{self.start:%d/%m/%Y}",
+                b=f"{self.end:%d/%m/%Y}",
+            )
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -384,7 +394,10 @@ def _site_filter(s: Session, site_code: str | None) -> tuple[list[Any], Site | N
     return [Ticket.site_id == site.id], site
 
 
-WEEKDAY_NAMES = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật")
+WEEKDAY_NAMES = (
+    _l("Thứ Hai"), _l("Thứ Ba"), _l("Thứ Tư"), _l("Thứ Năm"), _l("Thứ Sáu"), _l("Thứ Bảy"),
+    _l("Chủ Nhật"),
+)  # fmt: skip
 
 
 def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str, Any]]:
@@ -396,26 +409,26 @@ def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str,
     if group == "area":
         for a in s.scalars(sa.select(ServiceArea).where(ServiceArea.id.in_(ids))):
             out[a.id] = (f"{a.prefix} – {a.name}", "", (a.sort_order, a.prefix))
-        out[None] = ("(không rõ lĩnh vực)", "", (10**6, ""))
+        out[None] = (str(_l("(không rõ lĩnh vực)")), "", (10**6, ""))
     elif group == "officer":
         units = [u for u in s.scalars(sa.select(Site.unit_name).order_by(Site.id)) if u]
         fallback = units[0] if units else ""
         for u in s.scalars(sa.select(User).where(User.id.in_(ids))):
             out[u.id] = (u.full_name, u.unit or fallback, (0, u.full_name))
-        out[None] = ("(chưa được gọi)", fallback, (1, ""))
+        out[None] = (str(_l("(chưa được gọi)")), fallback, (1, ""))
     elif group == "counter":
         for c in s.scalars(sa.select(Counter).where(Counter.id.in_(ids))):
-            name = f"Quầy {c.number:02d}"
+            name = str(_l("Quầy %(n)s", n=f"{c.number:02d}"))
             if c.name and c.name.strip() not in (name, f"Quầy {c.number}"):
                 name += f" – {c.name}"
             out[c.id] = (name, c.site.name, (c.site_id, c.number))
-        out[None] = ("(chưa đến quầy)", "", (10**6, 0))
+        out[None] = (str(_l("(chưa đến quầy)")), "", (10**6, 0))
     elif group == "site":
         for site in s.scalars(sa.select(Site).where(Site.id.in_(ids))):
             out[site.id] = (site.name, site.unit_name, (site.id,))
     else:
         for day in ids:
-            out[day] = (f"{day:%d/%m/%Y}", WEEKDAY_NAMES[day.weekday()], (day,))
+            out[day] = (f"{day:%d/%m/%Y}", str(WEEKDAY_NAMES[day.weekday()]), (day,))
     return out
 
 
@@ -594,7 +607,7 @@ SUMMED = (
 
 def _sum_counts(rows: list[Row]) -> Row:
     """The counts of the rows added up (durations are filled from all values separately)."""
-    total = Row(key=None, label="Tổng cộng")
+    total = Row(key=None, label=str(_l("Tổng cộng")))
     for r in rows:
         for name in SUMMED:
             setattr(total, name, getattr(total, name) + getattr(r, name))
@@ -717,7 +730,8 @@ def build_report(
         sites = list(s.scalars(sa.select(Site).order_by(Site.id)))
         choices = [{"code": x.code, "name": x.name} for x in sites if x.active]
         if site is None:
-            site_name = sites[0].name if len(sites) == 1 else "Tất cả điểm tiếp nhận"
+            everywhere = str(_l("Tất cả điểm tiếp nhận"))
+            site_name = sites[0].name if len(sites) == 1 else everywhere
             unit_name = sites[0].unit_name if len(sites) == 1 else ""
         else:
             site_name, unit_name = site.name, site.unit_name
@@ -748,19 +762,19 @@ def today(now: dt.datetime | None = None) -> dt.date:
 
 
 TICKET_COLUMNS = (
-    "Ngày", "Số thứ tự", "Lĩnh vực", "Trạng thái", "Ưu tiên", "Quầy", "Công chức",
-    "Lấy số", "Gọi lần đầu", "Bắt đầu", "Kết thúc", "Chờ (giây)", "Phục vụ (giây)",
-    "Mức đánh giá", "Nguồn đánh giá",
+    _l("Ngày"), _l("Số thứ tự"), _l("Lĩnh vực"), _l("Trạng thái"), _l("Ưu tiên"), _l("Quầy"),
+    _l("Công chức"), _l("Lấy số"), _l("Gọi lần đầu"), _l("Bắt đầu"), _l("Kết thúc"),
+    _l("Chờ (giây)"), _l("Phục vụ (giây)"), _l("Mức đánh giá"), _l("Nguồn đánh giá"),
 )  # fmt: skip
 
 STATUS_TEXT = {
-    "waiting": "Đang chờ",
-    "called": "Đã gọi",
-    "serving": "Đang phục vụ",
-    "finished": "Đã phục vụ",
-    "no_show": "Vắng mặt",
-    "cancelled": "Đã hủy",
-    "expired": "Hết hiệu lực",
+    "waiting": _l("Đang chờ"),
+    "called": _l("Đã gọi"),
+    "serving": _l("Đang phục vụ"),
+    "finished": _l("Đã phục vụ"),
+    "no_show": _l("Vắng mặt"),
+    "cancelled": _l("Đã hủy"),
+    "expired": _l("Hết hiệu lực"),
 }
 
 
@@ -929,10 +943,13 @@ def live_snapshot(
             alerts.append(
                 {
                     "kind": "wait",
-                    "text": (
-                        f"{area['prefix']} – {area['name']}: chờ lâu nhất "
-                        f"{area['longest_wait_minutes']} phút (mục tiêu "
-                        f"{area['target_wait_minutes']} phút)"
+                    "text": str(
+                        _l(
+                            "%(area)s: chờ lâu nhất %(n)s phút (mục tiêu %(target)s phút)",
+                            area=f"{area['prefix']} – {area['name']}",
+                            n=area["longest_wait_minutes"],
+                            target=area["target_wait_minutes"],
+                        )
                     ),
                 }
             )
@@ -1004,14 +1021,19 @@ def _printer_alerts(site_id: int, day: dt.date) -> list[dict[str, Any]]:
         if event.kind != "print_failed":
             continue
         detail = event.detail or {}
-        kiosk = detail.get("kiosk") or "mặc định"
+        kiosk = detail.get("kiosk") or str(_l("mặc định"))
         alerts.append(
             {
                 "kind": "printer",
                 "kiosk": detail.get("kiosk"),
-                "text": (
-                    f"Máy in ki-ốt {kiosk}: {detail.get('message') or 'gặp sự cố'} "
-                    f"(số {code}, {event.at.astimezone(HALL_TZ):%H:%M})"
+                "text": str(
+                    _l(
+                        "Máy in ki-ốt %(kiosk)s: %(problem)s (số %(code)s, %(time)s)",
+                        kiosk=kiosk,
+                        problem=detail.get("message") or _l("gặp sự cố"),
+                        code=code,
+                        time=f"{event.at.astimezone(HALL_TZ):%H:%M}",
+                    )
                 ),
             }
         )
