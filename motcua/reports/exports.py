@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
@@ -18,7 +19,7 @@ HEADER_FILL = PatternFill("solid", fgColor="DCE6F2")
 TOTAL_FILL = PatternFill("solid", fgColor="F2F2F2")
 THIN = Side(style="thin", color="9AA5B1")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-SHEET_NAMES = ("Tổng hợp", "Hài lòng", "Theo giờ", "Theo thứ")
+SHEET_NAMES = (_l("Tổng hợp"), _l("Hài lòng"), _l("Theo giờ"), _l("Theo thứ"))
 
 
 def title_lines(report: Report) -> list[str]:
@@ -27,8 +28,16 @@ def title_lines(report: Report) -> list[str]:
     if report.unit_name:
         lines.append(report.unit_name)
     lines += [
-        f"BÁO CÁO {report.period.name.upper()} ({report.period.range_text})",
-        f"Lập lúc {report.generated_at.astimezone(HALL_TZ):%H:%M %d/%m/%Y}",
+        str(
+            _l(
+                "BÁO CÁO %(name)s (%(range)s)",
+                name=report.period.name.upper(),
+                range=report.period.range_text,
+            )
+        ),
+        str(
+            _l("Lập lúc %(when)s", when=f"{report.generated_at.astimezone(HALL_TZ):%H:%M %d/%m/%Y}")
+        ),
     ]
     return lines
 
@@ -48,7 +57,7 @@ def report_csv(report: Report) -> str:
         if table.total is not None:
             writer.writerow(_csv_row(table.total))
     writer.writerow([])
-    writer.writerow(["Định nghĩa"])
+    writer.writerow([str(_l("Định nghĩa"))])
     for name, definition in DEFINITIONS:
         writer.writerow([str(name), str(definition)])
     return buffer.getvalue()
@@ -100,10 +109,10 @@ def report_xlsx(report: Report) -> bytes:
     for name, table in zip(SHEET_NAMES, all_tables(report), strict=True):
         ws = workbook.active if first else workbook.create_sheet()
         first = False
-        ws.title = name
+        ws.title = str(name)
         _write_table(ws, table, heading)
-    ws = workbook.create_sheet("Định nghĩa")
-    ws.append(["Chỉ số", "Định nghĩa"])
+    ws = workbook.create_sheet(str(_l("Định nghĩa")))
+    ws.append([str(_l("Chỉ số")), str(_l("Định nghĩa"))])
     for name, definition in DEFINITIONS:
         ws.append([str(name), str(definition)])
     ws.column_dimensions["A"].width = 28
