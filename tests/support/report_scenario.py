@@ -12,12 +12,13 @@ Monday 23/11/2026 (T0 = 08:15:03 hall time), minutes after T0:
   B003    B     5       –                               cancelled 8                     –    –
   A004    A     6       –                               expired (next morning)          –    –
 
-Tuesday 24/11 08:00:00: A001 again (numbers restart each day; "TUE" below), called 08:02 at counter 2 by Hùng, started at once,
-finished 08:05 (wait 120, service 180). Sunday 22/11 09:00: C001 (C) at counter 4 by Lan,
-called 09:05, finished 09:10 without start (wait 300, service 300) — outside that week.
+Tuesday 24/11 08:00:00: A001 again (numbers restart each day; "TUE" below), called 08:02
+at counter 2 by Hùng, started at once, finished 08:05 (wait 120, service 180; "A005" in the
+tests' comments). Sunday 22/11 09:00: C001 (C) at counter 4 by Lan, called 09:05, finished
+09:10 without start (wait 300, service 300) — outside that week.
 
 Area A's target wait is 15 minutes (900 s): A001, A003 and A005 were within it; A002 and
-B002 were not. (Tuesday's ticket is called A005 in the comments of the tests.)
+B002 were not.
 """
 
 from __future__ import annotations
