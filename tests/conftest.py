@@ -64,8 +64,15 @@ def app(tmp_path: Any) -> Iterator[Flask]:
 
 @pytest.fixture
 def pg_app() -> Iterator[Flask]:
-    """An app on the real PostgreSQL given by MOTCUA_TEST_POSTGRES_URL (fresh schema)."""
-    app = build_app(postgres_url())
+    """An app on the real PostgreSQL given by MOTCUA_TEST_POSTGRES_URL (fresh schema).
+
+    Commits do not wait for the WAL flush here (synchronous_commit=off): it changes
+    durability after a crash, not visibility or locking, and keeps the suite fast.
+    """
+    app = build_app(
+        postgres_url(),
+        SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"options": "-c synchronous_commit=off"}},
+    )
     yield app
     with app.app_context():
         db.session.remove()

@@ -438,10 +438,11 @@ def issue_ticket(
             "detail": {"priority": priority, "kiosk": kiosk} if priority or kiosk else None,
         },
     )
-    seq = bump_seq(site.id)
     ahead = _count_ahead(site.id, day, area.id, ticket_id, now, priority, policy)
     open_counters = max(1, sum(1 for _, paused in counters if not paused))
     average = _average_service_minutes(site.id, area.id, day, policy)
+    # The site row is locked last and held only for the update and the commit.
+    seq = bump_seq(site.id)
     view = TicketView(
         uuid=ticket_uuid,
         token=token,
@@ -539,8 +540,8 @@ def _record(
         area_id=area_id,
         detail=detail,
     )
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, with_estimate=with_estimate, seq=seq)
+    view = _view(ticket, policy, with_estimate=with_estimate)
+    view.seq = seq = bump_seq(ticket.site_id)  # the site row: the last lock, held briefly
     _commit_publish(fact, ticket.site_id, seq, view, counter=counter.number, **extra)
     return view
 
@@ -570,8 +571,8 @@ def _call(
     counter.normal_streak = 0 if ticket.priority else counter.normal_streak + 1
     _assign_officer(counter, officer_id)
     _log(ticket, kind, now, actor_id=officer_id, counter_id=counter.id)
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, with_estimate=False, seq=seq)
+    view = _view(ticket, policy, with_estimate=False)
+    view.seq = seq = bump_seq(ticket.site_id)  # the site row: the last lock, held briefly
     _commit_publish(
         "ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=False
     )
@@ -876,8 +877,8 @@ def cancel(
         counter_id=ticket.counter_id,
         detail={"reason": reason} if reason else None,
     )
-    seq = bump_seq(ticket.site_id)
-    view = _view(ticket, policy, with_estimate=False, seq=seq)
+    view = _view(ticket, policy, with_estimate=False)
+    view.seq = seq = bump_seq(ticket.site_id)  # the site row: the last lock, held briefly
     _commit_publish("ticket_cancelled", ticket.site_id, seq, view, counter=counter_number)
     return view
 
