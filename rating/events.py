@@ -1,7 +1,7 @@
 """Socket.IO namespace /rating: the counter's rating tablet.
 
-The tablet connects with ``auth = {"counter": 3}`` (its counter number; device pairing
-replaces this once it exists, see ``paired_counter``), joins its site's and counter's rooms and
+A paired tablet is bound to its counter by its device token; an unpaired one connects with
+``auth = {"counter": 3}`` (see ``paired_counter``). It joins its site's and counter's rooms and
 asks for a ``snapshot`` (the shared live.js protocol). ``ticket_finished`` for its counter arms
 the question; the verbs ``rate`` and ``skip`` answer it, each one service call, each acked.
 """

@@ -378,6 +378,7 @@ def _photo(user: User | None) -> str | None:
     return user.photo if user is not None and user.photo else None
 
 
+@transactional
 def find_counter(number: int, site_code: str | None = None) -> int:
     """The id of an active counter by its number at a site (default: this server's)."""
     counter_id = db.session.scalar(
