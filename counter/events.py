@@ -20,12 +20,12 @@ from flask_socketio import Namespace, SocketIO, join_room
 
 from motcua import realtime
 from motcua.errors import (
-    HTTP_MESSAGES,
     DomainError,
     Forbidden,
     Unauthorized,
     ValidationFailed,
     error_payload,
+    run_for_ack,
 )
 from motcua.services import tickets
 from motcua.services.settings import effective
@@ -146,17 +146,15 @@ class CounterNamespace(Namespace):
 
     def _act(self, action: Callable[[ConsoleClient], dict[str, Any]]) -> dict[str, Any]:
         """Run one verb for the calling console and turn the outcome into an ack."""
-        try:
-            with self._lock:
-                client = self._clients.get(request.sid)  # type: ignore[attr-defined]
+        with self._lock:
+            client = self._clients.get(request.sid)  # type: ignore[attr-defined]
+
+        def verb() -> dict[str, Any]:
             if client is None:
                 raise Unauthorized()
             return action(client)
-        except DomainError as exc:
-            return {"ok": False, **error_payload(exc)}
-        except Exception:
-            log.exception("console verb failed")
-            return {"ok": False, "error": "server_error", "message": str(HTTP_MESSAGES[500])}
+
+        return run_for_ack(verb, "console verb")
 
     def on_snapshot(self, data: Any = None) -> dict[str, Any]:
         """The counter's current ticket and waiting queue, exact at ``seq``."""

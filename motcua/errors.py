@@ -7,6 +7,7 @@ Raised by services; translated to HTTP responses and Socket.IO acks in one place
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, jsonify, request
@@ -143,6 +144,17 @@ def error_payload(exc: DomainError) -> dict[str, Any]:
     if exc.details:
         body["details"] = exc.details
     return body
+
+
+def run_for_ack(action: Callable[[], dict[str, Any]], what: str) -> dict[str, Any]:
+    """Run a Socket.IO verb: its ack, or {"ok": false, "error", "message"} on any failure."""
+    try:
+        return action()
+    except DomainError as exc:
+        return {"ok": False, **error_payload(exc)}
+    except Exception:
+        log.exception("%s failed", what)
+        return {"ok": False, "error": "server_error", "message": str(HTTP_MESSAGES[500])}
 
 
 def http_error_payload(status: int, errors: Any = None) -> dict[str, Any]:

@@ -20,11 +20,11 @@ from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_roo
 from motcua import auth as motcua_auth
 from motcua import realtime
 from motcua.errors import (
-    HTTP_MESSAGES,
     DomainError,
     Unauthorized,
     ValidationFailed,
     error_payload,
+    run_for_ack,
 )
 from motcua.services import ratings
 from motcua.services.devices import DeviceNotPaired
@@ -138,17 +138,15 @@ class RatingNamespace(Namespace):
 
     def _act(self, action: Callable[[Tablet], dict[str, Any]]) -> dict[str, Any]:
         """Run one verb for the calling tablet and turn the outcome into an ack."""
-        try:
-            with self._lock:
-                tablet = self._tablets.get(request.sid)  # type: ignore[attr-defined]
+        with self._lock:
+            tablet = self._tablets.get(request.sid)  # type: ignore[attr-defined]
+
+        def verb() -> dict[str, Any]:
             if tablet is None:
                 raise Unauthorized()
             return action(tablet)
-        except DomainError as exc:
-            return {"ok": False, **error_payload(exc)}
-        except Exception:
-            log.exception("rating verb failed")
-            return {"ok": False, "error": "server_error", "message": str(HTTP_MESSAGES[500])}
+
+        return run_for_ack(verb, "rating verb")
 
     def on_snapshot(self, data: Any = None) -> dict[str, Any]:
         """The officer at the counter, the hall, and the rating waiting (if any), at ``seq``."""

@@ -579,6 +579,17 @@ def _call(
     return view
 
 
+def _free_counter(counter_id: int, now: dt.datetime) -> tuple[Counter, dt.date]:
+    """Lock a counter that may call: open (not paused) and with no ticket at it."""
+    counter = _counter(counter_id, lock=True)
+    if counter.paused:
+        raise CounterPaused(counter=counter.number)
+    day = business_day(now)
+    if _current_ticket(counter, day) is not None:
+        raise CounterBusy(counter=counter.number)
+    return counter, day
+
+
 def _waiting_query(counter: Counter, day: dt.date) -> sa.Select[tuple[Ticket]]:
     area_ids = [a.id for a in counter.areas if a.active]
     return sa.select(Ticket).where(
@@ -603,12 +614,7 @@ def call_next(
     """Call the next waiting ticket for a counter, atomically across counters."""
     now = ensure_now(now)
     policy = policy or current_policy()
-    counter = _counter(counter_id, lock=True)
-    if counter.paused:
-        raise CounterPaused(counter=counter.number)
-    day = business_day(now)
-    if _current_ticket(counter, day) is not None:
-        raise CounterBusy(counter=counter.number)
+    counter, day = _free_counter(counter_id, now)
     base = _waiting_query(counter, day)
     if dialect_name() == "postgresql":
         locking: dict[str, Any] = {"skip_locked": True}
@@ -645,12 +651,7 @@ def call_ticket(
     """Call a given waiting number (e.g. a priority citizen) to a counter."""
     now = ensure_now(now)
     policy = policy or current_policy()
-    counter = _counter(counter_id, lock=True)
-    if counter.paused:
-        raise CounterPaused(counter=counter.number)
-    day = business_day(now)
-    if _current_ticket(counter, day) is not None:
-        raise CounterBusy(counter=counter.number)
+    counter, day = _free_counter(counter_id, now)
     ticket = db.session.scalar(
         sa.select(Ticket)
         .where(
