@@ -15,6 +15,12 @@ def index() -> Any:
     return render_template("index.html", endpoints=set(current_app.view_functions))
 
 
+@bp.route("/favicon.ico")
+def favicon() -> Any:
+    """No icon: answer 204 so that browsers log no error on every screen."""
+    return "", 204
+
+
 @bp.route("/healthz")
 def healthz() -> Any:
     """Liveness probe for a supervisor."""

@@ -76,13 +76,18 @@ def seed_default_areas() -> int:
 
 @transactional
 def ensure_site(code: str, name: str, unit_name: str = "", kind: str = "hall") -> int:
-    """Create a site if missing; return its id."""
+    """Create a site if missing (or give a bare one its unit name); return its id."""
     site = db.session.scalar(sa.select(Site).where(Site.code == code))
     if site is None:
         site = Site(code=code, name=name, unit_name=unit_name, kind=kind, seq=0)
         db.session.add(site)
-        db.session.commit()
-        catalog_cache.invalidate()
+    elif unit_name and not site.unit_name:
+        # `motcua init` creates the site without a unit; `motcua demo` names it.
+        site.unit_name = unit_name
+    else:
+        return site.id
+    db.session.commit()
+    catalog_cache.invalidate()
     return site.id
 
 

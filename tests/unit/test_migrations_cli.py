@@ -175,3 +175,20 @@ def test_motcua_serve_answers_http_and_websocket(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_demo_names_the_unit_of_the_site_init_created(tmp_path: Path) -> None:
+    """`motcua init` then `motcua demo`: the hall's unit (PHƯỜNG …) is on the site."""
+    from db.models import Site
+
+    app = cli_app(f"sqlite:///{tmp_path / 'unit.sqlite3'}")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["init"]).exit_code == 0
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        site = db.session.scalar(sa.select(Site))
+        assert (site.name, site.unit_name) == (
+            "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG",
+            "PHƯỜNG BA ĐÌNH",
+        )
+    assert app.test_client().get("/favicon.ico").status_code == 204
