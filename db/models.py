@@ -145,7 +145,16 @@ class Ticket(Base):
         # Safety net under the counter row: one number per site, area, day.
         sa.UniqueConstraint("site_id", "issue_area_id", "business_day", "number"),
         sa.UniqueConstraint("site_id", "idempotency_key"),
-        sa.Index("ix_tickets_queue", "site_id", "business_day", "status", "area_id"),
+        # The queue: waiting tickets of an area in order; covers the people-ahead count.
+        sa.Index(
+            "ix_tickets_queue",
+            "site_id",
+            "business_day",
+            "area_id",
+            "status",
+            "queued_at",
+            "priority",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -65,12 +65,17 @@ def get_site(site_code: str | None = None) -> Site:
     return site
 
 
-def bump_seq(site_id: int) -> int:
-    """Advance the site's board sequence inside the current transaction."""
+def bump_seq(site_id: int, count: int = 1) -> int:
+    """Advance the site's board sequence by ``count`` inside the current transaction.
+
+    Returns the new (last) value; a caller that publishes ``count`` facts numbers them
+    ``last - count + 1 … last``.
+    """
     # Flush pending ticket/counter changes first: the site row is always the last lock a
     # transaction takes (PostgreSQL), so two transactions can never wait on each other.
     db.session.flush()
-    return int(db.session.connection().execute(_BUMP_SEQ, {"site_id": site_id}).scalar_one())
+    params = {"site_id": site_id, "count": count}
+    return int(db.session.connection().execute(_BUMP_SEQ, params).scalar_one())
 
 
 _SITES = Site.__table__
@@ -78,7 +83,7 @@ _SITES = Site.__table__
 _BUMP_SEQ = (
     sa.update(_SITES)
     .where(_SITES.c.id == sa.bindparam("site_id"))
-    .values(seq=_SITES.c.seq + 1)
+    .values(seq=_SITES.c.seq + sa.bindparam("count"))
     .returning(_SITES.c.seq)
 )
 

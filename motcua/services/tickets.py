@@ -13,7 +13,8 @@ import functools
 import logging
 import math
 import secrets
-from dataclasses import dataclass, field, fields
+import threading
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -138,36 +139,36 @@ def _serving_counters(site_id: int, area_id: int) -> list[tuple[int, bool]]:
 # kiosk tap cost ~0.7-1 ms each, executing a prebuilt one ~0.15 ms (bench/bench_api.py).
 _TICKETS = Ticket.__table__
 _EVENTS = TicketEvent.__table__
-_INSERT_TICKET = sa.insert(_TICKETS).returning(_TICKETS.c.id)
+_INSERT_TICKET = sa.insert(_TICKETS).returning(_TICKETS.c.id, sort_by_parameter_order=True)
 _INSERT_EVENT = sa.insert(_EVENTS)
 
 
 @functools.cache
 def _upsert_sequence(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO UPDATE SET last_number = last_number + 1 RETURNING``."""
+    """``INSERT … ON CONFLICT DO UPDATE SET last_number = last_number + :count RETURNING``."""
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
     seq = TicketSequence.__table__
     stmt = insert(seq).values(
         site_id=sa.bindparam("site_id"),
         area_id=sa.bindparam("area_id"),
         business_day=sa.bindparam("day"),
-        last_number=1,
+        last_number=sa.bindparam("count"),
     )
     return stmt.on_conflict_do_update(
         index_elements=["site_id", "area_id", "business_day"],
-        set_={"last_number": seq.c.last_number + 1},
+        set_={"last_number": seq.c.last_number + stmt.excluded.last_number},
     ).returning(seq.c.last_number)
 
 
-def _next_number(site_id: int, area_id: int, day: dt.date) -> int:
-    """Bump the per-(site, area, day) counter row and return the new number.
+def _next_number(site_id: int, area_id: int, day: dt.date, count: int = 1) -> int:
+    """Take ``count`` numbers of the per-(site, area, day) counter; returns the last one.
 
     ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` inside the ticket's own
     transaction: gap-free and duplicate-free on SQLite and PostgreSQL, and a
-    rollback takes the number back.
+    rollback takes the numbers back. The numbers taken are ``last - count + 1 … last``.
     """
     stmt = _upsert_sequence(dialect_name())
-    params = {"site_id": site_id, "area_id": area_id, "day": day}
+    params = {"site_id": site_id, "area_id": area_id, "day": day, "count": count}
     return int(db.session.connection().execute(stmt, params).scalar_one())
 
 
@@ -361,7 +362,102 @@ def _publish_ticket(event: str, site_id: int, seq: int, view: TicketView, **extr
 # --------------------------------------------------------------------------- issue
 
 
-@transactional
+def _held_lock() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
+@dataclass(eq=False)
+class _IssueRequest:
+    """One kiosk tap, checked and ready to be written by whichever thread leads the batch."""
+
+    site: catalog_cache.SiteRef
+    area: catalog_cache.AreaRef
+    counters: list[tuple[int, bool]]
+    priority: str | None
+    key: str | None
+    kiosk: str | None
+    now: dt.datetime
+    day: dt.date
+    policy: QueuePolicy
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    uuid: str = field(default_factory=new_uuid)
+    result: TicketView | None = None
+    error: BaseException | None = None
+    done: bool = False
+    thread: int = field(default_factory=threading.get_ident)
+    wake: threading.Lock = field(default_factory=_held_lock)
+
+
+class IssueBatcher:
+    """Group commit for kiosk taps: concurrent issues share one transaction and one fsync.
+
+    With ``synchronous=FULL`` every commit waits for the disk (about 1 ms here), and the
+    write lock is held meanwhile, so one ticket per transaction caps a hall server at a
+    few hundred tickets a second whatever the CPU does. Here the first tap to arrive
+    leads: it takes every tap waiting at that moment, writes them in one transaction
+    (numbers, rows, events, one site sequence bump), commits once, publishes each fact in
+    order, and hands each waiting thread its own ticket. A tap that arrives while a batch
+    is being written waits for the next batch. Alone, a tap is a batch of one.
+
+    Should a batch fail as a whole, each of its taps is retried alone, so one bad tap
+    (say an idempotency key committed meanwhile by another process) costs no one else.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._pending: list[_IssueRequest] = []
+        self._leading = False
+
+    def submit(self, req: _IssueRequest) -> TicketView:
+        """Have the request written (by this thread or the current leader); its view."""
+        with self._mutex:
+            self._pending.append(req)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            req.wake.acquire()  # released once: answered, or handed the lead
+        if not req.done:
+            self._lead()
+        if req.error is not None:
+            raise req.error
+        assert req.result is not None
+        return req.result
+
+    def _lead(self) -> None:
+        """Write everything pending, answer it, then hand the lead to one waiting tap."""
+        with self._mutex:
+            batch, self._pending = self._pending, []
+        try:
+            _write_batch_or_each(batch)
+        finally:
+            for other in batch:  # never leave a waiting tap without an answer
+                if not other.done:
+                    other.error = other.error or RuntimeError("issue batch interrupted")
+                    other.done = True
+            with self._mutex:
+                successor = self._pending[0] if self._pending else None
+                self._leading = successor is not None
+            me = threading.get_ident()
+            for other in batch:
+                if other.thread != me:
+                    other.wake.release()
+            if successor is not None:
+                successor.wake.release()
+
+
+def _batcher() -> IssueBatcher:
+    """This app's batcher (apps in one process, as in the tests, never share one)."""
+    from flask import current_app
+
+    ext = current_app.extensions
+    batcher = ext.get("motcua_issue_batcher")
+    if batcher is None:
+        batcher = ext.setdefault("motcua_issue_batcher", IssueBatcher())
+    return batcher  # type: ignore[no-any-return]
+
+
 def issue_ticket(
     service: str,
     *,
@@ -374,8 +470,10 @@ def issue_ticket(
 ) -> TicketView:
     """Issue the next number of an area; a repeated idempotency key returns the same ticket.
 
-    The hot path of a kiosk tap: site, area and counters come from the catalog cache,
-    rows are written with Core statements, and the view is built from plain values.
+    The hot path of a kiosk tap: site, area and counters come from the catalog cache, the
+    tap is checked here, then written with others arriving at the same moment
+    (``IssueBatcher``). Issuing is its own unit of work: whatever the caller had open in
+    the session is committed first (it must not hold the write lock while it waits).
     """
     now = ensure_now(now)
     policy = policy or current_policy()
@@ -391,80 +489,215 @@ def issue_ticket(
     counters = catalog_now.serving.get((site.id, area.id), []) if area else []
     if area is None or not counters:
         raise ServiceNotFound(service=service)
-    day = business_day(now)
-    token = secrets.token_urlsafe(18)
-    ticket_uuid = new_uuid()
+    if db.session().in_transaction():
+        db.session.commit()
+    request = _IssueRequest(
+        site=site,
+        area=area,
+        counters=counters,
+        priority=priority,
+        key=idempotency_key,
+        kiosk=kiosk,
+        now=now,
+        day=business_day(now),
+        policy=policy,
+    )
+    return _batcher().submit(request)
+
+
+def _write_batch_or_each(batch: list[_IssueRequest]) -> None:
+    """Write a batch in one transaction; if that fails, each request on its own."""
     try:
-        number = _next_number(site.id, area.id, day)
-        code = format_code(area.prefix, number, policy.digits)
-        conn = db.session.connection()
-        ticket_id = conn.execute(
-            _INSERT_TICKET,
+        _write_batch(batch)
+        return
+    except Exception as exc:
+        db.session.rollback()
+        if len(batch) == 1:
+            _settle_alone(batch[0], exc)
+            return
+        log.warning("issue batch of %d failed (%s); writing each alone", len(batch), exc)
+    for req in batch:
+        try:
+            _write_batch([req])
+        except Exception as exc:
+            db.session.rollback()
+            _settle_alone(req, exc)
+
+
+def _settle_alone(req: _IssueRequest, exc: Exception) -> None:
+    """A lone request failed: a retried tap whose first try committed gets that ticket."""
+    if isinstance(exc, IntegrityError) and req.key:
+        try:
+            existing = _by_idempotency_key(req.site.id, req.key)
+            if existing is not None:
+                req.result = _view(existing, req.policy, created=False)
+                db.session.commit()
+                req.done = True
+                return
+        except Exception:
+            db.session.rollback()
+            log.exception("looking up idempotency key after a conflict")
+    req.error = exc
+    req.done = True
+
+
+def _write_batch(batch: list[_IssueRequest]) -> None:
+    """Write every request of the batch in one transaction, commit, publish, settle."""
+    conn = db.session.connection()
+    retries: list[tuple[_IssueRequest, _IssueRequest | Ticket]] = []
+    fresh: list[_IssueRequest] = []
+    by_key: dict[tuple[int, str], _IssueRequest] = {}
+    existing = _existing_keys(batch)
+    for req in batch:
+        key = (req.site.id, req.key) if req.key else None
+        if key is not None and key in existing:
+            retries.append((req, existing[key]))
+        elif key is not None and key in by_key:
+            retries.append((req, by_key[key]))  # the same tap twice in one batch
+        else:
+            if key is not None:
+                by_key[key] = req
+            fresh.append(req)
+    numbers = _take_numbers(fresh)
+    rows = []
+    for req in fresh:
+        number = numbers[id(req)]
+        rows.append(
             {
-                "uuid": ticket_uuid,
-                "token": token,
-                "site_id": site.id,
-                "issue_area_id": area.id,
-                "area_id": area.id,
-                "business_day": day,
+                "uuid": req.uuid,
+                "token": req.token,
+                "site_id": req.site.id,
+                "issue_area_id": req.area.id,
+                "area_id": req.area.id,
+                "business_day": req.day,
                 "number": number,
-                "code": code,
+                "code": format_code(req.area.prefix, number, req.policy.digits),
                 "status": WAITING,
-                "priority": priority,
-                "idempotency_key": idempotency_key,
-                "issued_at": now,
-                "queued_at": now,
-                "kiosk": kiosk,
+                "priority": req.priority,
+                "idempotency_key": req.key,
+                "issued_at": req.now,
+                "queued_at": req.now,
+                "kiosk": req.kiosk,
                 "call_count": 0,
                 "misses": 0,
-            },
-        ).scalar_one()
-    except IntegrityError:
-        # A retried tap (same key) whose first try already committed: return that ticket.
-        db.session.rollback()
-        existing = _by_idempotency_key(site.id, idempotency_key) if idempotency_key else None
-        if existing is None:
-            raise
-        return _view(existing, policy, created=False)
-    conn.execute(
-        _INSERT_EVENT,
-        {
-            "uuid": new_uuid(),
-            "ticket_id": ticket_id,
-            "site_id": site.id,
-            "kind": "issued",
-            "at": now,
-            "area_id": area.id,
-            "detail": {"priority": priority, "kiosk": kiosk} if priority or kiosk else None,
-        },
-    )
-    ahead = _count_ahead(site.id, day, area.id, ticket_id, now, priority, policy)
-    open_counters = max(1, sum(1 for _, paused in counters if not paused))
-    average = _average_service_minutes(site.id, area.id, day, policy)
-    # The site row is locked last and held only for the update and the commit.
-    seq = bump_seq(site.id)
-    view = TicketView(
-        uuid=ticket_uuid,
-        token=token,
-        code=code,
-        number=number,
-        status=WAITING,
-        area_code=area.code,
-        area_prefix=area.prefix,
-        area_name=area.name,
-        priority=priority,
-        priority_label=policy.priority_categories.get(priority) if priority else None,
-        issued_at=now,
-        business_day=day,
-        site_code=site.code,
-        people_ahead=ahead,
-        estimated_wait_minutes=int(math.ceil(ahead * average / open_counters)),
-        serving_counters=[n for n, _ in counters],
-        created=True,
-        seq=seq,
-    )
-    _commit_publish("ticket_issued", site.id, seq, view)
-    return view
+            }
+        )
+    ids: list[int] = []
+    if rows:
+        ids = [row[0] for row in conn.execute(_INSERT_TICKET, rows)]
+        conn.execute(
+            _INSERT_EVENT,
+            [
+                {
+                    "uuid": new_uuid(),
+                    "ticket_id": ticket_id,
+                    "site_id": req.site.id,
+                    "kind": "issued",
+                    "at": req.now,
+                    "area_id": req.area.id,
+                    "detail": (
+                        {"priority": req.priority, "kiosk": req.kiosk}
+                        if req.priority or req.kiosk
+                        else None
+                    ),
+                }
+                for req, ticket_id in zip(fresh, ids, strict=True)
+            ],
+        )
+    views: list[TicketView] = []
+    for req, row, ticket_id in zip(fresh, rows, ids, strict=True):
+        ahead = _count_ahead(
+            req.site.id, req.day, req.area.id, ticket_id, req.now, req.priority, req.policy
+        )
+        open_counters = max(1, sum(1 for _, paused in req.counters if not paused))
+        average = _average_service_minutes(req.site.id, req.area.id, req.day, req.policy)
+        views.append(
+            TicketView(
+                uuid=req.uuid,
+                token=req.token,
+                code=row["code"],
+                number=row["number"],
+                status=WAITING,
+                area_code=req.area.code,
+                area_prefix=req.area.prefix,
+                area_name=req.area.name,
+                priority=req.priority,
+                priority_label=(
+                    req.policy.priority_categories.get(req.priority) if req.priority else None
+                ),
+                issued_at=req.now,
+                business_day=req.day,
+                site_code=req.site.code,
+                people_ahead=ahead,
+                estimated_wait_minutes=int(math.ceil(ahead * average / open_counters)),
+                serving_counters=[n for n, _ in req.counters],
+                created=True,
+            )
+        )
+    earlier = [
+        (req, _view(t, req.policy, created=False)) for req, t in retries if isinstance(t, Ticket)
+    ]
+    # The site row is locked last and held only for the update and the commit; a batch
+    # takes one sequence number per fact it will publish.
+    per_site: dict[int, list[TicketView]] = {}
+    for req, view in zip(fresh, views, strict=True):
+        per_site.setdefault(req.site.id, []).append(view)
+    for site_id in sorted(per_site):
+        site_views = per_site[site_id]
+        last = bump_seq(site_id, len(site_views))
+        for offset, view in enumerate(site_views):
+            view.seq = last - len(site_views) + 1 + offset
+    db.session.commit()
+    for req, view in zip(fresh, views, strict=True):
+        _publish_ticket("ticket_issued", req.site.id, view.seq or 0, view)
+        req.result = view
+    for req, view in earlier:
+        req.result = view
+    for req, first in retries:
+        if isinstance(first, _IssueRequest):
+            assert first.result is not None
+            req.result = replace(first.result, created=False)
+    for req in batch:
+        req.done = True
+
+
+def _existing_keys(batch: list[_IssueRequest]) -> dict[tuple[int, str], Ticket]:
+    """Tickets already issued under the batch's idempotency keys, by (site, key)."""
+    keys: dict[int, set[str]] = {}
+    for req in batch:
+        if req.key:
+            keys.setdefault(req.site.id, set()).add(req.key)
+    found: dict[tuple[int, str], Ticket] = {}
+    for site_id, site_keys in keys.items():
+        rows = db.session.execute(_EXISTING_KEYS, {"site_id": site_id, "keys": list(site_keys)})
+        ids = [ticket_id for ticket_id, _ in rows]
+        if ids:
+            for ticket in db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ids))):
+                found[(site_id, str(ticket.idempotency_key))] = ticket
+    return found
+
+
+_EXISTING_KEYS = sa.select(_TICKETS.c.id, _TICKETS.c.idempotency_key).where(
+    _TICKETS.c.site_id == sa.bindparam("site_id"),
+    _TICKETS.c.idempotency_key.in_(sa.bindparam("keys", expanding=True)),
+)
+
+
+def _take_numbers(fresh: list[_IssueRequest]) -> dict[int, int]:
+    """Numbers for the new tickets, in arrival order within each (site, area, day).
+
+    One counter-row update per queue, in a fixed order (so two writers always lock the
+    rows in the same order on PostgreSQL).
+    """
+    queues: dict[tuple[int, int, dt.date], list[_IssueRequest]] = {}
+    for req in fresh:
+        queues.setdefault((req.site.id, req.area.id, req.day), []).append(req)
+    numbers: dict[int, int] = {}
+    for (site_id, area_id, day), reqs in sorted(queues.items(), key=lambda item: item[0]):
+        last = _next_number(site_id, area_id, day, len(reqs))
+        for offset, req in enumerate(reqs):
+            numbers[id(req)] = last - len(reqs) + 1 + offset
+    return numbers
 
 
 def _by_idempotency_key(site_id: int, key: str) -> Ticket | None:
