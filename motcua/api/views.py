@@ -59,7 +59,7 @@ def list_services() -> Any:
 
 
 @blp.route("/tickets", methods=["POST"])
-@blp.arguments(TicketCreateSchema)
+@blp.arguments(TicketCreateSchema())
 @blp.response(201, TicketSchema)
 @blp.alt_response(200, schema=TicketSchema, description="Idempotent retry: the same ticket")
 @blp.alt_response(404, description="Unknown or inactive service")
@@ -98,7 +98,7 @@ def reprint_ticket(token: str) -> Any:
 
 
 @blp.route("/auth/token", methods=["POST"])
-@blp.arguments(TokenRequestSchema)
+@blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenSchema)
 def create_token(body: dict[str, Any]) -> Any:
     """Exchange a username and password for a bearer token (throttled like the login form)."""
@@ -132,7 +132,7 @@ def call_next(counter_id: int) -> Any:
 
 
 @blp.route("/counters/<int:counter_id>/call", methods=["POST"])
-@blp.arguments(CallTicketSchema)
+@blp.arguments(CallTicketSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
 @require_roles(*COUNTER_ROLES)
@@ -169,7 +169,7 @@ def start(counter_id: int) -> Any:
 
 
 @blp.route("/counters/<int:counter_id>/finish", methods=["POST"])
-@blp.arguments(FinishSchema)
+@blp.arguments(FinishSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
 @require_roles(*COUNTER_ROLES)
@@ -179,7 +179,7 @@ def finish(body: dict[str, Any], counter_id: int) -> Any:
 
 
 @blp.route("/counters/<int:counter_id>/transfer", methods=["POST"])
-@blp.arguments(TransferSchema)
+@blp.arguments(TransferSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
 @require_roles(*COUNTER_ROLES)
@@ -195,7 +195,7 @@ def transfer(body: dict[str, Any], counter_id: int) -> Any:
 
 
 @blp.route("/counters/<int:counter_id>/pause", methods=["POST"])
-@blp.arguments(PauseSchema)
+@blp.arguments(PauseSchema())
 @blp.doc(security=BEARER)
 @require_roles(*COUNTER_ROLES)
 def pause(body: dict[str, Any], counter_id: int) -> Any:
@@ -204,7 +204,7 @@ def pause(body: dict[str, Any], counter_id: int) -> Any:
 
 
 @blp.route("/board")
-@blp.arguments(BoardQuerySchema, location="query")
+@blp.arguments(BoardQuerySchema(), location="query")
 @blp.response(200, BoardSchema)
 def get_board(query: dict[str, Any]) -> Any:
     """The lobby board snapshot with its sequence number."""

@@ -515,7 +515,8 @@ def _write_batch_or_each(batch: list[_IssueRequest]) -> None:
         if len(batch) == 1:
             _settle_alone(batch[0], exc)
             return
-        log.warning("issue batch of %d failed (%s); writing each alone", len(batch), exc)
+        level = logging.DEBUG if isinstance(exc, IntegrityError) else logging.WARNING
+        log.log(level, "issue batch of %d failed (%s); writing each alone", len(batch), exc)
     for req in batch:
         try:
             _write_batch([req])
@@ -544,20 +545,20 @@ def _settle_alone(req: _IssueRequest, exc: Exception) -> None:
 def _write_batch(batch: list[_IssueRequest]) -> None:
     """Write every request of the batch in one transaction, commit, publish, settle."""
     conn = db.session.connection()
-    retries: list[tuple[_IssueRequest, _IssueRequest | Ticket]] = []
+    # A key already committed is not looked up first: its insert fails on the UNIQUE
+    # constraint, the batch is retried tap by tap, and that tap gets its first ticket
+    # (_settle_alone). Retries are rare; a lookup on every batch is not free.
+    repeats: list[tuple[_IssueRequest, _IssueRequest]] = []
     fresh: list[_IssueRequest] = []
     by_key: dict[tuple[int, str], _IssueRequest] = {}
-    existing = _existing_keys(batch)
     for req in batch:
         key = (req.site.id, req.key) if req.key else None
-        if key is not None and key in existing:
-            retries.append((req, existing[key]))
-        elif key is not None and key in by_key:
-            retries.append((req, by_key[key]))  # the same tap twice in one batch
-        else:
-            if key is not None:
-                by_key[key] = req
-            fresh.append(req)
+        if key is not None and key in by_key:
+            repeats.append((req, by_key[key]))  # the same tap twice in one batch
+            continue
+        if key is not None:
+            by_key[key] = req
+        fresh.append(req)
     numbers = _take_numbers(fresh)
     rows = []
     for req in fresh:
@@ -634,9 +635,6 @@ def _write_batch(batch: list[_IssueRequest]) -> None:
                 created=True,
             )
         )
-    earlier = [
-        (req, _view(t, req.policy, created=False)) for req, t in retries if isinstance(t, Ticket)
-    ]
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}
@@ -651,36 +649,11 @@ def _write_batch(batch: list[_IssueRequest]) -> None:
     for req, view in zip(fresh, views, strict=True):
         _publish_ticket("ticket_issued", req.site.id, view.seq or 0, view)
         req.result = view
-    for req, view in earlier:
-        req.result = view
-    for req, first in retries:
-        if isinstance(first, _IssueRequest):
-            assert first.result is not None
-            req.result = replace(first.result, created=False)
+    for req, first in repeats:
+        assert first.result is not None
+        req.result = replace(first.result, created=False)
     for req in batch:
         req.done = True
-
-
-def _existing_keys(batch: list[_IssueRequest]) -> dict[tuple[int, str], Ticket]:
-    """Tickets already issued under the batch's idempotency keys, by (site, key)."""
-    keys: dict[int, set[str]] = {}
-    for req in batch:
-        if req.key:
-            keys.setdefault(req.site.id, set()).add(req.key)
-    found: dict[tuple[int, str], Ticket] = {}
-    for site_id, site_keys in keys.items():
-        rows = db.session.execute(_EXISTING_KEYS, {"site_id": site_id, "keys": list(site_keys)})
-        ids = [ticket_id for ticket_id, _ in rows]
-        if ids:
-            for ticket in db.session.scalars(sa.select(Ticket).where(Ticket.id.in_(ids))):
-                found[(site_id, str(ticket.idempotency_key))] = ticket
-    return found
-
-
-_EXISTING_KEYS = sa.select(_TICKETS.c.id, _TICKETS.c.idempotency_key).where(
-    _TICKETS.c.site_id == sa.bindparam("site_id"),
-    _TICKETS.c.idempotency_key.in_(sa.bindparam("keys", expanding=True)),
-)
 
 
 def _take_numbers(fresh: list[_IssueRequest]) -> dict[int, int]:
