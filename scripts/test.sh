@@ -11,4 +11,7 @@ export MOTCUA_TEST_POSTGRES_URL
 export MOTCUA_REQUIRE_PARTS=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/pytest "$@"
+# Two workers (pytest-xdist), each with its own PostgreSQL database (tests/support/parts.py);
+# one test at a time per worker, the longest first (tests/conftest.py). MOTCUA_TEST_WORKERS=0
+# runs everything in one process.
+.venv/bin/pytest -n "${MOTCUA_TEST_WORKERS:-2}" --maxschedchunk 1 "$@"

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
+import os
+import shutil
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,15 +21,25 @@ from db import db
 from motcua import create_app
 from motcua.services import accounts, catalog
 from motcua.services.demo import DEMO_COUNTERS
+from tests.support import routing_cache
 from tests.support.parts import postgres_url
 
 PASSWORD = "mat-khau-kiem-thu"
 # A frozen instant: Monday 23/11/2026 08:15:03 in Hà Nội (UTC+7).
 T0 = dt.datetime(2026, 11, 23, 1, 15, 3, tzinfo=dt.UTC)
 
+# Test databases and files in RAM where the machine has a tmpfs at /dev/shm: SQLite's
+# synchronous=FULL makes every commit wait for the disk, which no test is about.
+# (pytest's own variable for the root of tmp_path; a value already set is kept.)
+if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access("/dev/shm", os.W_OK | os.X_OK):
+    os.environ["PYTEST_DEBUG_TEMPROOT"] = "/dev/shm"
+TEMP_ROOT = os.environ.get("PYTEST_DEBUG_TEMPROOT")
 
-def build_app(database_uri: str, **overrides: Any) -> Flask:
-    """An app on a fresh schema with the demo areas, 6 counters and a few accounts."""
+routing_cache.install()  # every test creates an app: compile each URL rule once
+
+
+def make_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
+    """The configuration of a test app on a database."""
     config: dict[str, Any] = {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
@@ -32,7 +49,11 @@ def build_app(database_uri: str, **overrides: Any) -> Flask:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     config.update(overrides)
-    app = create_app(config)
+    return config
+
+
+def seed(app: Flask) -> None:
+    """A fresh schema with the demo areas, 6 counters and a few accounts."""
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -49,7 +70,67 @@ def build_app(database_uri: str, **overrides: Any) -> Flask:
             accounts.create_user(
                 username, full_name=name, role=role, password=PASSWORD, position="Công chức", now=T0
             )
+
+
+_SEEDED: list[Path] = []
+
+
+def seeded_sqlite_file() -> Path:
+    """A SQLite file made once per test process by ``seed`` (WAL checkpointed, closed)."""
+    if not _SEEDED:
+        folder = Path(tempfile.mkdtemp(prefix="motcua-seeded-", dir=TEMP_ROOT))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "seeded.sqlite3"
+        app = create_app(make_config(f"sqlite:///{path}"))
+        seed(app)
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()  # the last connection checkpoints the WAL into the file
+        assert not path.with_name(path.name + "-wal").exists()
+        _SEEDED.append(path)
+    return _SEEDED[0]
+
+
+def copy_seeded_sqlite(target: Path) -> None:
+    """A new seeded database at ``target``: a copy of the seeded file with new site uuids.
+
+    The copy holds exactly what ``seed`` writes, except the random values: each hall keeps
+    a uuid of its own, as when it is seeded afresh (session bundles are matched by it).
+    """
+    from db.models import Site, new_uuid
+
+    shutil.copyfile(seeded_sqlite_file(), target)
+    with contextlib.closing(sqlite3.connect(target)) as conn:
+        table = Site.__tablename__
+        ids = [row[0] for row in conn.execute(f"SELECT id FROM {table}")]
+        conn.executemany(
+            f"UPDATE {table} SET uuid = ? WHERE id = ?", [(new_uuid(), i) for i in ids]
+        )
+        conn.commit()
+
+
+def build_app(database_uri: str, **overrides: Any) -> Flask:
+    """An app on a fresh schema with the demo areas, 6 counters and a few accounts.
+
+    A new SQLite file is a copy of one seeded once per process (seeding every test's
+    database cost more than the rest of most tests); any other database is seeded here.
+    """
+    app_config = make_config(database_uri, **overrides)
+    target = sqlite_file(database_uri)
+    if target is not None and not overrides and not target.exists():
+        copy_seeded_sqlite(target)
+        return create_app(app_config)
+    app = create_app(app_config)
+    seed(app)
     return app
+
+
+def sqlite_file(database_uri: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URI (None for other databases and in-memory)."""
+    prefix = "sqlite:///"
+    if not database_uri.startswith(prefix) or database_uri == prefix + ":memory:":
+        return None
+    return Path(database_uri[len(prefix) :])
 
 
 @pytest.fixture
@@ -149,3 +230,21 @@ def counter_id(app: Flask, number: int) -> int:
 
     with app.app_context():
         return int(db.session.scalar(sa.select(Counter.id).where(Counter.number == number)))
+
+
+# The longest tests first, so that under pytest-xdist (scripts/test.sh: -n 2, one test at a
+# time per worker) they start at once on different workers and the short ones fill the gaps.
+LONGEST_FIRST = ("tests/unit/test_concurrency.py", "tests/browser/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Move the longest tests to the front (a stable sort: files keep their order)."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid
+        for i, prefix in enumerate(LONGEST_FIRST):
+            if path.startswith(prefix):
+                return i
+        return len(LONGEST_FIRST)
+
+    items.sort(key=rank)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 
@@ -18,11 +19,42 @@ def missing_part(reason: str) -> None:
 
 
 def postgres_url() -> str:
-    """The PostgreSQL URL for tests, or skip/fail."""
+    """The PostgreSQL URL for tests, or skip/fail.
+
+    Under pytest-xdist each worker gets a database of its own, named after the configured
+    one plus the worker id (``motcua_test`` → ``motcua_test_gw0``), created when missing:
+    tests drop and recreate schemas, so two workers must never share one.
+    """
     url = os.environ.get("MOTCUA_TEST_POSTGRES_URL", "")
     if not url:
         missing_part("PostgreSQL not configured (set MOTCUA_TEST_POSTGRES_URL; .ci/run does)")
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return _worker_database(url, worker) if worker else url
+
+
+@functools.cache
+def _worker_database(url: str, worker: str) -> str:
+    """The URL of ``<database>_<worker>`` on the same server, created if it does not exist."""
+    import sqlalchemy as sa
+    from sqlalchemy.exc import ProgrammingError
+
+    base = sa.make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            found = conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not found:
+                try:
+                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                except ProgrammingError as exc:  # another run created it meanwhile
+                    if "already exists" not in str(exc):
+                        raise
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def chromium_path() -> str:
