@@ -19,8 +19,11 @@ a snapshot on connect, facts in seq order, a re-read on a gap or board_changed):
 
     .venv/bin/python bench/bench_realtime.py            # 200 calls, one every 100 ms
     .venv/bin/python bench/bench_realtime.py --calls 500 --gap-ms 50 --threads 32
+    .venv/bin/python bench/bench_realtime.py --console reread   # consoles as they were before
 
 Clients and server share the machine (2 cores here): the figures include client overhead.
+Each display runs in a process of its own (a lobby PC is a machine of its own); with
+``--displays-in-process`` they share the bench process, and its GIL, with the other clients.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import multiprocessing
 import os
 import random
 import re
@@ -55,6 +59,7 @@ from counter.console_fold import FACTS, ConsoleState, summary  # noqa: E402  (af
 COUNTERS, DISPLAYS, TABLETS, POLLERS = 30, 10, 10, 10
 SERVER = "gunicorn"
 THREADS = 100
+DISPLAY_PROCESSES = True  # each display in a process of its own (--displays-in-process: not)
 # fold: consoles fold facts into their state, as console.js does; reread: they re-read it after
 # every relevant fact, as console.js did before; none: no re-read at all (a lower bound).
 CONSOLE = "fold"
@@ -180,6 +185,20 @@ class InOrderClient(socketio.Client):
         return _InOrderEngineIO
 
 
+class Tally:
+    """What a group of screens counts: the snapshots they read; and when to stop."""
+
+    def __init__(self, stop: Any) -> None:
+        self.lock = threading.Lock()
+        self.snapshots: Counter[tuple[str, str]] = Counter()  # (screen, reason) -> count
+        self.stop = stop
+
+    def count(self, kind: str, reason: str) -> None:
+        """A snapshot was read."""
+        with self.lock:
+            self.snapshots[(kind, reason)] += 1
+
+
 class Live:
     """motcua/static/js/live.js for a python-socketio client.
 
@@ -190,7 +209,7 @@ class Live:
 
     def __init__(
         self,
-        bench: Bench,
+        bench: Tally,
         client: socketio.Client,
         namespace: str,
         kind: str,
@@ -294,29 +313,26 @@ class Live:
         threading.Thread(target=loop, daemon=True).start()
 
 
-class Bench:
+class Bench(Tally):
     """The clients and what they measured."""
 
     def __init__(self, base: str) -> None:
+        super().__init__(threading.Event())
         self.base = base
         self.sent: dict[str, float] = {}  # ticket code -> when call_next was sent
         self.acked: list[float] = []  # call_next round trips (ms)
         self.ack_at: dict[str, float] = {}  # ticket code -> when its ack arrived
         self.push: dict[str, list[float]] = defaultdict(list)  # code -> receipt times
         self.poll: dict[str, list[float]] = defaultdict(list)
-        self.lock = threading.Lock()
         self.clients: list[socketio.Client] = []
-        self.stop = threading.Event()
         self.tablet_namespace = "/rating"
-        self.snapshots: Counter[tuple[str, str]] = Counter()  # (screen, reason) -> count
         self.verbs: Counter[str] = Counter()  # tablets' skip etc.
+        self.display_procs: list[Any] = []
+        self.mp = multiprocessing.get_context("spawn")
+        self.mp_stop = self.mp.Event()
+        self.mp_results: Any = self.mp.Queue()
         self.links: list[Live] = []  # the consoles' live links, in the order of connect_all
         self.models: list[list[ConsoleState]] = []  # and their folded states
-
-    def count(self, kind: str, reason: str) -> None:
-        """A snapshot was read."""
-        with self.lock:
-            self.snapshots[(kind, reason)] += 1
 
     def connect_all(self, counters: list[dict[str, Any]]) -> list[socketio.Client]:
         """30 consoles (logged in), 10 displays, 10 tablets."""
@@ -334,9 +350,22 @@ class Bench:
         )
         r.raise_for_status()
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
+        if DISPLAY_PROCESSES:
+            ready = self.mp.Queue()
+            for _ in range(DISPLAYS):
+                proc = self.mp.Process(
+                    target=display_main,
+                    args=(self.base, CONSOLE, self.mp_stop, ready, self.mp_results),
+                    daemon=True,
+                )
+                proc.start()
+                self.display_procs.append(proc)
+            for _ in range(DISPLAYS):
+                ready.get(timeout=60)
+        else:
+            for _ in range(DISPLAYS):
+                self.clients.append(display_client(self, self.base, self._received))
         consoles = [self._console(counter, cookie) for counter in counters]
-        for _ in range(DISPLAYS):
-            self.clients.append(self._display())
         for i in range(TABLETS):
             self.clients.append(self._tablet(counters[i]))
         self.clients.extend(consoles)
@@ -392,34 +421,25 @@ class Bench:
         self.models.append(model)
         return client
 
-    def _display(self) -> socketio.Client:
-        """A display as board.js behaves: counts from the facts, re-reads once a minute."""
-        client = InOrderClient(reconnection=False)
+    def _received(self, code: str, at: float) -> None:
+        with self.lock:
+            self.push[code].append(at)
 
-        def on_called(payload: dict[str, Any]) -> None:
-            now = time.perf_counter()
+    def collect_displays(self) -> None:
+        """Stop the display processes and take what they measured."""
+        if not self.display_procs:
+            return
+        self.mp_stop.set()
+        for _ in self.display_procs:
+            receipts, snapshots = self.mp_results.get(timeout=60)
+            for code, at in receipts:
+                self._received(code, at)
             with self.lock:
-                self.push[payload["ticket"]["code"]].append(now)
-
-        live = Live(
-            self,
-            client,
-            "/display",
-            "display",
-            lambda snap: None,
-            lambda name, p: name != "board_changed",
-        )
-        # Latency is taken when the fact arrives, before it is put in seq order.
-        client.on(
-            "ticket_called",
-            lambda p: (on_called(p), live.fact("ticket_called", p)),
-            namespace="/display",
-        )
-        client.connect(self.base, namespaces=["/display"], transports=["websocket"])
-        live.resync("connect")
-        if CONSOLE != "none":
-            live.every(60 * random.random(), 60)  # pages opened at different times
-        return client
+                self.snapshots.update(snapshots)
+        for proc in self.display_procs:
+            proc.join(timeout=2)
+            if proc.is_alive():
+                proc.terminate()
 
     def _tablet(self, counter: dict[str, Any]) -> socketio.Client:
         """A rating tablet as tablet.js behaves at a counter where nobody rates.
@@ -513,6 +533,46 @@ def worker_pids(pid: int) -> list[int]:
     return [pid, *map(int, children)]
 
 
+def display_client(
+    tally: Tally, base: str, received: Callable[[str, float], None]
+) -> socketio.Client:
+    """A display as board.js behaves: counts from the facts, re-reads once a minute."""
+    client = InOrderClient(reconnection=False)
+    live = Live(
+        tally, client, "/display", "display", lambda snap: None, lambda n, p: n != "board_changed"
+    )
+
+    def on_called(payload: dict[str, Any]) -> None:
+        # Latency is taken when the fact arrives, before it is put in seq order.
+        received(payload["ticket"]["code"], time.perf_counter())
+        live.fact("ticket_called", payload)
+
+    client.on("ticket_called", on_called, namespace="/display")
+    client.connect(base, namespaces=["/display"], transports=["websocket"])
+    live.resync("connect")
+    if CONSOLE != "none":
+        live.every(60 * random.random(), 60)  # pages opened at different times
+    return client
+
+
+def display_main(base: str, console: str, stop: Any, ready: Any, results: Any) -> None:
+    """One lobby display in a process of its own, as a lobby PC is a machine of its own.
+
+    In one process with the consoles and tablets, a display waits for the GIL behind forty
+    other clients handling the same fact: that is the bench, not the server. time.perf_counter
+    is CLOCK_MONOTONIC on Linux, the same clock in every process.
+    """
+    global CONSOLE
+    CONSOLE = console
+    tally = Tally(stop)
+    receipts: list[tuple[str, float]] = []
+    client = display_client(tally, base, lambda code, at: receipts.append((code, at)))
+    ready.put(True)
+    stop.wait()
+    results.put((list(receipts), dict(tally.snapshots)))
+    client.eio.disconnect(abort=True)  # the bench process ends this process after reading
+
+
 def answer(link: Live, ack: dict[str, Any]) -> None:
     """What console.js does with a verb's ack: re-read if refused, or if its fact is missing."""
     if not ack.get("ok"):
@@ -541,7 +601,9 @@ def run(calls: int, gap_ms: float) -> None:
         time.sleep(POLL_SECONDS)
         errors = matching = 0
         pids = worker_pids(server.pid)
+        screens = [proc.pid for proc in bench.display_procs]
         cpu0 = [cpu_seconds(p) for p in pids], time.process_time(), time.perf_counter()
+        screens0 = sum(cpu_seconds(p) for p in screens)
         for i in range(calls):
             console, link = consoles[i % len(consoles)], bench.links[i % len(consoles)]
             sent = time.perf_counter()
@@ -558,8 +620,10 @@ def run(calls: int, gap_ms: float) -> None:
             time.sleep(gap_ms / 1000)
         server_cpu = sum(cpu_seconds(p) for p in pids) - sum(cpu0[0])
         client_cpu, elapsed = time.process_time() - cpu0[1], time.perf_counter() - cpu0[2]
+        client_cpu += sum(cpu_seconds(p) for p in screens) - screens0
         time.sleep(POLL_SECONDS + 1)  # let the last polls land
         bench.stop.set()
+        bench.collect_displays()
         for t in pollers:
             t.join(timeout=5)
         if CONSOLE == "fold":  # the folded consoles against the server, at the end
@@ -595,8 +659,9 @@ def run(calls: int, gap_ms: float) -> None:
     print(
         f"server: {f'gunicorn -w 1 --threads {THREADS}' if SERVER == 'gunicorn' else 'werkzeug'} "
         "(threading, simple-websocket), SQLite; "
-        f"{COUNTERS} consoles, {DISPLAYS} displays, {TABLETS} tablets on "
-        f"{bench.tablet_namespace}"
+        f"{COUNTERS} consoles, {DISPLAYS} displays "
+        f"({'a process each' if DISPLAY_PROCESSES else 'in the bench process'}), "
+        f"{TABLETS} tablets on {bench.tablet_namespace}"
     )
     polled = sum(len(rs) for c, rs in bench.poll.items() if c in bench.sent)
     print(
@@ -640,7 +705,7 @@ def run(calls: int, gap_ms: float) -> None:
 
 def main() -> None:
     """Command line."""
-    global COUNTERS, DISPLAYS, TABLETS, POLLERS, SERVER, THREADS, CONSOLE
+    global COUNTERS, DISPLAYS, TABLETS, POLLERS, SERVER, THREADS, CONSOLE, DISPLAY_PROCESSES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--gap-ms", type=float, default=100.0)
@@ -657,9 +722,15 @@ def main() -> None:
         help="fold: as console.js (default); reread: as console.js was before (a re-read after "
         "every fact about the counter or its areas); none: no screen re-reads (a lower bound)",
     )
+    parser.add_argument(
+        "--displays-in-process",
+        action="store_true",
+        help="run the displays in the bench process, beside the consoles and tablets",
+    )
     args = parser.parse_args()
     COUNTERS, DISPLAYS, TABLETS, POLLERS = args.consoles, args.displays, args.tablets, args.pollers
     SERVER, THREADS, CONSOLE = args.server, args.threads, args.console
+    DISPLAY_PROCESSES = not args.displays_in_process
     run(args.calls, args.gap_ms)
 
 
