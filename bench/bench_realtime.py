@@ -413,6 +413,7 @@ class Bench(Tally):
             headers={"Cookie": cookie},
             auth={"counter_id": counter["id"]},
             transports=["websocket"],
+            wait_timeout=10,
         )
         live.resync("connect")
         if CONSOLE == "fold":
@@ -486,12 +487,15 @@ class Bench(Tally):
                 namespaces=["/rating"],
                 auth={"counter": number},
                 transports=["websocket"],
+                wait_timeout=10,
             )
             live.resync("connect")
         except socketio.exceptions.ConnectionError:
             self.tablet_namespace = "/display (the /rating namespace refused)"
             client = InOrderClient(reconnection=False)
-            client.connect(self.base, namespaces=["/display"], transports=["websocket"])
+            client.connect(
+                self.base, namespaces=["/display"], transports=["websocket"], wait_timeout=10
+            )
         return client
 
     def poller(self, seed_: int) -> None:
@@ -548,7 +552,7 @@ def display_client(
         live.fact("ticket_called", payload)
 
     client.on("ticket_called", on_called, namespace="/display")
-    client.connect(base, namespaces=["/display"], transports=["websocket"])
+    client.connect(base, namespaces=["/display"], transports=["websocket"], wait_timeout=10)
     live.resync("connect")
     if CONSOLE != "none":
         live.every(60 * random.random(), 60)  # pages opened at different times
