@@ -33,6 +33,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import queue
 import random
 import re
 import socket
@@ -432,7 +433,11 @@ class Bench(Tally):
             return
         self.mp_stop.set()
         for _ in self.display_procs:
-            receipts, snapshots = self.mp_results.get(timeout=60)
+            try:
+                receipts, snapshots = self.mp_results.get(timeout=30)
+            except queue.Empty:
+                print("a display process sent no results (its receipts count as missing)")
+                break
             for code, at in receipts:
                 self._received(code, at)
             with self.lock:
@@ -570,10 +575,14 @@ def display_main(base: str, console: str, stop: Any, ready: Any, results: Any) -
     CONSOLE = console
     tally = Tally(stop)
     receipts: list[tuple[str, float]] = []
-    client = display_client(tally, base, lambda code, at: receipts.append((code, at)))
-    ready.put(True)
-    stop.wait()
-    results.put((list(receipts), dict(tally.snapshots)))
+    try:
+        client = display_client(tally, base, lambda code, at: receipts.append((code, at)))
+    finally:
+        ready.put(True)
+    try:
+        stop.wait()
+    finally:
+        results.put((list(receipts), dict(tally.snapshots)))
     client.eio.disconnect(abort=True)  # the bench process ends this process after reading
 
 
