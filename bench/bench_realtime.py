@@ -7,17 +7,33 @@ python-socketio clients, plus 10 "peer design" displays that poll GET /api/v1/bo
 the moment each display receives ``ticket_called`` minus the moment the console sent the verb;
 polling latency = the first poll response that shows the call minus the same moment.
 
+The simulated screens read from the server what the real ones do (motcua/static/js/live.js:
+a snapshot on connect, facts in seq order, a re-read on a gap or board_changed):
+- consoles (console.js): fold the facts into their state (counter/console_fold.py), re-read
+  after an ack newer than their state and once a minute (first after 30-60 s); with
+  ``--console reread``, as console.js did before: re-read after every fact about their
+  counter (50 ms) or its areas (0.3-1 s, spread);
+- displays (board.js): count from the facts, re-read once a minute;
+- tablets (tablet.js): re-read when their counter calls or pauses; a finished ticket nobody
+  rates is recorded as skipped when the next one finishes there (or after 60 s).
+
     .venv/bin/python bench/bench_realtime.py            # 200 calls, one every 100 ms
-    .venv/bin/python bench/bench_realtime.py --calls 500 --gap-ms 50
+    .venv/bin/python bench/bench_realtime.py --calls 500 --gap-ms 50 --threads 32
+    .venv/bin/python bench/bench_realtime.py --console reread   # consoles as they were before
 
 Clients and server share the machine (2 cores here): the figures include client overhead.
+Each display runs in a process of its own (a lobby PC is a machine of its own); with
+``--displays-in-process`` they share the bench process, and its GIL, with the other clients.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import multiprocessing
 import os
+import queue
 import random
 import re
 import socket
@@ -27,20 +43,27 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import engineio
 import requests
 import socketio
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from counter.console_fold import FACTS, ConsoleState, summary  # noqa: E402  (after the path)
+
 COUNTERS, DISPLAYS, TABLETS, POLLERS = 30, 10, 10, 10
 SERVER = "gunicorn"
-REFRESH = True  # consoles re-read their state 0.3-1 s after facts, as console.js does
+THREADS = 100
+DISPLAY_PROCESSES = True  # each display in a process of its own (--displays-in-process: not)
+# fold: consoles fold facts into their state, as console.js does; reread: they re-read it after
+# every relevant fact, as console.js did before; none: no re-read at all (a lower bound).
+CONSOLE = "fold"
 POLL_SECONDS = 2.0
 PASSWORD = "bench-mat-khau"
 AREAS = "ABCDEFGH"
@@ -98,7 +121,7 @@ def seed(database_uri: str, tickets_needed: int) -> None:
 
 
 def start_server(database_uri: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """gunicorn -w 1 --threads 100 on the app factory; returns once /healthz answers."""
+    """gunicorn -w 1 --threads THREADS on the app factory; returns once /healthz answers."""
     env = dict(
         os.environ,
         FLASK_SQLALCHEMY_DATABASE_URI=database_uri,
@@ -112,7 +135,7 @@ def start_server(database_uri: str, port: int, workdir: Path) -> subprocess.Pope
             "-w",
             "1",
             "--threads",
-            "100",
+            str(THREADS),
             "-b",
             f"127.0.0.1:{port}",
             "--log-level",
@@ -142,20 +165,175 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-class Bench:
+class _InOrderEngineIO(engineio.Client):
+    """python-engineio's client, but messages are handled in its reader thread, in order.
+
+    The stock client runs every received message in a thread of its own: facts overtake each
+    other, and fifty clients start a thread per fact. A browser's socket hands them over one
+    after the other on one thread: so does this (handlers never wait for an ack here).
+    """
+
+    def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class InOrderClient(socketio.Client):
+    """A python-socketio client on _InOrderEngineIO."""
+
+    def _engineio_client_class(self) -> type[engineio.Client]:
+        return _InOrderEngineIO
+
+
+class Tally:
+    """What a group of screens counts: the snapshots they read; and when to stop."""
+
+    def __init__(self, stop: Any) -> None:
+        self.lock = threading.Lock()
+        self.snapshots: Counter[tuple[str, str]] = Counter()  # (screen, reason) -> count
+        self.stop = stop
+
+    def count(self, kind: str, reason: str) -> None:
+        """A snapshot was read."""
+        with self.lock:
+            self.snapshots[(kind, reason)] += 1
+
+
+class Live:
+    """motcua/static/js/live.js for a python-socketio client.
+
+    A snapshot on connect; facts applied once, in ``seq`` order; a hole in ``seq`` re-reads the
+    snapshot and replays what is newer. Snapshots are asked from another thread: the thread
+    that delivers facts never waits for an ack.
+    """
+
+    def __init__(
+        self,
+        bench: Tally,
+        client: socketio.Client,
+        namespace: str,
+        kind: str,
+        on_snapshot: Callable[[dict[str, Any]], None],
+        on_fact: Callable[[str, dict[str, Any]], bool],
+    ) -> None:
+        self.bench, self.client, self.namespace, self.kind = bench, client, namespace, kind
+        self.on_snapshot, self.on_fact = on_snapshot, on_fact
+        self.lock = threading.Lock()
+        self.seq: int | None = None
+        self.buffer: dict[int, tuple[str, dict[str, Any]]] = {}
+        self.syncing = False
+        self.gap_asked = False
+        self.pending: str | None = None
+        for name in FACTS:
+            client.on(name, functools.partial(self.fact, name), namespace=namespace)
+
+    def resync(self, reason: str) -> None:
+        """Ask for the snapshot (one at a time; a request meanwhile runs right after)."""
+        with self.lock:
+            if self.syncing:
+                self.pending = self.pending or reason
+                return
+            self.syncing = True
+        while True:
+            try:
+                snap = self.client.call("snapshot", {}, namespace=self.namespace, timeout=10)
+            except Exception:  # noqa: BLE001  (a timeout or a closed client: try no more)
+                snap = None
+            with self.lock:
+                later: list[str] = []
+                if isinstance(snap, dict) and isinstance(snap.get("seq"), int):
+                    self.bench.count(self.kind, reason)
+                    self.seq = snap["seq"]
+                    self.gap_asked = False
+                    self.on_snapshot(snap)
+                    self.buffer = {s: f for s, f in self.buffer.items() if s > self.seq}
+                    later = self._drain()
+                reason, self.pending = self.pending, None
+                if reason is None:
+                    self.syncing = False
+            for again in later:
+                self.later(again)
+            if reason is None:
+                return
+
+    def later(self, reason: str, delay: float = 0.0) -> None:
+        """Re-sync from another thread (never from the thread that received a fact)."""
+        timer = threading.Timer(delay, self.resync, args=(reason,))
+        timer.daemon = True
+        timer.start()
+
+    def fact(self, name: str, payload: dict[str, Any]) -> None:
+        """A fact from the server."""
+        seq = payload.get("seq") if isinstance(payload, dict) else None
+        if not isinstance(seq, int):
+            return
+        with self.lock:
+            if self.seq is not None and seq <= self.seq:
+                return
+            self.buffer[seq] = (name, payload)
+            if self.seq is None or self.syncing:
+                return
+            later = self._drain()
+            hole = bool(self.buffer)
+            if hole and not self.gap_asked:
+                self.gap_asked = True
+            else:
+                hole = False
+        for again in later:
+            self.later(again)
+        if hole:
+            self.later("gap")
+
+    def behind(self, seq: int) -> None:
+        """An ack at ``seq`` came back after its fact: if that fact is missing, re-read."""
+        with self.lock:
+            lost = self.seq is not None and seq > self.seq and not self.syncing
+        if lost:
+            self.later("lost")
+
+    def _drain(self) -> list[str]:
+        """Apply buffered facts in order; the re-reads they ask for (run outside the lock)."""
+        asks: list[str] = []
+        while self.seq is not None and self.seq + 1 in self.buffer:
+            self.seq += 1
+            name, payload = self.buffer.pop(self.seq)
+            if not self.on_fact(name, payload):
+                asks.append("refresh")
+        return asks[:1]
+
+    def every(self, first: float, period: float) -> None:
+        """The screens' periodic re-read: first after ``first`` s, then every ``period`` s."""
+
+        def loop() -> None:
+            delay = first
+            while not self.bench.stop.wait(delay) and self.client.connected:
+                self.resync("periodic")
+                delay = period
+
+        threading.Thread(target=loop, daemon=True).start()
+
+
+class Bench(Tally):
     """The clients and what they measured."""
 
     def __init__(self, base: str) -> None:
+        super().__init__(threading.Event())
         self.base = base
         self.sent: dict[str, float] = {}  # ticket code -> when call_next was sent
         self.acked: list[float] = []  # call_next round trips (ms)
         self.ack_at: dict[str, float] = {}  # ticket code -> when its ack arrived
         self.push: dict[str, list[float]] = defaultdict(list)  # code -> receipt times
         self.poll: dict[str, list[float]] = defaultdict(list)
-        self.lock = threading.Lock()
         self.clients: list[socketio.Client] = []
-        self.stop = threading.Event()
         self.tablet_namespace = "/rating"
+        self.verbs: Counter[str] = Counter()  # tablets' skip etc.
+        self.display_procs: list[Any] = []
+        self.mp = multiprocessing.get_context("spawn")
+        self.mp_stop = self.mp.Event()
+        self.mp_results: Any = self.mp.Queue()
+        self.links: list[Live] = []  # the consoles' live links, in the order of connect_all
+        self.models: list[list[ConsoleState]] = []  # and their folded states
 
     def connect_all(self, counters: list[dict[str, Any]]) -> list[socketio.Client]:
         """30 consoles (logged in), 10 displays, 10 tablets."""
@@ -173,103 +351,156 @@ class Bench:
         )
         r.raise_for_status()
         cookie = "; ".join(f"{c.name}={c.value}" for c in http.cookies)
-        consoles = []
-        for counter in counters:
-            cid = counter["id"]
-            client = socketio.Client(reconnection=False)
-            # Like console.js: re-read only for facts about this counter or its areas.
-            self._follow(
-                client,
-                "/counter",
-                "ticket_called",
-                "ticket_finished",
-                "ticket_issued",
-                relevant=lambda p, c=counter: (
-                    p.get("counter") == c["number"]
-                    or (p.get("ticket") or {}).get("area_prefix") in c["areas"]
-                ),
-            )
-            client.connect(
-                self.base,
-                namespaces=["/counter"],
-                headers={"Cookie": cookie},
-                auth={"counter_id": cid},
-                transports=["websocket"],
-            )
-            consoles.append(client)
-        for _ in range(DISPLAYS):
-            self.clients.append(self._display())
+        if DISPLAY_PROCESSES:
+            ready = self.mp.Queue()
+            for _ in range(DISPLAYS):
+                proc = self.mp.Process(
+                    target=display_main,
+                    args=(self.base, CONSOLE, self.mp_stop, ready, self.mp_results),
+                    daemon=True,
+                )
+                proc.start()
+                self.display_procs.append(proc)
+            for _ in range(DISPLAYS):
+                ready.get(timeout=60)
+        else:
+            for _ in range(DISPLAYS):
+                self.clients.append(display_client(self, self.base, self._received))
+        consoles = [self._console(counter, cookie) for counter in counters]
         for i in range(TABLETS):
             self.clients.append(self._tablet(counters[i]))
         self.clients.extend(consoles)
         return consoles
 
-    def _follow(
-        self,
-        client: socketio.Client,
-        namespace: str,
-        *names: str,
-        relevant: Callable[[dict[str, Any]], bool] | None = None,
-    ) -> Callable[[Any], None]:
-        """Like the real screens: re-read the snapshot 0.3-1 s after facts (when REFRESH)."""
+    def _console(self, counter: dict[str, Any], cookie: str) -> socketio.Client:
+        """A console as console.js behaves (CONSOLE = "fold"), or as it did ("reread")."""
+        client = InOrderClient(reconnection=False)
+        number = counter["number"]
+        model: list[ConsoleState] = []
+        rng = random.Random(number)
         timer: list[threading.Timer] = []
-        rng = random.Random(id(client))
 
-        def refresh() -> None:
-            if client.connected:
-                client.call("snapshot", {}, namespace=namespace, timeout=10)
+        def on_snapshot(snap: dict[str, Any]) -> None:
+            if model:
+                model[0].apply_snapshot(snap)
+            else:
+                model.append(ConsoleState(snap))
 
-        def on_fact(payload: dict[str, Any]) -> None:
-            if not REFRESH or (relevant is not None and not relevant(payload)):
+        def reread_later(payload: dict[str, Any]) -> None:
+            # The console before: a fact about this counter or its areas re-read the state,
+            # 50 ms later for its own counter, 0.3-1 s (spread) for the queue moving elsewhere.
+            ticket = payload.get("ticket") or {}
+            mine = payload.get("counter") == number
+            if not mine and ticket.get("area_prefix") not in counter["areas"]:
                 return
             if timer:
                 timer[0].cancel()
-            timer[:] = [threading.Timer(0.3 + 0.7 * rng.random(), refresh)]
+            delay = 0.05 if mine else 0.3 + 0.7 * rng.random()
+            timer[:] = [threading.Timer(delay, live.resync, args=("refresh",))]
             timer[0].start()
 
-        for name in names:
-            client.on(name, on_fact, namespace=namespace)
-        return on_fact
+        def on_fact(name: str, payload: dict[str, Any]) -> bool:
+            if CONSOLE == "reread":
+                reread_later(payload)
+                return True
+            if CONSOLE == "none":
+                return True
+            return model[0].fold(name, payload)
 
-    def _display(self) -> socketio.Client:
-        """A display that records ticket_called (board.js counts from facts, no re-read)."""
-        client = socketio.Client(reconnection=False)
-
-        def on_called(payload: dict[str, Any]) -> None:
-            now = time.perf_counter()
-            with self.lock:
-                self.push[payload["ticket"]["code"]].append(now)
-
-        client.on("ticket_called", on_called, namespace="/display")
-        client.connect(self.base, namespaces=["/display"], transports=["websocket"])
-        client.call("snapshot", {}, namespace="/display", timeout=10)
+        live = Live(self, client, "/counter", "console", on_snapshot, on_fact)
+        client.connect(
+            self.base,
+            namespaces=["/counter"],
+            headers={"Cookie": cookie},
+            auth={"counter_id": counter["id"]},
+            transports=["websocket"],
+            wait_timeout=10,
+        )
+        live.resync("connect")
+        if CONSOLE == "fold":
+            live.every(30 + 30 * rng.random(), 60)  # console.js's safety-net re-read
+        self.links.append(live)
+        self.models.append(model)
         return client
 
+    def _received(self, code: str, at: float) -> None:
+        with self.lock:
+            self.push[code].append(at)
+
+    def collect_displays(self) -> None:
+        """Stop the display processes and take what they measured."""
+        if not self.display_procs:
+            return
+        self.mp_stop.set()
+        for _ in self.display_procs:
+            try:
+                receipts, snapshots = self.mp_results.get(timeout=30)
+            except queue.Empty:
+                print("a display process sent no results (its receipts count as missing)")
+                break
+            for code, at in receipts:
+                self._received(code, at)
+            with self.lock:
+                self.snapshots.update(snapshots)
+        for proc in self.display_procs:
+            proc.join(timeout=2)
+            if proc.is_alive():
+                proc.terminate()
+
     def _tablet(self, counter: dict[str, Any]) -> socketio.Client:
-        """A rating tablet at a counter: re-reads its state when that counter finishes."""
-        client = socketio.Client(reconnection=False)
+        """A rating tablet as tablet.js behaves at a counter where nobody rates.
 
-        def on_finished(payload: dict[str, Any]) -> None:
-            if payload.get("counter") == counter["number"]:
-                threading.Thread(
-                    target=client.call,
-                    args=("snapshot", {}),
-                    kwargs={"namespace": "/rating", "timeout": 10},
-                    daemon=True,
-                ).start()
+        It re-reads its state when its counter calls or pauses; a finished ticket is asked
+        about, and recorded as skipped when the next one finishes or after 60 s.
+        """
+        client = InOrderClient(reconnection=False)
+        number = counter["number"]
+        asked: list[str] = []
+        timers: list[threading.Timer] = []
 
-        client.on("ticket_finished", on_finished, namespace="/rating")
+        def skip(uuid: str, reason: str) -> None:
+            try:
+                client.call(
+                    "skip", {"ticket": uuid, "reason": reason}, namespace="/rating", timeout=10
+                )
+                with self.lock:
+                    self.verbs[f"tablet skip ({reason})"] += 1
+            except Exception:  # noqa: BLE001  (closing down)
+                pass
+
+        def on_fact(name: str, payload: dict[str, Any]) -> bool:
+            mine = payload.get("counter") == number
+            if name == "ticket_finished" and payload.get("counter_id") == counter["id"]:
+                uuid = payload["ticket"]["uuid"]
+                if asked and asked[0] != uuid:
+                    threading.Thread(target=skip, args=(asked[0], "replaced"), daemon=True).start()
+                for t in timers:
+                    t.cancel()
+                asked[:] = [uuid]
+                timers[:] = [threading.Timer(60, skip, args=(uuid, "timeout"))]
+                timers[0].daemon = True
+                timers[0].start()
+                return True
+            if name in ("ticket_called", "counter_changed") and mine:
+                return CONSOLE == "none"  # tablet.js re-reads (not in the "none" lower bound)
+            return name != "board_changed"
+
+        live = Live(self, client, "/rating", "tablet", lambda snap: None, on_fact)
         try:
             client.connect(
                 self.base,
                 namespaces=["/rating"],
-                auth={"counter": counter["number"]},
+                auth={"counter": number},
                 transports=["websocket"],
+                wait_timeout=10,
             )
+            live.resync("connect")
         except socketio.exceptions.ConnectionError:
             self.tablet_namespace = "/display (the /rating namespace refused)"
-            client = socketio.Client(reconnection=False)
-            client.connect(self.base, namespaces=["/display"], transports=["websocket"])
+            client = InOrderClient(reconnection=False)
+            client.connect(
+                self.base, namespaces=["/display"], transports=["websocket"], wait_timeout=10
+            )
         return client
 
     def poller(self, seed_: int) -> None:
@@ -293,6 +524,76 @@ class Bench:
             self.stop.wait(max(0.0, POLL_SECONDS - (time.perf_counter() - started)))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children's threads so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The server's processes: gunicorn's master and its worker (or the werkzeug process)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *map(int, children)]
+
+
+def display_client(
+    tally: Tally, base: str, received: Callable[[str, float], None]
+) -> socketio.Client:
+    """A display as board.js behaves: counts from the facts, re-reads once a minute."""
+    client = InOrderClient(reconnection=False)
+    live = Live(
+        tally, client, "/display", "display", lambda snap: None, lambda n, p: n != "board_changed"
+    )
+
+    def on_called(payload: dict[str, Any]) -> None:
+        # Latency is taken when the fact arrives, before it is put in seq order.
+        received(payload["ticket"]["code"], time.perf_counter())
+        live.fact("ticket_called", payload)
+
+    client.on("ticket_called", on_called, namespace="/display")
+    client.connect(base, namespaces=["/display"], transports=["websocket"], wait_timeout=10)
+    live.resync("connect")
+    if CONSOLE != "none":
+        live.every(60 * random.random(), 60)  # pages opened at different times
+    return client
+
+
+def display_main(base: str, console: str, stop: Any, ready: Any, results: Any) -> None:
+    """One lobby display in a process of its own, as a lobby PC is a machine of its own.
+
+    In one process with the consoles and tablets, a display waits for the GIL behind forty
+    other clients handling the same fact: that is the bench, not the server. time.perf_counter
+    is CLOCK_MONOTONIC on Linux, the same clock in every process.
+    """
+    global CONSOLE
+    CONSOLE = console
+    tally = Tally(stop)
+    receipts: list[tuple[str, float]] = []
+    try:
+        client = display_client(tally, base, lambda code, at: receipts.append((code, at)))
+    finally:
+        ready.put(True)
+    try:
+        stop.wait()
+    finally:
+        results.put((list(receipts), dict(tally.snapshots)))
+    client.eio.disconnect(abort=True)  # the bench process ends this process after reading
+
+
+def answer(link: Live, ack: dict[str, Any]) -> None:
+    """What console.js does with a verb's ack: re-read if refused, or if its fact is missing."""
+    if not ack.get("ok"):
+        link.later("refused")
+    elif CONSOLE == "fold" and isinstance(ack.get("seq"), int):
+        link.behind(ack["seq"])
+
+
 def run(calls: int, gap_ms: float) -> None:
     """Seed, serve, connect, call, measure, print."""
     logging.basicConfig(level=logging.WARNING)
@@ -311,24 +612,39 @@ def run(calls: int, gap_ms: float) -> None:
         for t in pollers:
             t.start()
         time.sleep(POLL_SECONDS)
-        errors = 0
+        errors = matching = 0
+        pids = worker_pids(server.pid)
+        screens = [proc.pid for proc in bench.display_procs]
+        cpu0 = [cpu_seconds(p) for p in pids], time.process_time(), time.perf_counter()
+        screens0 = sum(cpu_seconds(p) for p in screens)
         for i in range(calls):
-            console = consoles[i % len(consoles)]
+            console, link = consoles[i % len(consoles)], bench.links[i % len(consoles)]
             sent = time.perf_counter()
             ack = console.call("call_next", {}, namespace="/counter", timeout=10)
             bench.acked.append(1000 * (time.perf_counter() - sent))
+            answer(link, ack)
             if not ack.get("ok"):
                 errors += 1
                 continue
             with bench.lock:
                 bench.sent[ack["ticket"]["code"]] = sent
                 bench.ack_at[ack["ticket"]["code"]] = sent + bench.acked[-1] / 1000
-            console.call("finish", {}, namespace="/counter", timeout=10)
+            answer(link, console.call("finish", {}, namespace="/counter", timeout=10))
             time.sleep(gap_ms / 1000)
+        server_cpu = sum(cpu_seconds(p) for p in pids) - sum(cpu0[0])
+        client_cpu, elapsed = time.process_time() - cpu0[1], time.perf_counter() - cpu0[2]
+        client_cpu += sum(cpu_seconds(p) for p in screens) - screens0
         time.sleep(POLL_SECONDS + 1)  # let the last polls land
         bench.stop.set()
+        bench.collect_displays()
         for t in pollers:
             t.join(timeout=5)
+        if CONSOLE == "fold":  # the folded consoles against the server, at the end
+            for console, link, model in zip(consoles, bench.links, bench.models, strict=True):
+                fresh = console.call("snapshot", {}, namespace="/counter", timeout=10)
+                with link.lock:
+                    same = link.seq == fresh["seq"] and summary(model[0].state) == summary(fresh)
+                matching += int(same)
     finally:
         for client in bench.clients:
             try:
@@ -354,14 +670,18 @@ def run(calls: int, gap_ms: float) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work shares it)")
     print(
-        f"server: {'gunicorn -w 1 --threads 100' if SERVER == 'gunicorn' else 'werkzeug'} "
+        f"server: {f'gunicorn -w 1 --threads {THREADS}' if SERVER == 'gunicorn' else 'werkzeug'} "
         "(threading, simple-websocket), SQLite; "
-        f"{COUNTERS} consoles, {DISPLAYS} displays, {TABLETS} tablets on "
-        f"{bench.tablet_namespace}"
+        f"{COUNTERS} consoles, {DISPLAYS} displays "
+        f"({'a process each' if DISPLAY_PROCESSES else 'in the bench process'}), "
+        f"{TABLETS} tablets on {bench.tablet_namespace}"
     )
+    polled = sum(len(rs) for c, rs in bench.poll.items() if c in bench.sent)
     print(
         f"calls: {calls} ({errors} refused), one every ~{gap_ms:.0f} ms + call/finish time; "
-        f"push receipts {received} of {len(bench.sent) * DISPLAYS} expected"
+        f"push receipts {received} of {len(bench.sent) * DISPLAYS} expected, polled "
+        f"{polled} of {len(bench.sent) * POLLERS} (a poll misses the calls that left the "
+        "board's recent list since the last one)"
     )
     for name, values in (("push (Socket.IO)", push), (f"polling every {POLL_SECONDS:.0f} s", poll)):
         if not values:
@@ -383,11 +703,22 @@ def run(calls: int, gap_ms: float) -> None:
         f"{'ratio poll/push':>20}: p50 {percentile(poll, 50) / percentile(push, 50):6.0f}x  "
         f"p99 {percentile(poll, 99) / percentile(push, 99):6.0f}x"
     )
+    print(
+        f"{'CPU per call':>20}: server {1000 * server_cpu / calls:.1f} ms, bench clients "
+        f"{1000 * client_cpu / calls:.1f} ms (call_next + finish, their facts, re-reads, polls); "
+        f"{calls / elapsed:.1f} calls/s"
+    )
+    reads = ", ".join(f"{k} {r} {n}" for (k, r), n in sorted(bench.snapshots.items()))
+    print(f"snapshots read: {reads}")
+    if bench.verbs:
+        print("other verbs: " + ", ".join(f"{k} {n}" for k, n in sorted(bench.verbs.items())))
+    if CONSOLE == "fold":
+        print(f"folded consoles equal to a fresh snapshot at the end: {matching} of {COUNTERS}")
 
 
 def main() -> None:
     """Command line."""
-    global COUNTERS, DISPLAYS, TABLETS, POLLERS, SERVER, REFRESH
+    global COUNTERS, DISPLAYS, TABLETS, POLLERS, SERVER, THREADS, CONSOLE, DISPLAY_PROCESSES
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--gap-ms", type=float, default=100.0)
@@ -396,15 +727,23 @@ def main() -> None:
     parser.add_argument("--tablets", type=int, default=10)
     parser.add_argument("--pollers", type=int, default=10)
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
+    parser.add_argument("--threads", type=int, default=100, help="gunicorn --threads")
     parser.add_argument(
-        "--no-refresh",
+        "--console",
+        choices=("fold", "reread", "none"),
+        default="fold",
+        help="fold: as console.js (default); reread: as console.js was before (a re-read after "
+        "every fact about the counter or its areas); none: no screen re-reads (a lower bound)",
+    )
+    parser.add_argument(
+        "--displays-in-process",
         action="store_true",
-        help="screens do not re-read their snapshot after facts",
+        help="run the displays in the bench process, beside the consoles and tablets",
     )
     args = parser.parse_args()
     COUNTERS, DISPLAYS, TABLETS, POLLERS = args.consoles, args.displays, args.tablets, args.pollers
-    SERVER = args.server
-    REFRESH = not args.no_refresh
+    SERVER, THREADS, CONSOLE = args.server, args.threads, args.console
+    DISPLAY_PROCESSES = not args.displays_in_process
     run(args.calls, args.gap_ms)
 
 

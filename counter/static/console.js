@@ -5,15 +5,17 @@
   const cfg = JSON.parse(document.getElementById("console-config").textContent);
   const M = cfg.messages;
   const $ = function (id) { return document.getElementById(id); };
+  // Every fact that carries the site's seq: all are heard, so that a lost one shows as a gap.
   const FACTS = [
     "ticket_issued", "ticket_called", "ticket_no_show", "ticket_started", "ticket_finished",
     "ticket_transferred", "ticket_cancelled", "counter_changed", "board_changed",
+    "ticket_rated", "print_status",
   ];
 
-  let state = null; // last counter_state snapshot
-  let myPrefixes = [];
+  let state = null; // the last counter_state snapshot, with the facts since folded in
   let busy = false;
-  let refreshTimer = null;
+  let serverOffsetMs = 0; // server clock minus this machine's clock
+  const syncs = []; // reasons of the snapshots applied, for supervision and tests
 
   function fmt(template, values) {
     return String(template).replace(/\{(\w+)\}/g, function (_, k) {
@@ -26,6 +28,10 @@
     return Math.max(0, Math.floor((Date.parse(b) - Date.parse(a)) / 60000));
   }
 
+  function waitedMinutes(issuedAt) {
+    return Math.max(0, Math.floor((Date.now() + serverOffsetMs - Date.parse(issuedAt)) / 60000));
+  }
+
   function say(text, kind) {
     const el = $("message");
     el.textContent = text || "";
@@ -36,7 +42,6 @@
     if (!state) return;
     const cur = state.current;
     const counter = state.counter;
-    myPrefixes = counter.areas.map(function (a) { return a.prefix; });
     const card = $("ticket-card");
     card.dataset.status = cur ? cur.status : "none";
     $("cur-code").textContent = cur ? cur.code : "—";
@@ -71,8 +76,11 @@
 
     const waiting = state.waiting;
     $("q-count").textContent = String(waiting.length);
-    const longest = waiting.reduce(function (m, t) { return Math.max(m, t.waited_minutes); }, -1);
-    $("q-longest").textContent = longest < 0 ? "—" : fmt(M.minutes, { n: longest });
+    const oldest = waiting.reduce(function (m, t) {
+      return Math.min(m, Date.parse(t.issued_at));
+    }, Infinity);
+    $("q-longest").textContent = oldest === Infinity
+      ? "—" : fmt(M.minutes, { n: waitedMinutes(new Date(oldest).toISOString()) });
     const perArea = {};
     waiting.forEach(function (t) { perArea[t.area] = (perArea[t.area] || 0) + 1; });
     const counts = $("area-counts");
@@ -99,7 +107,7 @@
       tr.innerHTML = '<td class="code"></td><td></td><td></td><td><button class="btn small"></button></td>';
       tr.children[0].textContent = t.code;
       tr.children[1].textContent = t.priority_label ? t.area + " · " + t.priority_label : t.area;
-      tr.children[2].textContent = fmt(M.minutes, { n: t.waited_minutes });
+      tr.children[2].textContent = fmt(M.minutes, { n: waitedMinutes(t.issued_at) });
       const b = tr.querySelector("button");
       b.textContent = M.call;
       b.disabled = busy || !can.call_ticket;
@@ -141,10 +149,15 @@
           $("dossier").value = "";
           $("dossier").blur(); // the letter shortcuts work again at once
         }
+        // The verb's fact reaches this socket before its ack: if the ack is newer than the
+        // state on screen, that fact was lost on the way. Re-read.
+        if (typeof ack.seq === "number" && conn.seq !== null && ack.seq > conn.seq) {
+          conn.refresh();
+        }
       } else {
         say(ack.message || ack.error, "error");
+        conn.refresh(); // refused: the screen may be behind the server (busy, paused, taken)
       }
-      conn.refresh();
       render();
       return ack;
     });
@@ -225,12 +238,86 @@
     if (!button.disabled) button.click();
   });
 
-  function relevant(name, p) {
-    if (name === "board_changed" || name === "ticket_transferred") return true;
-    if (name === "counter_changed") return p.counter === cfg.counter;
-    if (p.counter === cfg.counter) return true;
+  // ------------------------------------------------------------------ folding facts
+  // Facts arrive exactly once and in seq order after a snapshot (live.js): the console applies
+  // them to the state it holds instead of re-reading it. The same rules, in Python, are
+  // counter/console_fold.py (the tests and the benchmark use it): keep the two in step.
+
+  function queueKey(row) {
+    return [state.priority_first && row.priority ? 0 : 1, Date.parse(row.queued_at),
+      row.id === null || row.id === undefined ? Infinity : row.id];
+  }
+
+  function after(a, b) { // does queue key a come after b?
+    for (let i = 0; i < a.length; i += 1) {
+      if (a[i] !== b[i]) return a[i] > b[i];
+    }
+    return false;
+  }
+
+  function serves(t, queue) {
+    const target = queue ? queue.counter : null;
+    if (target !== null && target !== undefined) return target === cfg.counter;
+    return state.counter.areas.some(function (a) { return a.prefix === t.area_prefix; });
+  }
+
+  function removeWaiting(code) {
+    state.waiting = state.waiting.filter(function (r) { return r.code !== code; });
+  }
+
+  function addWaiting(t, queue) {
+    removeWaiting(t.code);
+    const row = {
+      id: queue ? queue.id : null, // a new ticket: after every one queued so far
+      code: t.code, area: t.area_name, area_prefix: t.area_prefix,
+      priority: t.priority, priority_label: t.priority_label,
+      issued_at: t.issued_at, queued_at: queue ? queue.at : t.issued_at,
+    };
+    const key = queueKey(row);
+    let at = state.waiting.length;
+    while (at > 0 && after(queueKey(state.waiting[at - 1]), key)) at -= 1;
+    state.waiting.splice(at, 0, row);
+  }
+
+  function fold(name, p) {
     const t = p.ticket;
-    return !!t && myPrefixes.indexOf(t.area_prefix) >= 0;
+    const mine = p.counter === cfg.counter;
+    switch (name) {
+      case "board_changed":
+        conn.refresh(); // a change with no detail (tickets expired, a walk-in): read it all
+        return;
+      case "ticket_issued":
+        if (serves(t, null)) addWaiting(t, null);
+        break;
+      case "ticket_called":
+        if (!p.recall) removeWaiting(t.code);
+        if (mine) state.current = t;
+        break;
+      case "ticket_started":
+        if (mine) state.current = t;
+        break;
+      case "ticket_finished":
+        if (mine) state.current = null;
+        break;
+      case "ticket_no_show":
+        if (mine) state.current = null;
+        if (t.status === "waiting" && serves(t, p.queue)) addWaiting(t, p.queue);
+        break;
+      case "ticket_transferred":
+        if (mine) state.current = null;
+        if (serves(t, p.queue)) addWaiting(t, p.queue);
+        break;
+      case "ticket_cancelled":
+        removeWaiting(t.code);
+        if (mine) state.current = null;
+        break;
+      case "counter_changed":
+        if (mine) state.counter.paused = !!p.paused;
+        break;
+      default:
+        return; // ticket_rated, print_status: nothing here; their seq keeps the chain whole
+    }
+    render();
   }
 
   const conn = MotcuaLive.connect({
@@ -239,18 +326,14 @@
     events: FACTS,
     marker: $("offline"),
     messages: { offline: M.offline, timeout: M.timeout },
-    onSnapshot: function (snapshot) {
+    onSnapshot: function (snapshot, reason) {
+      syncs.push(reason);
       state = snapshot;
+      if (snapshot.generated_at) serverOffsetMs = Date.parse(snapshot.generated_at) - Date.now();
       render();
     },
     onEvent: function (name, payload) {
-      if (!relevant(name, payload)) return;
-      // This counter's own facts: redraw at once; the queue moving elsewhere can wait a
-      // moment (spread, so that thirty consoles do not all re-read at the same instant).
-      const mine = payload.counter === cfg.counter;
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(function () { conn.refresh(); },
-        mine ? 50 : 300 + Math.random() * 700);
+      if (state) fold(name, payload);
     },
     onStatus: function () { render(); },
     onRefused: function (error) {
@@ -262,7 +345,12 @@
     },
   });
 
-  // Minutes waited change with time: redraw every 30 s.
-  setInterval(function () { if (state) conn.refresh(); }, 30000);
-  window.motcuaConsole = { conn: conn, get state() { return state; } };
+  // Minutes waited change with time: redraw every 30 s. A safety net re-reads the state once a
+  // minute, the first time 30-60 s after the page opened (spread over the hall's consoles).
+  setInterval(render, 30000);
+  setTimeout(function () {
+    conn.refresh();
+    setInterval(function () { conn.refresh(); }, 60000);
+  }, 30000 + Math.random() * 30000);
+  window.motcuaConsole = { conn: conn, syncs: syncs, get state() { return state; } };
 })();

@@ -6,9 +6,12 @@
   const S = cfg.settings;
   const M = cfg.messages;
   const $ = function (id) { return document.getElementById(id); };
+  // Every fact that carries the site's seq (print_status and ticket_rated change nothing here,
+  // but unheard they would leave a gap and a re-read of the board after every printed ticket).
   const FACTS = [
     "ticket_issued", "ticket_called", "ticket_no_show", "ticket_started", "ticket_finished",
     "ticket_transferred", "ticket_cancelled", "counter_changed", "board_changed",
+    "ticket_rated", "print_status",
   ];
   const wantCounters = S.filter.counters;
   const wantAreas = S.filter.areas.map(function (a) { return a.toUpperCase(); });

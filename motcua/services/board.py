@@ -1,19 +1,102 @@
-"""The lobby board snapshot: latest calls, waiting counts, counters."""
+"""The lobby board snapshot: latest calls, waiting counts, counters.
+
+Every display reads it on (re)connect, after a gap and once a minute: it runs on prebuilt Core
+statements and plain rows (no ORM objects, no per-counter relationship loads).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 import sqlalchemy as sa
 
 from db import db
-from db.engine import begin_read_only
-from db.models import Counter, ServiceArea, Ticket, TicketEvent
-from motcua.services.common import get_site, transactional
+from db.models import Counter, ServiceArea, Site, Ticket, TicketEvent, User, counter_areas
+from motcua.errors import NotFound
+from motcua.services.common import begin_snapshot_read, default_site_code, transactional
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
 RECENT_CALLS = 10
+
+_SITES = Site.__table__
+_AREAS = ServiceArea.__table__
+_COUNTERS = Counter.__table__
+_TICKETS = Ticket.__table__
+_EVENTS = TicketEvent.__table__
+_USERS = User.__table__
+
+_SITE = sa.select(
+    _SITES.c.id, _SITES.c.code, _SITES.c.name, _SITES.c.unit_name, _SITES.c.seq
+).where(_SITES.c.code == sa.bindparam("code"))
+_ACTIVE_AREAS = (
+    sa.select(
+        _AREAS.c.id, _AREAS.c.code, _AREAS.c.prefix, _AREAS.c.name, _AREAS.c.target_wait_minutes
+    )
+    .where(_AREAS.c.active.is_(True))
+    .order_by(_AREAS.c.sort_order, _AREAS.c.prefix)
+)
+_TODAY = (
+    _TICKETS.c.site_id == sa.bindparam("site_id"),
+    _TICKETS.c.business_day == sa.bindparam("day"),
+)
+_WAITING = (
+    sa.select(_TICKETS.c.area_id, sa.func.count(), sa.func.min(_TICKETS.c.issued_at))
+    .where(*_TODAY, _TICKETS.c.status == "waiting")
+    .group_by(_TICKETS.c.area_id)
+)
+_COUNTER_ROWS = (
+    sa.select(
+        _COUNTERS.c.id,
+        _COUNTERS.c.number,
+        _COUNTERS.c.name,
+        _COUNTERS.c.paused,
+        _USERS.c.full_name.label("officer"),
+    )
+    .select_from(_COUNTERS.outerjoin(_USERS, _USERS.c.id == _COUNTERS.c.officer_id))
+    .where(_COUNTERS.c.site_id == sa.bindparam("site_id"), _COUNTERS.c.active.is_(True))
+    .order_by(_COUNTERS.c.sort_order, _COUNTERS.c.number)
+)
+_COUNTER_PREFIXES = (
+    sa.select(counter_areas.c.counter_id, _AREAS.c.prefix)
+    .select_from(
+        counter_areas.join(_AREAS, _AREAS.c.id == counter_areas.c.area_id).join(
+            _COUNTERS, _COUNTERS.c.id == counter_areas.c.counter_id
+        )
+    )
+    .where(_COUNTERS.c.site_id == sa.bindparam("site_id"), _COUNTERS.c.active.is_(True))
+    .order_by(_AREAS.c.sort_order)
+)
+_AT_COUNTERS = sa.select(_TICKETS.c.counter_id, _TICKETS.c.status, _TICKETS.c.code).where(
+    *_TODAY, _TICKETS.c.status.in_(("called", "serving"))
+)
+
+
+@functools.cache
+def _recent_calls(by_counter: bool, by_area: bool) -> Any:
+    """The latest calls and recalls of the day, optionally of some counters or areas."""
+    where = [
+        _EVENTS.c.site_id == sa.bindparam("site_id"),
+        _EVENTS.c.kind.in_(("called", "recalled")),
+        _EVENTS.c.at >= sa.bindparam("since", type_=_EVENTS.c.at.type),
+        _TICKETS.c.business_day == sa.bindparam("day"),
+    ]
+    if by_counter:
+        where.append(_EVENTS.c.counter_id.in_(sa.bindparam("counter_ids", expanding=True)))
+    if by_area:
+        where.append(_TICKETS.c.area_id.in_(sa.bindparam("area_ids", expanding=True)))
+    return (
+        sa.select(_EVENTS.c.at, _EVENTS.c.kind, _TICKETS.c.code, _COUNTERS.c.number, _AREAS.c.name)
+        .select_from(
+            _EVENTS.join(_TICKETS, _TICKETS.c.id == _EVENTS.c.ticket_id)
+            .join(_COUNTERS, _COUNTERS.c.id == _EVENTS.c.counter_id)
+            .join(_AREAS, _AREAS.c.id == _TICKETS.c.area_id)
+        )
+        .where(*where)
+        .order_by(_EVENTS.c.id.desc())
+        .limit(RECENT_CALLS)
+    )
 
 
 @transactional
@@ -25,63 +108,37 @@ def board_snapshot(
     counters: list[int] | None = None,
 ) -> dict[str, Any]:
     """Everything a display needs, with the sequence number it is exact at."""
-    begin_read_only(db.session())
+    begin_snapshot_read()
     now = ensure_now(now)
-    site = get_site(site_code)
+    conn = db.session.connection()
+    code = site_code or default_site_code()
+    site = conn.execute(_SITE, {"code": code}).first()
+    if site is None:
+        raise NotFound(site=code)
     day = business_day(now)
-    area_rows = list(
-        db.session.scalars(
-            sa.select(ServiceArea)
-            .where(ServiceArea.active.is_(True))
-            .order_by(ServiceArea.sort_order, ServiceArea.prefix)
-        )
-    )
+    today = {"site_id": site.id, "day": day}
+    area_rows = conn.execute(_ACTIVE_AREAS).all()
     if areas:
         wanted = {a.upper() for a in areas}
         area_rows = [a for a in area_rows if a.code.upper() in wanted or a.prefix in wanted]
-    waiting_rows = db.session.execute(
-        sa.select(Ticket.area_id, sa.func.count(), sa.func.min(Ticket.issued_at))
-        .where(Ticket.site_id == site.id, Ticket.business_day == day, Ticket.status == "waiting")
-        .group_by(Ticket.area_id)
-    ).all()
-    waiting = {area_id: (n, oldest) for area_id, n, oldest in waiting_rows}
-    counter_rows = list(
-        db.session.scalars(
-            sa.select(Counter)
-            .where(Counter.site_id == site.id, Counter.active.is_(True))
-            .order_by(Counter.sort_order, Counter.number)
-        )
-    )
+    waiting = {area_id: (n, oldest) for area_id, n, oldest in conn.execute(_WAITING, today)}
+    counter_rows = conn.execute(_COUNTER_ROWS, {"site_id": site.id}).all()
     if counters:
-        counter_rows = [c for c in counter_rows if c.number in set(counters)]
-    counter_ids = {c.id for c in counter_rows}
-    at_counter = {
-        t.counter_id: t
-        for t in db.session.scalars(
-            sa.select(Ticket).where(
-                Ticket.site_id == site.id,
-                Ticket.business_day == day,
-                Ticket.status.in_(("called", "serving")),
-            )
-        )
+        numbers = set(counters)
+        counter_rows = [c for c in counter_rows if c.number in numbers]
+    prefixes: dict[int, list[str]] = {}
+    for counter_id, prefix in conn.execute(_COUNTER_PREFIXES, {"site_id": site.id}):
+        prefixes.setdefault(counter_id, []).append(prefix)
+    at_counter = {row.counter_id: row for row in conn.execute(_AT_COUNTERS, today)}
+    params: dict[str, Any] = {
+        **today,
+        "since": dt.datetime.combine(day, dt.time(0), tzinfo=HALL_TZ),
     }
-    start_of_day = dt.datetime.combine(day, dt.time(0), tzinfo=HALL_TZ)
-    call_rows = db.session.execute(
-        sa.select(TicketEvent.at, TicketEvent.kind, Ticket.code, Counter.number, ServiceArea.name)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .join(Counter, Counter.id == TicketEvent.counter_id)
-        .join(ServiceArea, ServiceArea.id == Ticket.area_id)
-        .where(
-            TicketEvent.site_id == site.id,
-            TicketEvent.kind.in_(("called", "recalled")),
-            TicketEvent.at >= start_of_day,
-            Ticket.business_day == day,
-            *([TicketEvent.counter_id.in_(counter_ids)] if counters else []),
-            *([Ticket.area_id.in_([a.id for a in area_rows])] if areas else []),
-        )
-        .order_by(TicketEvent.id.desc())
-        .limit(RECENT_CALLS)
-    ).all()
+    if counters:
+        params["counter_ids"] = [c.id for c in counter_rows]
+    if areas:
+        params["area_ids"] = [a.id for a in area_rows]
+    call_rows = conn.execute(_recent_calls(bool(counters), bool(areas)), params).all()
     return {
         "seq": site.seq,
         "site": {"id": site.id, "code": site.code, "name": site.name, "unit_name": site.unit_name},
@@ -120,8 +177,8 @@ def board_snapshot(
                 if c.paused
                 else (at_counter[c.id].status if c.id in at_counter else "idle"),
                 "ticket": at_counter[c.id].code if c.id in at_counter else None,
-                "officer": c.officer.full_name if c.officer else None,
-                "areas": [a.prefix for a in c.areas],
+                "officer": c.officer,
+                "areas": prefixes.get(c.id, []),
             }
             for c in counter_rows
         ],

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from db import db
+from db.engine import READ_ONLY
 from db.models import Site
 from motcua.errors import NotFound
 
@@ -86,6 +87,24 @@ _BUMP_SEQ = (
     .values(seq=_SITES.c.seq + sa.bindparam("count"))
     .returning(_SITES.c.seq)
 )
+
+
+def begin_snapshot_read() -> None:
+    """Start a read-only transaction whose statements all see one snapshot.
+
+    The board and console snapshots read ``Site.seq`` and the data in several statements; the
+    screens fold the facts newer than that ``seq`` into them, so every statement must see the
+    same committed state. SQLite (WAL): a deferred ``BEGIN`` without the in-process write lock
+    (``db.engine.begin_read_only``) does that already; PostgreSQL needs REPEATABLE READ (its
+    default READ COMMITTED takes a new snapshot per statement).
+    """
+    session = db.session()
+    if session.in_transaction():
+        return
+    options: dict[str, Any] = {READ_ONLY: True}
+    if dialect_name() == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    session.connection(execution_options=options)
 
 
 def dialect_name() -> str:

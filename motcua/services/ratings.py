@@ -35,7 +35,12 @@ from motcua.errors import (
     TicketNotFound,
     ValidationFailed,
 )
-from motcua.services.common import bump_seq, default_site_code, transactional
+from motcua.services.common import (
+    begin_snapshot_read,
+    bump_seq,
+    default_site_code,
+    transactional,
+)
 from motcua.timeutil import ensure_now
 
 log = logging.getLogger(__name__)
@@ -425,6 +430,8 @@ def tablet_page(site_code: str | None = None) -> dict[str, Any]:
 @transactional
 def tablet_state(counter_id: int, *, now: dt.datetime | None = None) -> dict[str, Any]:
     """What the counter's tablet shows: officer, counter, hall, and a rating waiting, if any."""
+    # A read: on SQLite it must not take the write lock (a counter's call would wait for it).
+    begin_snapshot_read()
     now = ensure_now(now)
     counter = db.session.get(Counter, counter_id)
     if counter is None or not counter.active:

@@ -23,7 +23,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from db import db
-from db.engine import begin_read_only
 from db.models import (
     Counter,
     ServiceArea,
@@ -32,6 +31,7 @@ from db.models import (
     TicketEvent,
     TicketSequence,
     User,
+    counter_areas,
     new_uuid,
 )
 from motcua import realtime
@@ -51,6 +51,7 @@ from motcua.errors import (
 from motcua.services import audit, catalog_cache
 from motcua.services.common import (
     QueuePolicy,
+    begin_snapshot_read,
     bump_seq,
     current_policy,
     default_site_code,
@@ -681,6 +682,325 @@ def _by_idempotency_key(site_id: int, key: str) -> Ticket | None:
 
 # --------------------------------------------------------------------------- counters
 
+# The counter's hot path (call, recall, start, finish and the console's snapshot) runs on
+# prebuilt Core statements and plain rows, as issue_ticket does: loading ORM objects with their
+# relationships and flushing them cost about three times the CPU (bench/bench_ops.py). The locks
+# are the same as ever: the counter row FOR UPDATE first, then the ticket row, and the site row
+# last (bump_seq). The rarer verbs (no-show, transfer, cancel, pause) keep the ORM helpers below.
+_COUNTERS = Counter.__table__
+_AREAS = ServiceArea.__table__
+_SITES = Site.__table__
+_USERS = User.__table__
+_ORIGIN = _AREAS.alias("origin_area")
+
+# A ticket as the views need it: its columns, its area, the area it was issued in, its site.
+_TICKET_ROW = sa.select(
+    _TICKETS.c.id,
+    _TICKETS.c.uuid,
+    _TICKETS.c.token,
+    _TICKETS.c.code,
+    _TICKETS.c.number,
+    _TICKETS.c.status,
+    _TICKETS.c.priority,
+    _TICKETS.c.issued_at,
+    _TICKETS.c.queued_at,
+    _TICKETS.c.business_day,
+    _TICKETS.c.called_at,
+    _TICKETS.c.first_called_at,
+    _TICKETS.c.started_at,
+    _TICKETS.c.finished_at,
+    _TICKETS.c.misses,
+    _TICKETS.c.call_count,
+    _TICKETS.c.dossier_code,
+    _TICKETS.c.site_id,
+    _TICKETS.c.area_id,
+    _TICKETS.c.issue_area_id,
+    _TICKETS.c.officer_id,
+    _AREAS.c.code.label("area_code"),
+    _AREAS.c.prefix.label("area_prefix"),
+    _AREAS.c.name.label("area_name"),
+    _ORIGIN.c.name.label("origin_name"),
+    _SITES.c.code.label("site_code"),
+).select_from(
+    _TICKETS.join(_AREAS, _AREAS.c.id == _TICKETS.c.area_id)
+    .join(_ORIGIN, _ORIGIN.c.id == _TICKETS.c.issue_area_id)
+    .join(_SITES, _SITES.c.id == _TICKETS.c.site_id)
+)
+_AT_COUNTER_NOW = (
+    _TICKETS.c.counter_id == sa.bindparam("cid"),
+    _TICKETS.c.business_day == sa.bindparam("day"),
+    _TICKETS.c.status.in_(AT_COUNTER),
+)
+_TICKET_AT_COUNTER = (
+    _TICKET_ROW.where(*_AT_COUNTER_NOW).order_by(_TICKETS.c.called_at.desc()).limit(1)
+)
+_TICKET_BY_CODE = _TICKET_ROW.where(
+    _TICKETS.c.site_id == sa.bindparam("site_id"),
+    _TICKETS.c.business_day == sa.bindparam("day"),
+    sa.func.upper(_TICKETS.c.code) == sa.bindparam("code"),
+).with_for_update(of=_TICKETS)
+_LOCK_COUNTER = (
+    sa.select(
+        _COUNTERS.c.id,
+        _COUNTERS.c.site_id,
+        _COUNTERS.c.number,
+        _COUNTERS.c.active,
+        _COUNTERS.c.paused,
+        _COUNTERS.c.officer_id,
+        _COUNTERS.c.normal_streak,
+    )
+    .where(_COUNTERS.c.id == sa.bindparam("cid"))
+    .with_for_update()
+)
+_LOCK_FREE_COUNTER = _LOCK_COUNTER.add_columns(
+    sa.exists().where(*_AT_COUNTER_NOW).label("busy")  # a subquery: locks nothing
+)
+_ACTIVE_AREA_IDS = (
+    sa.select(counter_areas.c.area_id)
+    .join(_AREAS, _AREAS.c.id == counter_areas.c.area_id)
+    .where(counter_areas.c.counter_id == sa.bindparam("cid"), _AREAS.c.active.is_(True))
+)
+
+
+def _waiting_at_counter(area_ids: Any) -> tuple[Any, ...]:
+    """A counter's queue: its active areas' waiting tickets not sent to another counter, and
+    the tickets sent to it (params: site_id, day, cid)."""
+    return (
+        _TICKETS.c.site_id == sa.bindparam("site_id"),
+        _TICKETS.c.business_day == sa.bindparam("day"),
+        _TICKETS.c.status == WAITING,
+        sa.or_(
+            sa.and_(_TICKETS.c.area_id.in_(area_ids), _TICKETS.c.target_counter_id.is_(None)),
+            _TICKETS.c.target_counter_id == sa.bindparam("cid"),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class _CounterRow:
+    """A counter locked for an action, as plain values."""
+
+    id: int
+    site_id: int
+    number: int
+    paused: bool
+    officer_id: int | None
+    normal_streak: int
+
+
+def _queue_columns(priority_first: bool) -> list[Any]:
+    """ORDER BY of a waiting queue, on the table's columns."""
+    order: list[Any] = []
+    if priority_first:
+        order.append(sa.case((_TICKETS.c.priority.is_(None), 1), else_=0))
+    return [*order, _TICKETS.c.queued_at, _TICKETS.c.id]
+
+
+@functools.cache
+def _next_waiting_statement(priority_first: bool, priority_only: bool) -> Any:
+    """The counter's next waiting ticket, locked (skipped if another counter holds it)."""
+    where = [*_waiting_at_counter(_ACTIVE_AREA_IDS.scalar_subquery())]
+    if priority_only:
+        where.append(_TICKETS.c.priority.is_not(None))
+    return (
+        _TICKET_ROW.where(*where)
+        .order_by(*_queue_columns(priority_first))
+        .limit(1)
+        .with_for_update(of=_TICKETS, skip_locked=True)
+    )
+
+
+@functools.cache
+def _update_statement(table: str, columns: tuple[str, ...]) -> Any:
+    """UPDATE <table> SET <columns> WHERE id = :row_id, built once per column set."""
+    t = _TICKETS if table == "tickets" else _COUNTERS
+    values = {name: sa.bindparam(f"v_{name}", type_=t.c[name].type) for name in columns}
+    return sa.update(t).where(t.c.id == sa.bindparam("row_id")).values(values)
+
+
+def _update_ticket(conn: Any, ticket_id: int, **values: Any) -> None:
+    """Write some columns of one ticket."""
+    params = {f"v_{name}": value for name, value in values.items()}
+    conn.execute(_update_statement("tickets", tuple(values)), {"row_id": ticket_id, **params})
+
+
+def _update_counter(conn: Any, counter_id: int, **values: Any) -> None:
+    """Write some columns of one counter."""
+    params = {f"v_{name}": value for name, value in values.items()}
+    conn.execute(_update_statement("counters", tuple(values)), {"row_id": counter_id, **params})
+
+
+def _insert_event(
+    conn: Any,
+    ticket: dict[str, Any],
+    kind: str,
+    at: dt.datetime,
+    *,
+    actor_id: int | None = None,
+    counter_id: int | None = None,
+    area_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one event to a ticket's log (the Core twin of ``_log``)."""
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "uuid": new_uuid(),
+            "ticket_id": ticket["id"],
+            "site_id": ticket["site_id"],
+            "kind": kind,
+            "at": at,
+            "actor_id": actor_id,
+            "counter_id": counter_id,
+            "area_id": area_id if area_id is not None else ticket["area_id"],
+            "detail": detail,
+        },
+    )
+
+
+def _row_view(
+    ticket: dict[str, Any], policy: QueuePolicy, counter_number: int | None
+) -> TicketView:
+    """Plain view of a ticket row (no estimate: the ticket is at a counter or done)."""
+    priority = ticket["priority"]
+    return TicketView(
+        uuid=ticket["uuid"],
+        token=ticket["token"],
+        code=ticket["code"],
+        number=ticket["number"],
+        status=ticket["status"],
+        area_code=ticket["area_code"],
+        area_prefix=ticket["area_prefix"],
+        area_name=ticket["area_name"],
+        priority=priority,
+        priority_label=policy.priority_categories.get(priority) if priority else None,
+        issued_at=ticket["issued_at"],
+        business_day=ticket["business_day"],
+        site_code=ticket["site_code"],
+        counter_number=counter_number,
+        called_at=ticket["called_at"],
+        started_at=ticket["started_at"],
+        finished_at=ticket["finished_at"],
+        transferred_from=ticket["origin_name"]
+        if ticket["issue_area_id"] != ticket["area_id"]
+        else None,
+        misses=ticket["misses"],
+        call_count=ticket["call_count"],
+        dossier_code=ticket["dossier_code"],
+    )
+
+
+def _lock_counter(conn: Any, counter_id: int) -> _CounterRow:
+    """Lock an active counter's row (FOR UPDATE) and return it."""
+    return _counter_row(conn.execute(_LOCK_COUNTER, {"cid": counter_id}).first(), counter_id)
+
+
+def _counter_row(row: Any, counter_id: int) -> _CounterRow:
+    if row is None or not row.active:
+        raise CounterNotFound(counter=counter_id)
+    return _CounterRow(
+        id=row.id,
+        site_id=row.site_id,
+        number=row.number,
+        paused=bool(row.paused),
+        officer_id=row.officer_id,
+        normal_streak=row.normal_streak,
+    )
+
+
+def _lock_free_counter(conn: Any, counter_id: int, now: dt.datetime) -> tuple[_CounterRow, dt.date]:
+    """Lock a counter that may call: open (not paused) and with no ticket at it."""
+    day = business_day(now)
+    row = conn.execute(_LOCK_FREE_COUNTER, {"cid": counter_id, "day": day}).first()
+    counter = _counter_row(row, counter_id)
+    if counter.paused:
+        raise CounterPaused(counter=counter.number)
+    if row.busy:
+        raise CounterBusy(counter=counter.number)
+    return counter, day
+
+
+def _lock_at_counter(
+    conn: Any, counter_id: int, now: dt.datetime, *statuses: str
+) -> tuple[_CounterRow, dict[str, Any]]:
+    """Lock a counter; return it with its current ticket, which must be in ``statuses``."""
+    counter = _lock_counter(conn, counter_id)
+    row = conn.execute(_TICKET_AT_COUNTER, {"cid": counter.id, "day": business_day(now)}).first()
+    if row is None:
+        raise NoCurrentTicket(counter=counter.number)
+    if statuses and row.status not in statuses:
+        raise InvalidTransition(code=row.code, status=row.status)
+    return counter, row._asdict()
+
+
+def _record_row(
+    conn: Any,
+    ticket: dict[str, Any],
+    counter: _CounterRow,
+    *,
+    kind: str,
+    fact: str,
+    now: dt.datetime,
+    officer_id: int | None,
+    policy: QueuePolicy,
+    detail: dict[str, Any] | None = None,
+    **extra: Any,
+) -> TicketView:
+    """Log a counter action on a ticket row, bump the board sequence, commit and publish."""
+    _insert_event(
+        conn, ticket, kind, now, actor_id=officer_id, counter_id=counter.id, detail=detail
+    )
+    view = _row_view(ticket, policy, counter.number)
+    view.seq = seq = bump_seq(ticket["site_id"])  # the site row: the last lock, held briefly
+    _commit_publish(fact, ticket["site_id"], seq, view, counter=counter.number, **extra)
+    return view
+
+
+def _call_row(
+    conn: Any,
+    ticket: dict[str, Any],
+    counter: _CounterRow,
+    officer_id: int | None,
+    now: dt.datetime,
+    policy: QueuePolicy,
+) -> TicketView:
+    """Move a waiting ticket (its row locked) to a counter, log it, commit and publish."""
+    ticket.update(
+        status=CALLED,
+        officer_id=officer_id or counter.officer_id,
+        called_at=now,
+        first_called_at=ticket["first_called_at"] or now,
+        call_count=ticket["call_count"] + 1,
+    )
+    _update_ticket(
+        conn,
+        ticket["id"],
+        status=CALLED,
+        counter_id=counter.id,
+        officer_id=ticket["officer_id"],
+        called_at=now,
+        first_called_at=ticket["first_called_at"],
+        call_count=ticket["call_count"],
+        target_counter_id=None,
+    )
+    _update_counter(
+        conn,
+        counter.id,
+        normal_streak=0 if ticket["priority"] else counter.normal_streak + 1,
+        officer_id=counter.officer_id if officer_id is None else officer_id,
+    )
+    return _record_row(
+        conn,
+        ticket,
+        counter,
+        kind="called",
+        fact="ticket_called",
+        now=now,
+        officer_id=officer_id,
+        policy=policy,
+        recall=False,
+    )
+
 
 def _counter(counter_id: int, *, lock: bool = False) -> Counter:
     stmt = sa.select(Counter).where(Counter.id == counter_id)
@@ -752,61 +1072,18 @@ def _record(
     return view
 
 
+def _queue_entry(ticket: Ticket, to_counter: int | None = None) -> dict[str, Any]:
+    """Where a ticket put back in the queue stands, for the consoles that fold facts.
+
+    ``at`` and ``id`` are its place in queue order (queued_at, id); ``counter`` is the counter
+    it was sent to, if any (then only that counter's queue holds it).
+    """
+    return {"at": ticket.queued_at.isoformat(), "id": ticket.id, "counter": to_counter}
+
+
 def _assign_officer(counter: Counter, officer_id: int | None) -> None:
     if officer_id is not None and counter.officer_id != officer_id:
         counter.officer_id = officer_id
-
-
-def _call(
-    ticket: Ticket,
-    counter: Counter,
-    officer_id: int | None,
-    now: dt.datetime,
-    policy: QueuePolicy,
-    kind: str = "called",
-) -> TicketView:
-    """Move a waiting ticket to a counter, log it, commit and publish."""
-    ticket.status = CALLED
-    ticket.counter_id = counter.id
-    ticket.counter = counter
-    ticket.officer_id = officer_id or counter.officer_id
-    ticket.called_at = now
-    ticket.first_called_at = ticket.first_called_at or now
-    ticket.call_count += 1
-    ticket.target_counter_id = None
-    counter.normal_streak = 0 if ticket.priority else counter.normal_streak + 1
-    _assign_officer(counter, officer_id)
-    _log(ticket, kind, now, actor_id=officer_id, counter_id=counter.id)
-    view = _view(ticket, policy, with_estimate=False)
-    view.seq = seq = bump_seq(ticket.site_id)  # the site row: the last lock, held briefly
-    _commit_publish(
-        "ticket_called", ticket.site_id, seq, view, counter=counter.number, recall=False
-    )
-    return view
-
-
-def _free_counter(counter_id: int, now: dt.datetime) -> tuple[Counter, dt.date]:
-    """Lock a counter that may call: open (not paused) and with no ticket at it."""
-    counter = _counter(counter_id, lock=True)
-    if counter.paused:
-        raise CounterPaused(counter=counter.number)
-    day = business_day(now)
-    if _current_ticket(counter, day) is not None:
-        raise CounterBusy(counter=counter.number)
-    return counter, day
-
-
-def _waiting_query(counter: Counter, day: dt.date) -> sa.Select[tuple[Ticket]]:
-    area_ids = [a.id for a in counter.areas if a.active]
-    return sa.select(Ticket).where(
-        Ticket.site_id == counter.site_id,
-        Ticket.business_day == day,
-        Ticket.status == WAITING,
-        sa.or_(
-            sa.and_(Ticket.area_id.in_(area_ids), Ticket.target_counter_id.is_(None)),
-            Ticket.target_counter_id == counter.id,
-        ),
-    )
 
 
 @transactional
@@ -820,29 +1097,18 @@ def call_next(
     """Call the next waiting ticket for a counter, atomically across counters."""
     now = ensure_now(now)
     policy = policy or current_policy()
-    counter, day = _free_counter(counter_id, now)
-    base = _waiting_query(counter, day)
-    if dialect_name() == "postgresql":
-        locking: dict[str, Any] = {"skip_locked": True}
-    else:
-        locking = {}
-    ticket: Ticket | None = None
+    conn = db.session.connection()
+    counter, day = _lock_free_counter(conn, counter_id, now)
+    params = {"site_id": counter.site_id, "day": day, "cid": counter.id}
+    row = None
     if policy.priority_policy == "interleave" and counter.normal_streak >= policy.priority_every_n:
-        ticket = db.session.scalar(
-            base.where(Ticket.priority.is_not(None))
-            .order_by(*_queue_order(policy, False))
-            .limit(1)
-            .with_for_update(**locking)
-        )
-    if ticket is None:
-        ticket = db.session.scalar(
-            base.order_by(*_queue_order(policy, policy.priority_policy == "strict"))
-            .limit(1)
-            .with_for_update(**locking)
-        )
-    if ticket is None:
+        row = conn.execute(_next_waiting_statement(False, True), params).first()
+    if row is None:
+        strict = policy.priority_policy == "strict"
+        row = conn.execute(_next_waiting_statement(strict, False), params).first()
+    if row is None:
         raise QueueEmpty(counter=counter.number)
-    return _call(ticket, counter, officer_id, now, policy)
+    return _call_row(conn, row._asdict(), counter, officer_id, now, policy)
 
 
 @transactional
@@ -857,21 +1123,15 @@ def call_ticket(
     """Call a given waiting number (e.g. a priority citizen) to a counter."""
     now = ensure_now(now)
     policy = policy or current_policy()
-    counter, day = _free_counter(counter_id, now)
-    ticket = db.session.scalar(
-        sa.select(Ticket)
-        .where(
-            Ticket.site_id == counter.site_id,
-            Ticket.business_day == day,
-            sa.func.upper(Ticket.code) == code.strip().upper(),
-        )
-        .with_for_update()
-    )
-    if ticket is None:
+    conn = db.session.connection()
+    counter, day = _lock_free_counter(conn, counter_id, now)
+    params = {"site_id": counter.site_id, "day": day, "code": code.strip().upper()}
+    row = conn.execute(_TICKET_BY_CODE, params).first()
+    if row is None:
         raise TicketNotFound(code=code)
-    if ticket.status != WAITING:
-        raise InvalidTransition(code=ticket.code, status=ticket.status)
-    return _call(ticket, counter, officer_id, now, policy)
+    if row.status != WAITING:
+        raise InvalidTransition(code=row.code, status=row.status)
+    return _call_row(conn, row._asdict(), counter, officer_id, now, policy)
 
 
 @transactional
@@ -884,10 +1144,12 @@ def recall(
 ) -> TicketView:
     """Announce the counter's current ticket again."""
     now = ensure_now(now)
-    counter, ticket = _at_counter(counter_id, now, CALLED)
-    ticket.call_count += 1
-    ticket.called_at = now
-    return _record(
+    conn = db.session.connection()
+    counter, ticket = _lock_at_counter(conn, counter_id, now, CALLED)
+    ticket.update(call_count=ticket["call_count"] + 1, called_at=now)
+    _update_ticket(conn, ticket["id"], call_count=ticket["call_count"], called_at=now)
+    return _record_row(
+        conn,
         ticket,
         counter,
         kind="recalled",
@@ -931,6 +1193,7 @@ def mark_no_show(
         policy=policy,
         detail={"misses": ticket.misses, "requeued": requeued},
         with_estimate=True,
+        queue=_queue_entry(ticket) if requeued else None,
     )
 
 
@@ -944,10 +1207,12 @@ def start_service(
 ) -> TicketView:
     """The citizen has arrived at the counter: service starts."""
     now = ensure_now(now)
-    counter, ticket = _at_counter(counter_id, now, CALLED)
-    ticket.status = SERVING
-    ticket.started_at = now
-    return _record(
+    conn = db.session.connection()
+    counter, ticket = _lock_at_counter(conn, counter_id, now, CALLED)
+    ticket.update(status=SERVING, started_at=now)
+    _update_ticket(conn, ticket["id"], status=SERVING, started_at=now)
+    return _record_row(
+        conn,
         ticket,
         counter,
         kind="started",
@@ -969,25 +1234,35 @@ def finish(
 ) -> TicketView:
     """Finish the counter's transaction (arms the counter's rating tablet)."""
     now = ensure_now(now)
-    counter, ticket = _at_counter(counter_id, now)
-    if ticket.status == CALLED:
+    conn = db.session.connection()
+    counter, ticket = _lock_at_counter(conn, counter_id, now)
+    if ticket["status"] == CALLED:
         # Finished without pressing "start": the service began when the citizen was called.
-        ticket.started_at = ticket.called_at
-        _log(
+        ticket["started_at"] = ticket["called_at"]
+        _insert_event(
+            conn,
             ticket,
             "started",
-            ticket.called_at or now,
+            ticket["called_at"] or now,
             actor_id=officer_id,
             counter_id=counter.id,
             detail={"implicit": True},
         )
-    ticket.status = FINISHED
-    ticket.finished_at = now
-    catalog_cache.forget_average((ticket.site_id, ticket.area_id, ticket.business_day))
-    ticket.officer_id = officer_id or ticket.officer_id
+    ticket.update(status=FINISHED, finished_at=now, officer_id=officer_id or ticket["officer_id"])
     if dossier_code:
-        ticket.dossier_code = dossier_code.strip()[:64]
-    return _record(
+        ticket["dossier_code"] = dossier_code.strip()[:64]
+    _update_ticket(
+        conn,
+        ticket["id"],
+        status=FINISHED,
+        started_at=ticket["started_at"],
+        finished_at=now,
+        officer_id=ticket["officer_id"],
+        dossier_code=ticket["dossier_code"],
+    )
+    catalog_cache.forget_average((ticket["site_id"], ticket["area_id"], ticket["business_day"]))
+    return _record_row(
+        conn,
         ticket,
         counter,
         kind="finished",
@@ -995,7 +1270,7 @@ def finish(
         now=now,
         officer_id=officer_id,
         policy=policy or current_policy(),
-        detail={"dossier_code": ticket.dossier_code} if ticket.dossier_code else None,
+        detail={"dossier_code": ticket["dossier_code"]} if ticket["dossier_code"] else None,
         counter_id=counter.id,
     )
 
@@ -1055,6 +1330,7 @@ def transfer(
             "note": (note or "")[:500],
         },
         with_estimate=True,
+        queue=_queue_entry(ticket, target.number if target else None),
     )
 
 
@@ -1154,25 +1430,79 @@ def ticket_status(token: str, *, policy: QueuePolicy | None = None) -> TicketVie
     return _view(_ticket_by_token(token), policy or current_policy())
 
 
+_COUNTER_INFO = (
+    sa.select(
+        _COUNTERS.c.id,
+        _COUNTERS.c.site_id,
+        _COUNTERS.c.number,
+        _COUNTERS.c.name,
+        _COUNTERS.c.active,
+        _COUNTERS.c.paused,
+        _USERS.c.full_name.label("officer"),
+        _SITES.c.seq,
+    )
+    .select_from(
+        _COUNTERS.join(_SITES, _SITES.c.id == _COUNTERS.c.site_id).outerjoin(
+            _USERS, _USERS.c.id == _COUNTERS.c.officer_id
+        )
+    )
+    .where(_COUNTERS.c.id == sa.bindparam("cid"))
+)
+_COUNTER_AREAS = (
+    sa.select(_AREAS.c.id, _AREAS.c.code, _AREAS.c.prefix, _AREAS.c.name, _AREAS.c.active)
+    .join(counter_areas, counter_areas.c.area_id == _AREAS.c.id)
+    .where(counter_areas.c.counter_id == sa.bindparam("cid"))
+    .order_by(_AREAS.c.sort_order)
+)
+
+
+@functools.cache
+def _queue_statement(priority_first: bool) -> Any:
+    """A counter's whole waiting queue in call order (params: site_id, day, cid, area_ids)."""
+    return (
+        sa.select(
+            _TICKETS.c.id,
+            _TICKETS.c.code,
+            _AREAS.c.name.label("area"),
+            _AREAS.c.prefix.label("area_prefix"),
+            _TICKETS.c.priority,
+            _TICKETS.c.issued_at,
+            _TICKETS.c.queued_at,
+        )
+        .select_from(_TICKETS.join(_AREAS, _AREAS.c.id == _TICKETS.c.area_id))
+        .where(*_waiting_at_counter(sa.bindparam("area_ids", expanding=True)))
+        .order_by(*_queue_columns(priority_first))
+    )
+
+
 @transactional
 def counter_state(
     counter_id: int, *, now: dt.datetime | None = None, policy: QueuePolicy | None = None
 ) -> dict[str, Any]:
-    """The counter's current ticket and its waiting queue, for the console."""
-    begin_read_only(db.session())
+    """The counter's current ticket and its waiting queue, for the console, exact at ``seq``.
+
+    The console folds the facts that follow into it (counter/static/console.js): waiting rows
+    carry their place in queue order (``queued_at``, ``id``; priority first when
+    ``priority_first``), ``generated_at`` sets the console's clock for the minutes waited.
+    """
+    begin_snapshot_read()
     now = ensure_now(now)
     policy = policy or current_policy()
-    counter = _counter(counter_id)
+    conn = db.session.connection()
+    counter = conn.execute(_COUNTER_INFO, {"cid": counter_id}).first()
+    if counter is None or not counter.active:
+        raise CounterNotFound(counter=counter_id)
+    areas = conn.execute(_COUNTER_AREAS, {"cid": counter_id}).all()
     day = business_day(now)
-    current = _current_ticket(counter, day)
-    waiting = list(
-        db.session.scalars(
-            _waiting_query(counter, day).order_by(
-                *_queue_order(policy, policy.priority_policy == "strict")
-            )
-        )
-    )
-    officer: User | None = counter.officer
+    current = conn.execute(_TICKET_AT_COUNTER, {"cid": counter_id, "day": day}).first()
+    priority_first = policy.priority_policy == "strict"
+    params = {
+        "site_id": counter.site_id,
+        "day": day,
+        "cid": counter_id,
+        "area_ids": [a.id for a in areas if a.active],
+    }
+    labels = policy.priority_categories
     return {
         "counter": {
             "id": counter.id,
@@ -1180,22 +1510,27 @@ def counter_state(
             "number": counter.number,
             "name": counter.name,
             "paused": counter.paused,
-            "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name} for a in counter.areas],
-            "officer": officer.full_name if officer else None,
+            "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name} for a in areas],
+            "officer": counter.officer,
         },
-        "current": _view(current, policy, with_estimate=False).as_dict() if current else None,
+        "current": _row_view(current._asdict(), policy, counter.number).as_dict()
+        if current
+        else None,
         "waiting": [
             {
+                "id": t.id,
                 "code": t.code,
-                "area": t.area.name,
+                "area": t.area,
+                "area_prefix": t.area_prefix,
                 "priority": t.priority,
-                "priority_label": policy.priority_categories.get(t.priority)
-                if t.priority
-                else None,
+                "priority_label": labels.get(t.priority) if t.priority else None,
                 "issued_at": t.issued_at.isoformat(),
+                "queued_at": t.queued_at.isoformat(),
                 "waited_minutes": int((now - t.issued_at).total_seconds() // 60),
             }
-            for t in waiting
+            for t in conn.execute(_queue_statement(priority_first), params)
         ],
-        "seq": db.session.scalar(sa.select(Site.seq).where(Site.id == counter.site_id)),
+        "priority_first": priority_first,
+        "generated_at": now.isoformat(),
+        "seq": counter.seq,
     }

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from motcua.services import board, tickets
+from counter.console_fold import summary
+from motcua.services import board, printing, tickets
 from tests.browser.conftest import LiveServer
 from tests.conftest import PASSWORD, counter_id
 
@@ -232,6 +233,72 @@ def test_waiting_counts_follow_the_facts_exactly(live_server: LiveServer, new_pa
     assert expected[:2] == ["1", "1"]
     assert display.evaluate("window.motcuaDisplay.syncs") == ["page", "connect"]
     assert b_ticket.code == "B001"
+
+
+def console_matches(page: Any, server: LiveServer, number: int) -> dict[str, Any]:
+    """The console's folded state equals a fresh counter_state (same seq); returns the truth."""
+    with server.app.app_context():
+        truth = tickets.counter_state(counter_id(server.app, number))
+    page.wait_for_function(f"window.motcuaConsole.conn.seq === {truth['seq']}")
+    assert summary(page.evaluate("window.motcuaConsole.state")) == summary(truth)
+    codes = page.locator("#queue-body td.code").all_inner_texts()
+    assert codes == [t["code"] for t in truth["waiting"]]
+    assert page.inner_text("#q-count") == str(len(truth["waiting"]))
+    assert page.inner_text("#cur-code") == (truth["current"]["code"] if truth["current"] else "—")
+    return truth
+
+
+def test_consoles_fold_the_facts_exactly(live_server: LiveServer, new_page: Any) -> None:
+    """Every kind of fact: both consoles and the display match the server, none re-reads."""
+    app = live_server.app
+    display = open_display(new_page, live_server)
+    one = open_console(new_page, live_server, 1)  # area A
+    two = open_console(new_page, live_server, 2, "canbo2")  # areas A and B
+    first, _, _, _, _ = issue(live_server, "A", "A", "B", "A", "B")
+    issue(live_server, "A", priority="elderly")  # A004, called first (strict priority)
+    c1, c2, c3 = (counter_id(app, n) for n in (1, 2, 3))
+    live_server.call(tickets.call_next, c1)  # A004
+    live_server.call(tickets.mark_no_show, c1)  # back in the queue
+    two.keyboard.press("g")  # counter 2 calls through its own console: A004 again
+    two.wait_for_selector("#cur-code >> text=A004")
+    live_server.call(tickets.recall, c2)
+    live_server.call(tickets.start_service, c2)
+    live_server.call(tickets.finish, c2, dossier_code="H01.23-0002")
+    live_server.call(tickets.call_next, c3)  # B001
+    live_server.call(tickets.transfer, c3, to_service="A", note="sang hộ tịch")
+    live_server.call(tickets.call_next, c2)  # A001
+    live_server.call(tickets.transfer, c2, to_counter=1)  # only counter 1 holds it now
+    [later] = issue(live_server, "A")
+    live_server.call(tickets.cancel, later.token)  # a waiting ticket
+    live_server.call(printing.record_print_result, first.token, ok=True)  # print_status
+    one.keyboard.press("t")  # pause, through the console
+    one.wait_for_selector("#paused-marker:not([hidden])")
+    truth = console_matches(one, live_server, 1)
+    assert truth["counter"]["paused"] is True
+    assert [t["code"] for t in truth["waiting"]][:2] == ["A001", "A002"]
+    assert console_matches(two, live_server, 2)["current"] is None
+    assert one.evaluate("window.motcuaConsole.syncs") == ["connect"]
+    assert two.evaluate("window.motcuaConsole.syncs") == ["connect"]
+    display.wait_for_function(f"window.motcuaDisplay.conn.seq === {truth['seq']}")
+    assert display.evaluate("window.motcuaDisplay.syncs") == ["page", "connect"]
+
+
+def test_a_console_that_missed_a_fact_resyncs(live_server: LiveServer, new_page: Any) -> None:
+    """A lost ticket_issued leaves a hole in seq: the next fact re-reads the console's state."""
+    page = open_console(new_page, live_server, 1)
+    page.evaluate(
+        "const s = window.motcuaConsole.conn.socket; window._wire = [];"
+        "s.onAny(name => window._wire.push(name));"
+        "window._h = s.listeners('ticket_issued')[0]; s.off('ticket_issued', window._h);"
+    )
+    issue(live_server, "A")
+    page.wait_for_function("window._wire.includes('ticket_issued')")  # arrived, unheard
+    page.evaluate("window.motcuaConsole.conn.socket.on('ticket_issued', window._h)")
+    assert page.locator("#queue-body td.code").all_inner_texts() == []
+    issue(live_server, "B")  # counter 1 does not serve B, but the fact's seq shows the hole
+    page.wait_for_function("window.motcuaConsole.syncs.includes('gap')")
+    page.wait_for_selector("#queue-body td.code >> text=A001")
+    console_matches(page, live_server, 1)
 
 
 def test_a_lost_fact_is_noticed_and_resynced(live_server: LiveServer, new_page: Any) -> None:
