@@ -21,7 +21,7 @@ from db import db
 from motcua import create_app
 from motcua.services import accounts, catalog
 from motcua.services.demo import DEMO_COUNTERS
-from tests.support import routing_cache
+from tests.support import routing_cache, template_cache
 from tests.support.parts import postgres_url
 
 PASSWORD = "mat-khau-kiem-thu"
@@ -35,7 +35,9 @@ if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access("/dev/shm", os.W_OK |
     os.environ["PYTEST_DEBUG_TEMPROOT"] = "/dev/shm"
 TEMP_ROOT = os.environ.get("PYTEST_DEBUG_TEMPROOT")
 
-routing_cache.install()  # every test creates an app: compile each URL rule once
+# Every test creates an app: compile each URL rule and each template once per process.
+routing_cache.install()
+template_cache.install()
 
 
 def make_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
