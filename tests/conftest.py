@@ -234,8 +234,9 @@ def counter_id(app: Flask, number: int) -> int:
         return int(db.session.scalar(sa.select(Counter.id).where(Counter.number == number)))
 
 
-# The longest tests first, so that under pytest-xdist (scripts/test.sh: -n 2, one test at a
-# time per worker) they start at once on different workers and the short ones fill the gaps.
+# The longest tests first. Under pytest-xdist (scripts/test.sh: -n 2 --maxschedchunk 1) the
+# first worker starts with the two concurrency tests (~1 min), the second with the browser
+# tests (~1 min), and the short tests, handed out one at a time, fill the rest evenly.
 LONGEST_FIRST = ("tests/unit/test_concurrency.py", "tests/browser/")
 
 
