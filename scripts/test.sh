@@ -5,13 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh test
 scripts/setup-venv.sh "test,postgres,prod"
-MOTCUA_TEST_POSTGRES_URL="$(scripts/start-postgres.sh | tail -n 1)"
-export MOTCUA_TEST_POSTGRES_URL
+url="$(scripts/start-postgres.sh | tail -n 1)"
+# A URL already set wins (e.g. another database on the same server for a second checkout).
+export MOTCUA_TEST_POSTGRES_URL="${MOTCUA_TEST_POSTGRES_URL:-$url}"
 # Every part is installed above: a test skipped for a missing part is an error here.
 export MOTCUA_REQUIRE_PARTS=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-# Two workers (pytest-xdist), each with its own PostgreSQL database (tests/support/parts.py);
-# one test at a time per worker, the longest first (tests/conftest.py). MOTCUA_TEST_WORKERS=0
-# runs everything in one process.
+# Two workers (pytest-xdist), each with its own PostgreSQL database (tests/support/parts.py),
+# handed tests one at a time, the longest first (tests/conftest.py).
+# MOTCUA_TEST_WORKERS=0 runs everything in one process.
 .venv/bin/pytest -n "${MOTCUA_TEST_WORKERS:-2}" --maxschedchunk 1 "$@"

@@ -21,7 +21,7 @@ from db import db
 from motcua import create_app
 from motcua.services import accounts, catalog
 from motcua.services.demo import DEMO_COUNTERS
-from tests.support import routing_cache
+from tests.support import routing_cache, template_cache
 from tests.support.parts import postgres_url
 
 PASSWORD = "mat-khau-kiem-thu"
@@ -35,7 +35,9 @@ if "PYTEST_DEBUG_TEMPROOT" not in os.environ and os.access("/dev/shm", os.W_OK |
     os.environ["PYTEST_DEBUG_TEMPROOT"] = "/dev/shm"
 TEMP_ROOT = os.environ.get("PYTEST_DEBUG_TEMPROOT")
 
-routing_cache.install()  # every test creates an app: compile each URL rule once
+# Every test creates an app: compile each URL rule and each template once per process.
+routing_cache.install()
+template_cache.install()
 
 
 def make_config(database_uri: str, **overrides: Any) -> dict[str, Any]:
@@ -232,8 +234,9 @@ def counter_id(app: Flask, number: int) -> int:
         return int(db.session.scalar(sa.select(Counter.id).where(Counter.number == number)))
 
 
-# The longest tests first, so that under pytest-xdist (scripts/test.sh: -n 2, one test at a
-# time per worker) they start at once on different workers and the short ones fill the gaps.
+# The longest tests first. Under pytest-xdist (scripts/test.sh: -n 2 --maxschedchunk 1) the
+# first worker starts with the two concurrency tests (~1 min), the second with the browser
+# tests (~1 min), and the short tests, handed out one at a time, fill the rest evenly.
 LONGEST_FIRST = ("tests/unit/test_concurrency.py", "tests/browser/")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +37,31 @@ def test_reused_url_builders_are_the_ones_werkzeug_compiles(app: Flask, tmp_path
     with other.test_request_context():
         assert url_for("kiosk.kiosk_page", x="1 2") == "/kiosk/?x=1+2"
         assert url_for("admin.site_form", site_id=7) == "/admin/sites/7"
+
+
+def test_templates_are_compiled_once_and_render_alike(app: Flask, tmp_path: Path) -> None:
+    """A second app renders a page from the code compiled for the first, with the same HTML."""
+    from jinja2.bccache import Bucket
+
+    from tests.support.template_cache import CACHE
+
+    assert Flask.jinja_options["bytecode_cache"] is CACHE
+    first = app.test_client().get("/login").get_data(as_text=True)
+    other = build_app(f"sqlite:///{tmp_path / 'other.sqlite3'}")
+    assert other.jinja_env.bytecode_cache is CACHE
+    loaded: list[str] = []
+    load = CACHE.load_bytecode
+
+    def spy(bucket: Bucket) -> None:
+        load(bucket)
+        if bucket.code is not None:
+            loaded.append(bucket.key)
+
+    CACHE.load_bytecode = spy  # type: ignore[method-assign]
+    try:
+        second = other.test_client().get("/login").get_data(as_text=True)
+    finally:
+        del CACHE.load_bytecode
+    assert loaded  # the login page came from the shared cache
+    strip = re.compile(r'(name="csrf_token" value=|nonce=)"[^"]*"')
+    assert strip.sub("", second) == strip.sub("", first)
