@@ -387,7 +387,6 @@ class _IssueRequest:
     result: TicketView | None = None
     error: BaseException | None = None
     done: bool = False
-    thread: int = field(default_factory=threading.get_ident)
     wake: threading.Lock = field(default_factory=_held_lock)
 
 
@@ -440,10 +439,8 @@ class IssueBatcher:
             with self._mutex:
                 successor = self._pending[0] if self._pending else None
                 self._leading = successor is not None
-            me = threading.get_ident()
-            for other in batch:
-                if other.thread != me:
-                    other.wake.release()
+            for other in batch:  # the leader's own wake is released too: no one waits on it
+                other.wake.release()
             if successor is not None:
                 successor.wake.release()
 
