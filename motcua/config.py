@@ -40,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "SOCKETIO_PING_INTERVAL": 5,
     "SOCKETIO_PING_TIMEOUT": 5,
     "SOCKETIO_MESSAGE_QUEUE": None,
+    # Move everything alive once the app is built out of the garbage collector's reach
+    # (gc.freeze): a full collection then walks only what was made since, not the whole
+    # process (measured: 80-150 ms pauses without it). Not applied to test apps.
+    "GC_FREEZE": True,
     # Counter console: officer username -> counter number (fixed seat); others choose at login.
     "COUNTER_ASSIGNMENTS": {},
     # Lobby display

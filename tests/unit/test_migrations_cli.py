@@ -192,3 +192,36 @@ def test_demo_names_the_unit_of_the_site_init_created(tmp_path: Path) -> None:
             "PHƯỜNG BA ĐÌNH",
         )
     assert app.test_client().get("/favicon.ico").status_code == 204
+
+
+def test_server_app_freezes_its_startup_objects_unless_told_not_to(tmp_path: Path) -> None:
+    """A server's app (no test config) leaves its start-up objects to gc.freeze: GC_FREEZE."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc\n"
+        "from motcua import create_app\n"
+        "create_app()\n"
+        "print(gc.get_freeze_count())\n"
+    )
+
+    def frozen(**extra: str) -> int:
+        env = dict(
+            os.environ,
+            FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'gc.sqlite3'}",
+            **extra,
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=env,
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return int(out.stdout.strip().splitlines()[-1])
+
+    assert frozen() > 50_000  # the app and its libraries, not a handful
+    assert frozen(FLASK_GC_FREEZE="false") == 0
