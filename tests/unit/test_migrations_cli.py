@@ -200,12 +200,7 @@ def test_server_app_freezes_its_startup_objects_unless_told_not_to(tmp_path: Pat
     import subprocess
     import sys
 
-    probe = (
-        "import gc\n"
-        "from motcua import create_app\n"
-        "create_app()\n"
-        "print(gc.get_freeze_count())\n"
-    )
+    probe = "import gc\nfrom motcua import create_app\ncreate_app()\nprint(gc.get_freeze_count())\n"
 
     def frozen(**extra: str) -> int:
         env = dict(
