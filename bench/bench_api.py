@@ -36,7 +36,7 @@ def free_port() -> int:
 
 
 def start_server(
-    db_url: str, port: int, workdir: Path, threads: int = 32
+    db_url: str, port: int, workdir: Path, threads: int = 32, workers: int = 1
 ) -> subprocess.Popen[bytes]:
     """Migrate and seed the demo hall, then start gunicorn on loopback."""
     env = dict(
@@ -68,7 +68,7 @@ def start_server(
         [
             str(VENV_BIN / "gunicorn"),
             "-w",
-            "1",
+            str(workers),
             "--threads",
             str(threads),
             "-b",
@@ -159,6 +159,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--threads", type=int, default=32, help="gunicorn --threads")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gunicorn -w (the production setup is 1: Socket.IO without a message queue)",
+    )
     args = parser.parse_args()
     targets = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,13 +176,14 @@ def main() -> None:
                 targets.append(("postgresql", pg))
             else:
                 print("postgresql: skipped (set MOTCUA_TEST_POSTGRES_URL)")
+        print(f"server: gunicorn -w {args.workers} --threads {args.threads}")
         print(
             f"{'db':<11}{'clients':>8}{'requests':>10}{'tickets/s':>11}{'p50 ms':>9}"
             f"{'p99 ms':>9}{'dupes':>7}{'errors':>8}"
         )
         for name, url in targets:
             port = free_port()
-            server = start_server(url, port, Path(tmp), args.threads)
+            server = start_server(url, port, Path(tmp), args.threads, args.workers)
             try:
                 for clients in (1, 8):
                     total = args.requests if clients == 8 else args.requests // 4
