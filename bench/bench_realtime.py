@@ -438,7 +438,7 @@ class Bench(Tally):
                 receipts, snapshots = self.mp_results.get(timeout=30)
             except queue.Empty:
                 print("a display process sent no results (its receipts count as missing)")
-                break
+                continue
             for code, at in receipts:
                 self._received(code, at)
             with self.lock:
@@ -574,7 +574,18 @@ def display_main(base: str, console: str, stop: Any, ready: Any, results: Any) -
     """
     global CONSOLE
     CONSOLE = console
-    tally = Tally(stop)
+    # Threads here wait on a local event: a multiprocessing.Event waited on with timeouts
+    # by several threads can miss its set() (its Condition's sleeping/woken counts race),
+    # and a display stuck in stop.wait() never reported. The shared event is only polled.
+    local_stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            time.sleep(0.05)
+        local_stop.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    tally = Tally(local_stop)
     receipts: list[tuple[str, float]] = []
     try:
         client = display_client(tally, base, lambda code, at: receipts.append((code, at)))
@@ -583,7 +594,7 @@ def display_main(base: str, console: str, stop: Any, ready: Any, results: Any) -
         gc.freeze()  # a browser's collector does not pause a page for 100 ms either
         ready.put(True)
     try:
-        stop.wait()
+        local_stop.wait()
     finally:
         results.put((list(receipts), dict(tally.snapshots)))
     client.eio.disconnect(abort=True)  # the bench process ends this process after reading
