@@ -14,8 +14,9 @@ a snapshot on connect, facts in seq order, a re-read on a gap or board_changed):
   ``--console reread``, as console.js did before: re-read after every fact about their
   counter (50 ms) or its areas (0.3-1 s, spread);
 - displays (board.js): count from the facts, re-read once a minute;
-- tablets (tablet.js): re-read when their counter calls or pauses; a finished ticket nobody
-  rates is recorded as skipped when the next one finishes there (or after 60 s).
+- tablets (tablet.js): re-read when someone else takes their counter's seat (a call or a
+  pause names the officer); a finished ticket nobody rates is recorded as skipped when the
+  next one finishes there (or after 60 s).
 
     .venv/bin/python bench/bench_realtime.py            # 200 calls, one every 100 ms
     .venv/bin/python bench/bench_realtime.py --calls 500 --gap-ms 50 --threads 32
@@ -451,7 +452,7 @@ class Bench(Tally):
     def _tablet(self, counter: dict[str, Any]) -> socketio.Client:
         """A rating tablet as tablet.js behaves at a counter where nobody rates.
 
-        It re-reads its state when its counter calls or pauses; a finished ticket is asked
+        It re-reads its state when another officer takes the seat; a finished ticket is asked
         about, and recorded as skipped when the next one finishes or after 60 s.
         """
         client = InOrderClient(reconnection=False)
@@ -483,10 +484,17 @@ class Bench(Tally):
                 timers[0].start()
                 return True
             if name in ("ticket_called", "counter_changed") and mine:
-                return CONSOLE == "none"  # tablet.js re-reads (not in the "none" lower bound)
+                if CONSOLE == "none":
+                    return True  # the lower bound: no re-reads at all
+                # tablet.js re-reads the officer's card only when someone else took the seat
+                return "officer" not in payload or payload["officer"] == seated[0]
             return name != "board_changed"
 
-        live = Live(self, client, "/rating", "tablet", lambda snap: None, on_fact)
+        def on_snapshot(snap: dict[str, Any]) -> None:
+            seated[0] = (snap.get("officer") or {}).get("id")
+
+        seated: list[int | None] = [None]
+        live = Live(self, client, "/rating", "tablet", on_snapshot, on_fact)
         try:
             client.connect(
                 self.base,

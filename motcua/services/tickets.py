@@ -980,11 +980,12 @@ def _call_row(
         call_count=ticket["call_count"],
         target_counter_id=None,
     )
+    seated = counter.officer_id if officer_id is None else officer_id
     _update_counter(
         conn,
         counter.id,
         normal_streak=0 if ticket["priority"] else counter.normal_streak + 1,
-        officer_id=counter.officer_id if officer_id is None else officer_id,
+        officer_id=seated,
     )
     return _record_row(
         conn,
@@ -996,6 +997,7 @@ def _call_row(
         officer_id=officer_id,
         policy=policy,
         recall=False,
+        officer=seated,  # who sits at the counter now: the tablet re-reads only if it changed
     )
 
 
@@ -1376,9 +1378,13 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
         target=f"{counter.number:02d}",
     )
     seq = bump_seq(counter.site_id)
-    site_id, number = counter.site_id, counter.number
+    site_id, number, officer = counter.site_id, counter.number, counter.officer_id
     db.session.commit()
-    realtime.publish(site_id, "counter_changed", {"seq": seq, "counter": number, "paused": paused})
+    realtime.publish(
+        site_id,
+        "counter_changed",
+        {"seq": seq, "counter": number, "paused": paused, "officer": officer},
+    )
     return {"counter": number, "paused": paused, "seq": seq}
 
 

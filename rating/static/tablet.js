@@ -210,7 +210,12 @@
       return;
     }
     const mine = payload.counter === (snapshot && snapshot.counter.number);
-    if ((name === "ticket_called" || name === "counter_changed") && mine) conn.refresh();
+    if ((name === "ticket_called" || name === "counter_changed") && mine) {
+      // A call or a pause says who sits at the counter now ("officer"; a recall does not
+      // change it): re-read the officer's card only when someone else took the seat.
+      const seated = snapshot.officer ? snapshot.officer.id : null;
+      if ("officer" in payload && payload.officer !== seated) conn.refresh();
+    }
   }
 
   const number = counterFromDevice();
@@ -243,5 +248,8 @@
       $("message").textContent = R.fmt(M.refused, { reason: err.message || err.error });
     },
   });
-  window.motcuaTablet = { get conn() { return conn; } };
+  window.motcuaTablet = {
+    get conn() { return conn; },
+    get timing() { return (snapshot && snapshot.timing) || S.timing; },
+  };
 })();

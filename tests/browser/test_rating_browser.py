@@ -79,8 +79,16 @@ def test_finish_rate_on_the_tablet_and_see_it_in_the_report(
     tablet.wait_for_selector('#rt[data-screen="thanks"]')
     assert tablet.inner_text("#thanks-title") == "Cảm ơn Ông/Bà đã đánh giá!"
 
+    tablet.evaluate(
+        """() => {
+          const conn = window.motcuaTablet.conn, reread = conn.refresh;
+          window.rereads = 0;
+          conn.refresh = function () { window.rereads += 1; return reread.apply(conn, arguments); };
+        }"""
+    )
     second = serve_one(live_server, console)
     tablet.wait_for_selector(f"#ask-code >> text={second.code}")
+    assert tablet.evaluate("window.rereads") == 0  # the same officer called: nothing to re-read
     phone = new_page(390, 844, has_touch=True, is_mobile=True)
     phone.goto(live_server.url(f"/t/{second.token}"))
     phone.wait_for_selector("#rating-slot[data-state=open]")
@@ -89,7 +97,11 @@ def test_finish_rate_on_the_tablet_and_see_it_in_the_report(
     tablet.wait_for_selector('#rt[data-screen="thanks"]')
     assert "qua điện thoại" in tablet.inner_text("#thanks-detail")
 
+    # A setting from the config file reaches a tablet with its next read of the state (a
+    # restart reconnects every screen); the same officer's calls do not re-read it.
     live_server.app.config["RATING_TABLET_TIMEOUT_S"] = 2
+    tablet.evaluate("window.motcuaTablet.conn.refresh()")
+    tablet.wait_for_function("window.motcuaTablet.timing.question_s === 2")
     third = serve_one(live_server, console)
     tablet.wait_for_selector(f"#ask-code >> text={third.code}", state="attached")
     tablet.wait_for_selector('#rt[data-screen="idle"]', timeout=8000)

@@ -13,6 +13,20 @@ from motcua.extensions import socketio
 from tests.conftest import counter_id, login
 from tests.realtime.conftest import Clock, events
 
+
+def user_id(app: Flask, username: str) -> int:
+    """A user's row id."""
+    import sqlalchemy as sa
+
+    from db import db
+    from db.models import User
+
+    with app.app_context():
+        found = db.session.scalar(sa.select(User.id).where(User.username == username))
+    assert found is not None
+    return int(found)
+
+
 NS = "/counter"
 Console = Callable[..., SocketIOTestClient]
 
@@ -100,6 +114,7 @@ def test_call_next_acks_the_ticket_and_publishes_the_call(
     [fact] = events(board, "/display", "ticket_called")
     assert fact["seq"] == ack["seq"] == 2
     assert fact["counter"] == 1 and fact["recall"] is False
+    assert fact["officer"] == user_id(desk.app, "canbo1")  # the tablet's card follows it
     assert fact["ticket"]["code"] == "A001"
     assert [e["seq"] for e in events(desk, NS, "ticket_called")] == [2]
     state = snapshot(desk)
@@ -134,6 +149,7 @@ def test_recall_announces_again(
     assert ack["ok"] is True and ack["ticket"]["call_count"] == 2
     [fact] = events(board, "/display", "ticket_called")
     assert fact["recall"] is True and fact["ticket"]["code"] == "A001"
+    assert "officer" not in fact  # a recall never changes who sits at the counter
 
 
 def test_no_show_requeues_then_ends(console: Console, make_ticket: Any, clock: Clock) -> None:
@@ -251,7 +267,7 @@ def test_pause_blocks_calls_until_resumed(
     paused = act(desk, "pause", {"paused": True})
     assert paused == {"ok": True, "counter": 1, "paused": True, "seq": 2}
     [fact] = events(board, "/display", "counter_changed")
-    assert fact == {"seq": 2, "counter": 1, "paused": True}
+    assert fact == {"seq": 2, "counter": 1, "paused": True, "officer": user_id(desk.app, "canbo1")}
     refused = act(desk, "call_next")
     assert refused["error"] == "counter_paused"
     assert "tạm nghỉ" in refused["message"]
