@@ -22,6 +22,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
+
+from hostcpu import CpuSample
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -128,9 +131,10 @@ def client(port: int, n: int, offset: int, out: mp.Queue, probe: bool = False) -
     out.put((latencies, codes, errors))
 
 
-def run(port: int, clients: int, total: int, probe: bool = False) -> dict[str, float]:
+def run(port: int, clients: int, total: int, probe: bool = False) -> dict[str, Any]:
     """Run `clients` processes sharing `total` requests."""
     out: mp.Queue = mp.Queue()  # type: ignore[type-arg]
+    host0 = CpuSample.now()
     per = total // clients
     procs = [mp.Process(target=client, args=(port, per, k * 7, out, probe)) for k in range(clients)]
     t0 = time.perf_counter()
@@ -140,6 +144,7 @@ def run(port: int, clients: int, total: int, probe: bool = False) -> dict[str, f
     elapsed = time.perf_counter() - t0
     for p in procs:
         p.join()
+    host = host0.until(CpuSample.now())
     lat = sorted(x for r in results for x in r[0])
     codes = [c for r in results for c in r[1]]
     return {
@@ -150,6 +155,7 @@ def run(port: int, clients: int, total: int, probe: bool = False) -> dict[str, f
         "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000,
         "duplicates": len(codes) - len(set(codes)),
         "errors": sum(r[2] for r in results),
+        "host": host,
     }
 
 
@@ -191,7 +197,7 @@ def main() -> None:
                     print(
                         f"{name:<11}{r['clients']:>8}{r['requests']:>10}"
                         f"{r['tickets_per_s']:>11.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                        f"{r['duplicates']:>7}{r['errors']:>8}",
+                        f"{r['duplicates']:>7}{r['errors']:>8}   host {r['host']}",
                         flush=True,
                     )
                 if name == "sqlite":
@@ -199,8 +205,8 @@ def main() -> None:
                     print(
                         f"{'(healthz)':<11}{r['clients']:>8}{r['requests']:>10}"
                         f"{r['tickets_per_s']:>11.0f}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}"
-                        f"{'-':>7}{r['errors']:>8}   <- same server answering GET /healthz: "
-                        "the stack's ceiling",
+                        f"{'-':>7}{r['errors']:>8}   host {r['host']}   <- same server "
+                        "answering GET /healthz: the stack's ceiling",
                         flush=True,
                     )
             finally:
