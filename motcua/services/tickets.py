@@ -731,6 +731,10 @@ _AT_COUNTER_NOW = (
 _TICKET_AT_COUNTER = (
     _TICKET_ROW.where(*_AT_COUNTER_NOW).order_by(_TICKETS.c.called_at.desc()).limit(1)
 )
+# A verb on the counter's ticket locks its row too: a cancel (which locks the ticket, not the
+# counter) committed meanwhile is then seen, and the verb finds no ticket instead of writing
+# over the cancellation. On PostgreSQL the locked read re-checks the status after the wait.
+_LOCK_TICKET_AT_COUNTER = _TICKET_AT_COUNTER.with_for_update(of=_TICKETS)
 _TICKET_BY_CODE = _TICKET_ROW.where(
     _TICKETS.c.site_id == sa.bindparam("site_id"),
     _TICKETS.c.business_day == sa.bindparam("day"),
@@ -922,7 +926,9 @@ def _lock_at_counter(
 ) -> tuple[_CounterRow, dict[str, Any]]:
     """Lock a counter; return it with its current ticket, which must be in ``statuses``."""
     counter = _lock_counter(conn, counter_id)
-    row = conn.execute(_TICKET_AT_COUNTER, {"cid": counter.id, "day": business_day(now)}).first()
+    row = conn.execute(
+        _LOCK_TICKET_AT_COUNTER, {"cid": counter.id, "day": business_day(now)}
+    ).first()
     if row is None:
         raise NoCurrentTicket(counter=counter.number)
     if statuses and row.status not in statuses:
@@ -1012,7 +1018,7 @@ def _counter(counter_id: int, *, lock: bool = False) -> Counter:
 
 
 def _current_ticket(counter: Counter, day: dt.date) -> Ticket | None:
-    """The ticket now at a counter (called or being served), if any."""
+    """The ticket now at a counter (called or being served), if any; its row locked."""
     return db.session.scalar(
         sa.select(Ticket)
         .where(
@@ -1022,6 +1028,7 @@ def _current_ticket(counter: Counter, day: dt.date) -> Ticket | None:
         )
         .order_by(Ticket.called_at.desc())
         .limit(1)
+        .with_for_update(of=Ticket)
     )
 
 
