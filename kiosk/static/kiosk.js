@@ -386,6 +386,9 @@
       ticket_cancelled: scheduleRefresh,
       counter_changed: scheduleRefresh,
       board_changed: scheduleRefresh,
+      // A rating changes nothing here, but every fact carries the site's seq: unheard, each
+      // one would look like a lost fact and cost a re-read.
+      ticket_rated: () => {},
     },
   });
   // Opening and closing times pass even when nothing happens in the hall.

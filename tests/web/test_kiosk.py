@@ -199,3 +199,16 @@ def test_kiosk_socket_snapshot_and_live_counts(app: Flask, client: FlaskClient) 
     assert not stranger.is_connected("/kiosk")
     kiosk.disconnect(namespace="/kiosk")
     phone.disconnect(namespace="/kiosk")
+
+
+def test_kiosk_page_hears_every_fact_of_its_site_room() -> None:
+    """Every fact carries the site's seq: one kiosk.js does not listen to is a gap, a re-read."""
+    from pathlib import Path
+
+    from counter.console_fold import FACTS
+
+    script = (Path(__file__).resolve().parents[2] / "kiosk" / "static" / "kiosk.js").read_text()
+    block = script[script.index("events: {") :]
+    block = block[: block.index("\n    },")]
+    heard = set(re.findall(r"^\s+(\w+): ", block, flags=re.M))
+    assert set(FACTS) <= heard, f"kiosk.js does not hear {sorted(set(FACTS) - heard)}"
