@@ -15,8 +15,8 @@ a snapshot on connect, facts in seq order, a re-read on a gap or board_changed):
   counter (50 ms) or its areas (0.3-1 s, spread);
 - displays (board.js): count from the facts, re-read once a minute;
 - tablets (tablet.js): re-read when someone else takes their counter's seat (a call or a
-  pause names the officer); a finished ticket nobody rates is recorded as skipped when the
-  next one finishes there (or after 60 s).
+  pause names the officer), and once a minute when idle; a finished ticket nobody rates is
+  recorded as skipped when the next one finishes there (or after 60 s).
 
     .venv/bin/python bench/bench_realtime.py            # 200 calls, one every 100 ms
     .venv/bin/python bench/bench_realtime.py --calls 500 --gap-ms 50 --threads 32
@@ -516,6 +516,8 @@ class Bench(Tally):
                 wait_timeout=10,
             )
             live.resync("connect")
+            if CONSOLE != "none":
+                live.every(60 * random.random(), 60)  # tablet.js re-reads once a minute
         except socketio.exceptions.ConnectionError:
             self.tablet_namespace = "/display (the /rating namespace refused)"
             client = InOrderClient(reconnection=False)

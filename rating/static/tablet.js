@@ -248,6 +248,11 @@
       $("message").textContent = R.fmt(M.refused, { reason: err.message || err.error });
     },
   });
+  // A change nobody announces (an officer's name or photo edited in the admin pages) shows
+  // within a minute: an idle tablet re-reads its state once a minute, as consoles do.
+  setInterval(function () {
+    if (root.dataset.screen === "idle") conn.refresh();
+  }, 60000);
   window.motcuaTablet = {
     get conn() { return conn; },
     get timing() { return (snapshot && snapshot.timing) || S.timing; },
