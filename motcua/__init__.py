@@ -62,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)
+    app.jinja_env.globals["settings_version"] = web.settings_version_or_blank
     register_api(app)
     _register_surfaces(app)
     from motcua.reports import bp as reports_bp

@@ -21,6 +21,27 @@ def favicon() -> Any:
     return "", 204
 
 
+def settings_version_or_blank() -> str:
+    """For the page templates: the settings' fingerprint, or "" if it cannot be read.
+
+    An error page (say, the database is down) must still render; live.js ignores "".
+    """
+    from motcua.services import settings
+
+    try:
+        return settings.version()
+    except Exception:  # noqa: BLE001  (never fail a page for its fingerprint)
+        return ""
+
+
+@bp.route("/settings/version")
+def settings_version() -> Any:
+    """The fingerprint of the hall's settings (motcua/static/js/live.js compares it)."""
+    from motcua.services import settings
+
+    return {"version": settings.version()}
+
+
 @bp.route("/healthz")
 def healthz() -> Any:
     """Liveness probe for a supervisor."""

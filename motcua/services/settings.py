@@ -11,6 +11,8 @@ screens reload.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import string
 import threading
@@ -57,6 +59,7 @@ def site_scope(site_id: int) -> str:
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
     scopes: dict[str, dict[str, Any]] | None = None
+    version: str = ""
     loaded_at: float = 0.0
     generation: int = 0  # bumped by every invalidation
 
@@ -79,11 +82,16 @@ def _rows(statement: Any) -> list[Any]:
     return rows
 
 
-def _load(app: Flask) -> dict[str, dict[str, Any]]:
-    """Every stored setting by scope, plus the printers of paired kiosks."""
+def _load(app: Flask) -> tuple[dict[str, dict[str, Any]], str]:
+    """Every stored setting by scope, plus the printers of paired kiosks; and their version."""
     scopes: dict[str, dict[str, Any]] = {}
-    for scope, key, value in _rows(sa.select(Setting.scope, Setting.key, Setting.value)):
+    rows = sorted(
+        (tuple(row) for row in _rows(sa.select(Setting.scope, Setting.key, Setting.value))),
+        key=lambda row: (row[0], row[1]),
+    )
+    for scope, key, value in rows:
         scopes.setdefault(scope, {})[key] = value
+    digest = hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode("utf-8"))
     printers = {
         name: config["printer"]
         for name, config in _rows(
@@ -97,23 +105,39 @@ def _load(app: Flask) -> dict[str, dict[str, Any]]:
         hall = scopes.setdefault(HALL_SCOPE, {})
         base = hall.get("PRINTERS", app.config.get("PRINTERS")) or {}
         hall["PRINTERS"] = {**base, **printers}
-    return scopes
+    return scopes, digest.hexdigest()[:16]
 
 
-def _scopes(app: Flask | None = None) -> dict[str, dict[str, Any]]:
+def _state(app: Flask | None = None) -> tuple[dict[str, dict[str, Any]], str]:
+    """The stored settings by scope and their version (cached for TTL_S)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     cache = _cache(app)
     with cache.lock:
         scopes, generation = cache.scopes, cache.generation
         if scopes is not None and time.monotonic() - cache.loaded_at <= TTL_S:
-            return scopes
+            return scopes, cache.version
     # Load without holding the lock: the load may wait for SQLite's write lock, which a
     # thread in a transaction holds while it asks for the settings (lock-order inversion).
-    scopes = _load(app)
+    scopes, version = _load(app)
     with cache.lock:
         if cache.generation == generation:  # not invalidated meanwhile
-            cache.scopes, cache.loaded_at = scopes, time.monotonic()
-    return scopes
+            cache.scopes, cache.version = scopes, version
+            cache.loaded_at = time.monotonic()
+    return scopes, version
+
+
+def _scopes(app: Flask | None = None) -> dict[str, dict[str, Any]]:
+    return _state(app)[0]
+
+
+def version(app: Flask | None = None) -> str:
+    """A short fingerprint of the hall's stored settings; it changes with any of them.
+
+    Every screen's page carries the one it was rendered with; on each (re)connect live.js
+    asks for the current one and reloads the page (when idle) if they differ, so a screen
+    that was offline or reloading while a setting was saved does not keep the old one.
+    """
+    return _state(app)[1]
 
 
 class Layers(Mapping[str, Any]):

@@ -97,9 +97,9 @@ def test_admin_changes_reach_screens_and_a_kiosk_pairs(
     row = admin.locator("tr", has_text="Bảo hiểm xã hội")
     assert "04, 05" in row.inner_text()
     shot(admin, "areas", tmp_path)
-    # Wait for that reload: a change saved while the display is reloading can be missed (the
-    # page rendered before it, the event sent before its socket is back), so the message below
-    # must be the only change in flight for the next check to be exact.
+    # Wait for that reload, so that the message below is the only change in flight. (A change
+    # saved while the display reloads is not lost: on connect live.js compares the page's
+    # settings version with the server's and reloads again.)
     wait_until(display, f"!window.motcuaBeforeNewArea && {DISPLAY_ONLINE}")
 
     # The lobby message: the open display reloads with it, nobody touching it.

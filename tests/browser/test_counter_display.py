@@ -321,6 +321,23 @@ def test_a_lost_fact_is_noticed_and_resynced(live_server: LiveServer, new_page: 
     display.wait_for_function(f"window.motcuaDisplay.conn.seq === {seq}")
 
 
+def test_a_display_offline_while_a_setting_was_saved_reloads_with_it(
+    live_server: LiveServer, new_page: Any
+) -> None:
+    """settings_changed never reaches a screen that is offline: on reconnect the display sees
+    that its page was rendered with other settings (/settings/version) and reloads."""
+    from motcua.services import settings
+
+    display = open_display(new_page, live_server)
+    display.evaluate("window.oldPage = true; window.motcuaDisplay.conn.socket.disconnect()")
+    display.wait_for_function("!window.motcuaDisplay.conn.online")
+    message = "Thông báo mới, lưu khi màn hình đang mất kết nối"
+    live_server.call(settings.update_settings, {"DISPLAY_MESSAGE": message}, actor_id=None)
+    display.evaluate("window.motcuaDisplay.conn.socket.connect()")
+    display.locator("#ticker", has_text=message).wait_for(timeout=15_000)
+    assert display.evaluate("window.oldPage === undefined")  # a new document, not a patch
+
+
 def test_screens_fit_their_resolution(
     live_server: LiveServer, new_page: Any, tmp_path: Path
 ) -> None:

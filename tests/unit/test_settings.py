@@ -156,6 +156,24 @@ def test_reset_brings_back_the_configuration(ctx: Flask) -> None:
     assert not settings.reset_setting("DISPLAY_MESSAGE", actor_id=None)
 
 
+def test_version_follows_every_change_and_every_page_carries_it(ctx: Flask) -> None:
+    """/settings/version changes with a save and a reset, and back; pages are rendered with it."""
+    client = ctx.test_client()
+    first = settings.version()
+    assert len(first) == 16
+    assert client.get("/settings/version").get_json() == {"version": first}
+    assert f'data-settings-version="{first}"' in client.get("/display/").get_data(as_text=True)
+    settings.update_settings({"DISPLAY_MESSAGE": "Chào mừng"}, actor_id=None)
+    second = settings.version()
+    assert second != first
+    assert client.get("/settings/version").get_json() == {"version": second}
+    assert f'data-settings-version="{second}"' in client.get("/display/").get_data(as_text=True)
+    settings.update_settings({"DISPLAY_MESSAGE": "Chào mừng"}, actor_id=None)  # unchanged
+    assert settings.version() == second
+    settings.reset_setting("DISPLAY_MESSAGE", actor_id=None)
+    assert settings.version() == first
+
+
 def test_unknown_keys_are_refused(ctx: Flask) -> None:
     """Only the settings the admin page offers can be changed."""
     with pytest.raises(ValidationFailed) as err:

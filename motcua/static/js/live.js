@@ -19,7 +19,9 @@
  *   });
  *   conn.request("call_next", {}).then(ack => ...);   // ack.ok, ack.error, ack.message
  *   conn.refresh();                                    // ask for a fresh snapshot
- * A `settings_changed` fact reloads the page when idle (or calls opts.onSettings(payload)).
+ * A `settings_changed` fact reloads the page when idle (or calls opts.onSettings(payload)); so
+ * does a (re)connect that finds the server's /settings/version different from the page's
+ * <html data-settings-version> (a change saved while this page was offline or reloading).
  */
 (function (global) {
   "use strict";
@@ -168,10 +170,24 @@
       });
     });
 
-    socket.on("settings_changed", function (payload) {
+    function settingsChanged(payload) {
       if (opts.onSettings) opts.onSettings(payload || {});
       else reloadWhenIdle();
-    });
+    }
+    socket.on("settings_changed", settingsChanged);
+
+    // A settings_changed sent while this page was offline, or while it was reloading, is lost:
+    // on every (re)connect compare the settings the page was rendered with to the server's.
+    function checkSettingsVersion() {
+      const mine = global.document.documentElement.dataset.settingsVersion;
+      if (!mine || typeof global.fetch !== "function") return;
+      global.fetch("/settings/version", { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (body) {
+          if (body && body.version && body.version !== mine) settingsChanged({ keys: [] });
+        })
+        .catch(function () {});
+    }
     startHeartbeat();
 
     socket.on("connect", function () {
@@ -181,6 +197,7 @@
       setOnline(true);
       resync(everConnected ? "reconnect" : "connect");
       everConnected = true;
+      checkSettingsVersion();
     });
 
     socket.on("disconnect", function () {
