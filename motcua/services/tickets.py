@@ -173,6 +173,31 @@ def _next_number(site_id: int, area_id: int, day: dt.date, count: int = 1) -> in
     return int(db.session.connection().execute(stmt, params).scalar_one())
 
 
+def _event_row(
+    ticket_id: int,
+    site_id: int,
+    area_id: int,
+    kind: str,
+    at: dt.datetime,
+    *,
+    actor_id: int | None = None,
+    counter_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One row of a ticket's event log: the ORM path, the Core path and a batch all use it."""
+    return {
+        "uuid": new_uuid(),
+        "ticket_id": ticket_id,
+        "site_id": site_id,
+        "kind": kind,
+        "at": at,
+        "actor_id": actor_id,
+        "counter_id": counter_id,
+        "area_id": area_id,
+        "detail": detail,
+    }
+
+
 def _log(
     ticket: Ticket,
     kind: str,
@@ -183,17 +208,20 @@ def _log(
     area_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event to the ticket's log."""
+    """Append one event to the ticket's log (an ORM ticket)."""
+    area = area_id if area_id is not None else ticket.area_id
     db.session.add(
         TicketEvent(
-            ticket_id=ticket.id,
-            site_id=ticket.site_id,
-            kind=kind,
-            at=now,
-            actor_id=actor_id,
-            counter_id=counter_id,
-            area_id=area_id if area_id is not None else ticket.area_id,
-            detail=detail,
+            **_event_row(
+                ticket.id,
+                ticket.site_id,
+                area,
+                kind,
+                now,
+                actor_id=actor_id,
+                counter_id=counter_id,
+                detail=detail,
+            )
         )
     )
 
@@ -587,19 +615,18 @@ def _write_batch(batch: list[_IssueRequest]) -> None:
         conn.execute(
             _INSERT_EVENT,
             [
-                {
-                    "uuid": new_uuid(),
-                    "ticket_id": ticket_id,
-                    "site_id": req.site.id,
-                    "kind": "issued",
-                    "at": req.now,
-                    "area_id": req.area.id,
-                    "detail": (
+                _event_row(
+                    ticket_id,
+                    req.site.id,
+                    req.area.id,
+                    "issued",
+                    req.now,
+                    detail=(
                         {"priority": req.priority, "kiosk": req.kiosk}
                         if req.priority or req.kiosk
                         else None
                     ),
-                }
+                )
                 for req, ticket_id in zip(fresh, ids, strict=True)
             ],
         )
@@ -842,20 +869,20 @@ def _insert_event(
     area_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event to a ticket's log (the Core twin of ``_log``)."""
+    """Append one event to a ticket's log (a ticket row, the Core twin of ``_log``)."""
+    area = area_id if area_id is not None else ticket["area_id"]
     conn.execute(
         _INSERT_EVENT,
-        {
-            "uuid": new_uuid(),
-            "ticket_id": ticket["id"],
-            "site_id": ticket["site_id"],
-            "kind": kind,
-            "at": at,
-            "actor_id": actor_id,
-            "counter_id": counter_id,
-            "area_id": area_id if area_id is not None else ticket["area_id"],
-            "detail": detail,
-        },
+        _event_row(
+            ticket["id"],
+            ticket["site_id"],
+            area,
+            kind,
+            at,
+            actor_id=actor_id,
+            counter_id=counter_id,
+            detail=detail,
+        ),
     )
 
 
