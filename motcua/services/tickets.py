@@ -226,15 +226,6 @@ def _log(
     )
 
 
-def _queue_order(policy: QueuePolicy, priority_first: bool) -> list[Any]:
-    """ORDER BY for the waiting queue."""
-    order: list[Any] = []
-    if priority_first:
-        order.append(sa.case((Ticket.priority.is_(None), 1), else_=0))
-    order += [Ticket.queued_at, Ticket.id]
-    return order
-
-
 @functools.cache
 def _count_ahead_statement(rule: str) -> Any:
     """The people-ahead count for one queue rule: fifo, strict_normal or strict_priority."""
