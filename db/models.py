@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid as uuid_mod
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,6 +43,39 @@ class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC)
+
+
+class TicketStatus(StrEnum):
+    """Where a ticket is in its lifecycle (stored as its value)."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    SERVING = "serving"
+    FINISHED = "finished"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+#: Not yet ended: counted as open, expired after their business day.
+OPEN_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING)
+#: At a counter: the counter's current ticket.
+AT_COUNTER = (TicketStatus.CALLED, TicketStatus.SERVING)
+
+
+class StatusType(sa.types.TypeDecorator[TicketStatus]):
+    """A ticket status: text in the database, ``TicketStatus`` in Python."""
+
+    impl = sa.String(16)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        """Store the value; an unknown status is refused."""
+        return None if value is None else TicketStatus(value).value
+
+    def process_result_value(self, value: str | None, dialect: Any) -> TicketStatus | None:
+        """Return the enum member."""
+        return None if value is None else TicketStatus(value)
 
 
 counter_areas = sa.Table(
@@ -166,7 +200,7 @@ class Ticket(Base):
     business_day: Mapped[dt.date]
     number: Mapped[int]
     code: Mapped[str] = mapped_column(sa.String(16))
-    status: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[TicketStatus] = mapped_column(StatusType())
     priority: Mapped[str | None] = mapped_column(sa.String(32))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(128))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

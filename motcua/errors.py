@@ -48,6 +48,14 @@ class CounterNotFound(DomainError):
     code, status, message = "counter_not_found", 404, _l("Không tìm thấy quầy này.")
 
 
+class CounterNotAssigned(DomainError):
+    code, status = "counter_not_assigned", 403
+    message = _l(
+        "Tài khoản của Ông/Bà được phân công ở quầy khác; xin mở đúng quầy được phân công "
+        "hoặc nhờ quản trị viên đổi phân công."
+    )
+
+
 class QueueEmpty(DomainError):
     code, status = "queue_empty", 409
     message = _l("Hiện không có công dân nào đang chờ ở các lĩnh vực của quầy.")

@@ -13,7 +13,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from db import db
-from db.models import Counter, ServiceArea, Site, Ticket, TicketEvent, User, counter_areas
+from db.models import (
+    AT_COUNTER,
+    Counter,
+    ServiceArea,
+    Site,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    User,
+    counter_areas,
+)
 from motcua.errors import NotFound
 from motcua.services.common import begin_snapshot_read, default_site_code, transactional
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
@@ -43,7 +53,7 @@ _TODAY = (
 )
 _WAITING = (
     sa.select(_TICKETS.c.area_id, sa.func.count(), sa.func.min(_TICKETS.c.issued_at))
-    .where(*_TODAY, _TICKETS.c.status == "waiting")
+    .where(*_TODAY, _TICKETS.c.status == TicketStatus.WAITING)
     .group_by(_TICKETS.c.area_id)
 )
 _COUNTER_ROWS = (
@@ -69,7 +79,7 @@ _COUNTER_PREFIXES = (
     .order_by(_AREAS.c.sort_order)
 )
 _AT_COUNTERS = sa.select(_TICKETS.c.counter_id, _TICKETS.c.status, _TICKETS.c.code).where(
-    *_TODAY, _TICKETS.c.status.in_(("called", "serving"))
+    *_TODAY, _TICKETS.c.status.in_(AT_COUNTER)
 )
 
 

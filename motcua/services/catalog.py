@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from db import db
-from db.models import Counter, ServiceArea, Site, Ticket
+from db.models import Counter, ServiceArea, Site, Ticket, TicketStatus
 from motcua.services import catalog_cache
 from motcua.services.common import current_policy, get_site, transactional
 from motcua.timeutil import business_day, ensure_now
@@ -132,7 +132,9 @@ def list_services(
         db.session.execute(
             sa.select(Ticket.area_id, sa.func.count())
             .where(
-                Ticket.site_id == site.id, Ticket.business_day == day, Ticket.status == "waiting"
+                Ticket.site_id == site.id,
+                Ticket.business_day == day,
+                Ticket.status == TicketStatus.WAITING,
             )
             .group_by(Ticket.area_id)
         ).all()

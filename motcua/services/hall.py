@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from db import db
-from db.models import Counter, ServiceArea, Site, Ticket
+from db.models import AT_COUNTER, Counter, ServiceArea, Site, Ticket
 from motcua.errors import NotFound, ValidationFailed
 from motcua.services import audit, catalog_cache, settings
 from motcua.services.common import default_site_code, transactional
@@ -28,7 +28,7 @@ SITE_KINDS: dict[str, Any] = {
 }
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
-BUSY_STATUSES = ("called", "serving")
+BUSY_STATUSES = AT_COUNTER
 
 
 class _Errors:

@@ -32,7 +32,7 @@ from motcua.errors import DomainError, NotFound, TicketNotFound
 from motcua.services import catalog, tickets
 from motcua.services.common import bump_seq, current_policy, get_site, transactional
 from motcua.services.settings import effective, effective_config
-from motcua.services.tickets import TicketView
+from motcua.services.tickets import TicketStatus, TicketView
 from motcua.timeutil import ensure_now, local
 
 log = logging.getLogger(__name__)
@@ -742,38 +742,38 @@ def public_ticket(token: str) -> dict[str, Any]:
 def status_display(view: TicketView) -> dict[str, str]:
     """The status page's headline and detail for a ticket, in Vietnamese."""
     counter = view.counter_number
-    if view.status == tickets.WAITING:
+    if view.status == TicketStatus.WAITING:
         if view.misses:
             headline = _l("Ông/Bà đã vắng mặt khi được gọi")
             detail = _l("Số của Ông/Bà đã được xếp lại vào hàng chờ. Xin chú ý màn hình gọi số.")
         else:
             headline, detail = _l("Đang chờ đến lượt"), _l("Xin chú ý màn hình và loa gọi số.")
         return {"kind": "waiting", "headline": str(headline), "detail": str(detail)}
-    if view.status == tickets.CALLED:
+    if view.status == TicketStatus.CALLED:
         return {
             "kind": "called",
             "headline": str(_l("Mời Ông/Bà đến quầy số %(n)s", n=counter)),
             "detail": str(_l("Đã đến lượt của Ông/Bà.")),
         }
-    if view.status == tickets.SERVING:
+    if view.status == TicketStatus.SERVING:
         return {
             "kind": "serving",
             "headline": str(_l("Đang được phục vụ tại quầy số %(n)s", n=counter)),
             "detail": "",
         }
-    if view.status == tickets.FINISHED:
+    if view.status == TicketStatus.FINISHED:
         return {
             "kind": "finished",
             "headline": str(_l("Đã hoàn thành")),
             "detail": str(_l("Cảm ơn Ông/Bà đã đến Trung tâm.")),
         }
     ended = {
-        tickets.NO_SHOW: (
+        TicketStatus.NO_SHOW: (
             _l("Số đã hết lượt do vắng mặt"),
             _l("Nếu còn cần giải quyết, xin Ông/Bà lấy số mới tại ki-ốt."),
         ),
-        tickets.CANCELLED: (_l("Số đã được hủy"), None),
-        tickets.EXPIRED: (
+        TicketStatus.CANCELLED: (_l("Số đã được hủy"), None),
+        TicketStatus.EXPIRED: (
             _l("Số đã hết hiệu lực"),
             _l("Số thứ tự chỉ có giá trị trong ngày làm việc đã lấy số."),
         ),

@@ -26,7 +26,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from db import db
-from db.models import Counter, Rating, ServiceArea, Site, Ticket, TicketEvent, User
+from db.models import Counter, Rating, ServiceArea, Site, Ticket, TicketEvent, TicketStatus, User
 from motcua import realtime
 from motcua.errors import (
     AlreadyRated,
@@ -283,7 +283,7 @@ def _tablet_ticket(counter_id: int, ticket_uuid: str, now: dt.datetime) -> Ticke
     if ticket is None or ticket.counter_id != counter_id:
         raise TicketNotFound()
     window = dt.timedelta(seconds=int(setting("RATING_TABLET_WINDOW_S") or 600))
-    if ticket.status != "finished" or ticket.finished_at is None:
+    if ticket.status != TicketStatus.FINISHED or ticket.finished_at is None:
         raise RatingClosed()
     if now - ticket.finished_at > window:
         raise RatingClosed()
@@ -297,7 +297,7 @@ def _phone_ticket(token: str, now: dt.datetime) -> Ticket:
     ticket = db.session.scalar(sa.select(Ticket).where(Ticket.token == token))
     if ticket is None:
         raise TicketNotFound()
-    if ticket.status != "finished" or ticket.finished_at is None:
+    if ticket.status != TicketStatus.FINISHED or ticket.finished_at is None:
         raise RatingClosed()
     if now - ticket.finished_at > dt.timedelta(hours=float(setting("RATING_WINDOW_HOURS") or 24)):
         raise RatingClosed()
@@ -350,7 +350,7 @@ def skip_at_counter(
     ticket = db.session.scalar(sa.select(Ticket).where(Ticket.uuid == ticket_uuid))
     if ticket is None or ticket.counter_id != counter_id:
         raise TicketNotFound()
-    if ticket.status != "finished":
+    if ticket.status != TicketStatus.FINISHED:
         raise RatingClosed()
     if _existing(ticket.id) is not None:
         return {"recorded": False, "rated": True}
@@ -444,7 +444,7 @@ def tablet_state(counter_id: int, *, now: dt.datetime | None = None) -> dict[str
         .join(ServiceArea, ServiceArea.id == Ticket.area_id)
         .where(
             Ticket.counter_id == counter.id,
-            Ticket.status == "finished",
+            Ticket.status == TicketStatus.FINISHED,
             Ticket.finished_at >= now - window,
         )
         .order_by(Ticket.finished_at.desc(), Ticket.id.desc())
@@ -504,7 +504,7 @@ def phone_state(token: str, *, now: dt.datetime | None = None) -> dict[str, Any]
     state = "closed"
     if rating is not None:
         state = "rated"
-    elif ticket.status == "finished" and ticket.finished_at is not None:
+    elif ticket.status == TicketStatus.FINISHED and ticket.finished_at is not None:
         hours = float(setting("RATING_WINDOW_HOURS") or 24)
         if now - ticket.finished_at <= dt.timedelta(hours=hours):
             state = "open"

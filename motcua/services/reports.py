@@ -31,7 +31,18 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from db import db
-from db.models import Counter, Rating, ServiceArea, Site, Ticket, TicketEvent, User
+from db.models import (
+    AT_COUNTER,
+    OPEN_STATUSES,
+    Counter,
+    Rating,
+    ServiceArea,
+    Site,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    User,
+)
 from motcua.errors import NotFound, ValidationFailed
 from motcua.services import board
 from motcua.services import sessions as outreach
@@ -43,7 +54,6 @@ log = logging.getLogger(__name__)
 
 PERIOD_KINDS = ("day", "week", "month", "quarter", "half", "nine_months", "year", "custom")
 GROUPS = ("area", "officer", "counter", "site", "day", *outreach.REPORT_GROUPS)
-OPEN_STATUSES = ("waiting", "called", "serving")
 HALL_OFFSET_HOURS = 7  # Asia/Ho_Chi_Minh, no DST
 MAX_CUSTOM_DAYS = 3 * 366
 ROMAN = ("I", "II", "III", "IV")
@@ -451,10 +461,10 @@ def _status_counts(s: Session, group: str, where: list[Any]) -> dict[Any, Row]:
         sa.select(
             key,
             sa.func.count(),
-            _count_if(status == "finished"),
-            _count_if(status == "no_show"),
-            _count_if(status == "cancelled"),
-            _count_if(status == "expired"),
+            _count_if(status == TicketStatus.FINISHED),
+            _count_if(status == TicketStatus.NO_SHOW),
+            _count_if(status == TicketStatus.CANCELLED),
+            _count_if(status == TicketStatus.EXPIRED),
             _count_if(status.in_(OPEN_STATUSES)),
         )
         .where(*where)
@@ -494,7 +504,7 @@ def _called_tickets(s: Session, group: str, where: list[Any]) -> dict[Any, _Dura
     key = _ticket_key(group)
     wait = _seconds(Ticket.first_called_at, Ticket.issued_at)
     service = sa.case(
-        (Ticket.status == "finished", _seconds(Ticket.finished_at, Ticket.started_at)),
+        (Ticket.status == TicketStatus.FINISHED, _seconds(Ticket.finished_at, Ticket.started_at)),
         else_=None,
     )
     per: dict[Any, _Durations] = {}
@@ -660,7 +670,7 @@ def _satisfaction(
         found: dict[Any, Row] = {}
         for k, n in s.execute(
             sa.select(Ticket.officer_id, sa.func.count())
-            .where(*where, Ticket.status == "finished")
+            .where(*where, Ticket.status == TicketStatus.FINISHED)
             .group_by(Ticket.officer_id)
         ).all():
             found[k] = Row(key=k, label="", served=int(n))
@@ -833,7 +843,10 @@ def iter_ticket_csv(
                 _hall_time_text(t.c.finished_at),
                 _seconds(t.c.first_called_at, t.c.issued_at),
                 sa.case(
-                    (t.c.status == "finished", _seconds(t.c.finished_at, t.c.started_at)),
+                    (
+                        t.c.status == TicketStatus.FINISHED,
+                        _seconds(t.c.finished_at, t.c.started_at),
+                    ),
                     else_=None,
                 ),
                 r.c.scale,
@@ -912,7 +925,7 @@ def live_snapshot(
                 sa.func.count(),
                 sa.func.sum(_seconds(Ticket.finished_at, Ticket.started_at)),
             )
-            .where(*today_where, Ticket.status == "finished")
+            .where(*today_where, Ticket.status == TicketStatus.FINISHED)
             .group_by(Ticket.counter_id)
         ).all()
     }
@@ -921,7 +934,7 @@ def live_snapshot(
         for cid, code, status, called, started in db.session.execute(
             sa.select(
                 Ticket.counter_id, Ticket.code, Ticket.status, Ticket.called_at, Ticket.started_at
-            ).where(*today_where, Ticket.status.in_(("called", "serving")))
+            ).where(*today_where, Ticket.status.in_(AT_COUNTER))
         ).all()
     }
     levels = {
@@ -975,10 +988,13 @@ def live_snapshot(
         "counters": counters,
         "today": {
             "issued": sum(status_counts.values()),
-            "served": int(status_counts.get("finished", 0)),
-            "waiting": int(status_counts.get("waiting", 0)),
-            "at_counters": int(status_counts.get("called", 0) + status_counts.get("serving", 0)),
-            "no_show": int(status_counts.get("no_show", 0)),
+            "served": int(status_counts.get(TicketStatus.FINISHED, 0)),
+            "waiting": int(status_counts.get(TicketStatus.WAITING, 0)),
+            "at_counters": int(
+                status_counts.get(TicketStatus.CALLED, 0)
+                + status_counts.get(TicketStatus.SERVING, 0)
+            ),
+            "no_show": int(status_counts.get(TicketStatus.NO_SHOW, 0)),
             "rated": rated,
             "levels": [
                 {

@@ -39,6 +39,7 @@ from flask_babel import lazy_gettext as _l
 
 from db import db
 from db.models import (
+    OPEN_STATUSES,
     Counter,
     Rating,
     ServiceArea,
@@ -48,6 +49,7 @@ from db.models import (
     Ticket,
     TicketEvent,
     TicketSequence,
+    TicketStatus,
     User,
 )
 from motcua import realtime
@@ -71,7 +73,6 @@ RATINGS = cast(sa.Table, Rating.__table__)
 RECORDS_FORMAT = "motcua-session-records"
 FORMAT_VERSION = 1
 CHUNK = 500
-OPEN_STATUSES = ("waiting", "called", "serving")
 
 TICKET_FIELDS = (
     "uuid", "token", "code", "number", "business_day", "issue_area", "area", "status",
@@ -444,7 +445,7 @@ def _same_ticket(existing: dict[str, Any], incoming: dict[str, Any]) -> list[str
     """Fields that differ; a ticket the hall has expired since still matches its open self."""
     diff = [k for k in TICKET_FIELDS if existing.get(k) != incoming.get(k)]
     if (
-        existing.get("status") == "expired"
+        existing.get("status") == TicketStatus.EXPIRED
         and incoming.get("status") in OPEN_STATUSES
         and set(diff) <= {"status", "finished_at"}
     ):

@@ -41,6 +41,7 @@ from db.models import (
     SessionKit,
     Site,
     Ticket,
+    TicketStatus,
     User,
 )
 from motcua.errors import KitRefused, SessionNotFound, ValidationFailed
@@ -890,8 +891,8 @@ def session_figures(
         sa.select(
             k,
             sa.func.count(Ticket.id),
-            count_if(Ticket.status == "finished"),
-            count_if(Ticket.status == "no_show"),
+            count_if(Ticket.status == TicketStatus.FINISHED),
+            count_if(Ticket.status == TicketStatus.NO_SHOW),
             count_if(Ticket.kiosk == "walkin"),
             sa.func.count(Rating.id),
         )

@@ -21,12 +21,21 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from db import db
-from db.models import Counter, Rating, Ticket, TicketEvent, User, counter_areas, new_uuid
+from db.models import (
+    Counter,
+    Rating,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+    User,
+    counter_areas,
+    new_uuid,
+)
 from motcua import realtime
 from motcua.errors import NotFound, ServiceNotFound, ValidationFailed
 from motcua.services import catalog_cache
 from motcua.services.common import bump_seq, current_policy, default_site_code, transactional
-from motcua.services.tickets import _next_number, format_code
+from motcua.services.tickets import format_code, next_number
 from motcua.timeutil import business_day, ensure_now
 
 log = logging.getLogger(__name__)
@@ -106,7 +115,7 @@ def record_walkin(
     counter = _counter(site.id, ref.id, user.id, counter_number)
     dossier = (dossier_code or "").strip()[:64] or None
     day = business_day(now)
-    number = _next_number(site.id, ref.id, day)
+    number = next_number(site.id, ref.id, day)
     code = format_code(ref.prefix, number, policy.digits)
     ticket = Ticket(
         uuid=new_uuid(),
@@ -117,7 +126,7 @@ def record_walkin(
         business_day=day,
         number=number,
         code=code,
-        status="finished",
+        status=TicketStatus.FINISHED,
         issued_at=started,
         queued_at=started,
         first_called_at=started,

@@ -14,6 +14,7 @@ from db.models import Site, Ticket, TicketEvent
 from motcua import realtime
 from motcua.services import catalog_cache, tickets
 from motcua.services.common import current_policy
+from motcua.services.tickets.issue import write_batch_or_each
 from motcua.timeutil import business_day
 from tests.conftest import T0
 
@@ -35,7 +36,7 @@ def _request(area_key: str, key: str | None = None, **overrides: Any) -> Any:
         "policy": current_policy(),
     }
     fields.update(overrides)
-    return tickets._IssueRequest(**fields)
+    return tickets.IssueRequest(**fields)
 
 
 def _published(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
@@ -54,7 +55,7 @@ def test_a_batch_numbers_in_order_and_publishes_one_fact_per_ticket(
     seq_before = db.session.scalar(sa.select(Site.seq))
     db.session.commit()
     batch = [_request(k) for k in ("A", "B", "A", "A", "B")]
-    tickets._write_batch_or_each(batch)
+    write_batch_or_each(batch)
     assert [r.result.code for r in batch] == ["A001", "B001", "A002", "A003", "B002"]
     assert [r.result.people_ahead for r in batch] == [0, 0, 1, 2, 1]
     seqs = [payload["seq"] for _, payload in sent]
@@ -82,7 +83,7 @@ def test_one_bad_tap_fails_alone_and_the_others_keep_their_tickets(
         id=9999, code="ma", prefix="Z", name="Không có", target_wait_minutes=15
     )
     batch = [_request("A"), _request("A", area=ghost), _request("A")]
-    tickets._write_batch_or_each(batch)
+    write_batch_or_each(batch)
     assert [r.done for r in batch] == [True, True, True]
     assert batch[0].result.code == "A001" and batch[2].result.code == "A002"
     assert batch[1].result is None and batch[1].error is not None
@@ -96,13 +97,13 @@ def test_the_same_key_twice_in_one_batch_is_one_ticket(
     """A double tap caught in one batch: one ticket, the second answer is the same, not new."""
     _published(monkeypatch)
     batch = [_request("A", key="tap-1"), _request("A", key="tap-1"), _request("A", key="tap-2")]
-    tickets._write_batch_or_each(batch)
+    write_batch_or_each(batch)
     first, again, other = (r.result for r in batch)
     assert (first.code, first.created) == ("A001", True)
     assert (again.code, again.token, again.created) == ("A001", first.token, False)
     assert (other.code, other.created) == ("A002", True)
     later = [_request("A", key="tap-1")]
-    tickets._write_batch_or_each(later)
+    write_batch_or_each(later)
     assert (later[0].result.code, later[0].result.created) == ("A001", False)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == 2
 

@@ -1,0 +1,543 @@
+"""The counter's verbs and the other ways a ticket moves: call, recall, no-show, start, finish,
+transfer, cancel, pause, expiry. Each is one unit of work: lock, check the rules, write,
+commit, then publish.
+
+issue → waiting → called (→ recalled) → serving → finished
+                   ↘ no-show (back of the queue, or ended after N misses)
+                   ↘ transferred (waiting again, original issue time kept)
+waiting/called → cancelled; anything still open after its business day → expired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from db import db
+from db.models import TicketStatus
+from motcua import realtime
+from motcua.errors import (
+    CounterBusy,
+    CounterNotAssigned,
+    CounterNotFound,
+    CounterPaused,
+    Forbidden,
+    InvalidTransition,
+    NoCurrentTicket,
+    QueueEmpty,
+    ServiceNotFound,
+    TicketNotFound,
+    ValidationFailed,
+)
+from motcua.services import audit, catalog_cache
+from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
+from motcua.services.tickets import statements as st
+from motcua.services.tickets.views import TicketView, queue_entry, row_view
+from motcua.timeutil import business_day, ensure_now
+
+log = logging.getLogger(__name__)
+
+WAITING, CALLED, SERVING = TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.SERVING
+FINISHED, NO_SHOW = TicketStatus.FINISHED, TicketStatus.NO_SHOW
+CANCELLED, EXPIRED = TicketStatus.CANCELLED, TicketStatus.EXPIRED
+
+#: Who may work a counter (an administrator may do anything an officer may).
+COUNTER_ROLES = ("officer", "admin")
+#: Who may cancel a ticket (with a reason).
+CANCEL_ROLES = ("officer", "leader", "admin")
+MAX_NOTE = 500
+MAX_DOSSIER_CODE = 64
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def assigned_counter(username: str) -> int | None:
+    """The counter number the hall's settings fix for an officer (COUNTER_ASSIGNMENTS)."""
+    from motcua.services.settings import effective  # settings imports common → this package
+
+    value = (effective("COUNTER_ASSIGNMENTS") or {}).get(username)
+    return int(value) if value is not None else None
+
+
+def check_actor(actor_id: int | None, roles: tuple[str, ...]) -> Any:
+    """The acting account, if any, must be active and hold one of ``roles``.
+
+    ``None`` is the system (the CLI, housekeeping, tests): it may do anything.
+    """
+    if actor_id is None:
+        return None
+    actor = st.conn().execute(st.ACTOR, {"uid": actor_id}).first()
+    if actor is None or not actor.active or actor.role not in roles:
+        raise Forbidden()
+    return actor
+
+
+def check_counter_access(actor_id: int | None, counter_number: int) -> None:
+    """An officer may work a counter: the right role, and their fixed seat if they have one."""
+    actor = check_actor(actor_id, COUNTER_ROLES)
+    if actor is None or actor.role == "admin":
+        return
+    fixed = assigned_counter(actor.username)
+    if fixed is not None and fixed != counter_number:
+        raise CounterNotAssigned(counter=counter_number, assigned=fixed)
+
+
+# --------------------------------------------------------------------------- locks
+
+
+def _lock_counter(counter_id: int, officer_id: int | None) -> st.CounterRow:
+    """Lock an active counter's row (FOR UPDATE) the actor may work, and return it."""
+    row = st.conn().execute(st.LOCK_COUNTER, {"cid": counter_id}).first()
+    if row is None or not row.active:
+        raise CounterNotFound(counter=counter_id)
+    check_counter_access(officer_id, row.number)
+    return st.counter_row(row)
+
+
+def _lock_free_counter(
+    counter_id: int, officer_id: int | None, now: dt.datetime
+) -> tuple[st.CounterRow, dt.date]:
+    """Lock a counter that may call: open (not paused) and with no ticket at it."""
+    day = business_day(now)
+    row = st.conn().execute(st.LOCK_FREE_COUNTER, {"cid": counter_id, "day": day}).first()
+    if row is None or not row.active:
+        raise CounterNotFound(counter=counter_id)
+    check_counter_access(officer_id, row.number)
+    counter = st.counter_row(row)
+    if counter.paused:
+        raise CounterPaused(counter=counter.number)
+    if row.busy:
+        raise CounterBusy(counter=counter.number)
+    return counter, day
+
+
+def _lock_at_counter(
+    counter_id: int, officer_id: int | None, now: dt.datetime, *statuses: TicketStatus
+) -> tuple[st.CounterRow, dict[str, Any]]:
+    """Lock a counter; return it with its current ticket, which must be in ``statuses``."""
+    counter = _lock_counter(counter_id, officer_id)
+    params = {"cid": counter.id, "day": business_day(now)}
+    row = st.conn().execute(st.LOCK_TICKET_AT_COUNTER, params).first()
+    if row is None:
+        raise NoCurrentTicket(counter=counter.number)
+    if statuses and row.status not in statuses:
+        raise InvalidTransition(code=row.code, status=row.status)
+    return counter, row._asdict()
+
+
+# --------------------------------------------------------------------------- record
+
+
+def _record(
+    ticket: dict[str, Any],
+    counter: st.CounterRow | None,
+    *,
+    kind: str,
+    fact: str,
+    now: dt.datetime,
+    actor_id: int | None,
+    policy: QueuePolicy,
+    detail: dict[str, Any] | None = None,
+    counter_number: int | None = None,
+    estimate: bool = False,
+    **extra: Any,
+) -> TicketView:
+    """Log an action on a ticket row, bump the board sequence, commit, then publish the fact.
+
+    ``counter_number`` is the ticket's counter after the action (the acting counter unless
+    the ticket left it); the fact names the acting counter.
+    """
+    counter_id = counter.id if counter else ticket.get("counter_id")
+    st.insert_events(
+        [st.event_row(ticket, kind, now, actor_id=actor_id, counter_id=counter_id, detail=detail)]
+    )
+    view = row_view(ticket, policy, counter_number, estimate=estimate)
+    view.seq = seq = bump_seq(ticket["site_id"])  # the site row: the last lock, held briefly
+    db.session.commit()
+    acting = counter.number if counter else counter_number
+    payload = {"seq": seq, "ticket": view.as_dict(), "counter": acting, **extra}
+    realtime.publish(ticket["site_id"], fact, payload)
+    return view
+
+
+def _call(
+    ticket: dict[str, Any],
+    counter: st.CounterRow,
+    officer_id: int | None,
+    now: dt.datetime,
+    policy: QueuePolicy,
+) -> TicketView:
+    """Move a waiting ticket (its row locked) to a counter, log it, commit and publish."""
+    ticket.update(
+        status=CALLED,
+        counter_id=counter.id,
+        officer_id=officer_id or counter.officer_id,
+        called_at=now,
+        first_called_at=ticket["first_called_at"] or now,
+        call_count=ticket["call_count"] + 1,
+    )
+    st.update_ticket(
+        ticket["id"],
+        status=CALLED,
+        counter_id=counter.id,
+        officer_id=ticket["officer_id"],
+        called_at=now,
+        first_called_at=ticket["first_called_at"],
+        call_count=ticket["call_count"],
+        target_counter_id=None,
+    )
+    seated = counter.officer_id if officer_id is None else officer_id
+    st.update_counter(
+        counter.id,
+        normal_streak=0 if ticket["priority"] else counter.normal_streak + 1,
+        officer_id=seated,
+    )
+    return _record(
+        ticket,
+        counter,
+        kind="called",
+        fact="ticket_called",
+        now=now,
+        actor_id=officer_id,
+        policy=policy,
+        counter_number=counter.number,
+        recall=False,
+        officer=seated,  # who sits at the counter now: the tablet re-reads only if it changed
+    )
+
+
+# --------------------------------------------------------------------------- verbs
+
+
+@transactional
+def call_next(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """Call the next waiting ticket for a counter, atomically across counters."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter, day = _lock_free_counter(counter_id, officer_id, now)
+    params = {"site_id": counter.site_id, "day": day, "cid": counter.id}
+    conn = st.conn()
+    row = None
+    if policy.priority_policy == "interleave" and counter.normal_streak >= policy.priority_every_n:
+        row = conn.execute(st.next_waiting_statement(False, True), params).first()
+    if row is None:
+        strict = policy.priority_policy == "strict"
+        row = conn.execute(st.next_waiting_statement(strict, False), params).first()
+    if row is None:
+        raise QueueEmpty(counter=counter.number)
+    return _call(row._asdict(), counter, officer_id, now, policy)
+
+
+@transactional
+def call_ticket(
+    counter_id: int,
+    code: str,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """Call a given waiting number (e.g. a priority citizen) to a counter."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter, day = _lock_free_counter(counter_id, officer_id, now)
+    params = {"site_id": counter.site_id, "day": day, "code": code.strip().upper()}
+    row = st.conn().execute(st.LOCK_TICKET_BY_CODE, params).first()
+    if row is None:
+        raise TicketNotFound(code=code)
+    if row.status != WAITING:
+        raise InvalidTransition(code=row.code, status=row.status)
+    return _call(row._asdict(), counter, officer_id, now, policy)
+
+
+@transactional
+def recall(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """Announce the counter's current ticket again."""
+    now = ensure_now(now)
+    counter, ticket = _lock_at_counter(counter_id, officer_id, now, CALLED)
+    ticket.update(call_count=ticket["call_count"] + 1, called_at=now)
+    st.update_ticket(ticket["id"], call_count=ticket["call_count"], called_at=now)
+    return _record(
+        ticket,
+        counter,
+        kind="recalled",
+        fact="ticket_called",
+        now=now,
+        actor_id=officer_id,
+        policy=policy or current_policy(),
+        counter_number=counter.number,
+        recall=True,
+    )
+
+
+@transactional
+def mark_no_show(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """The called citizen did not come: back of the queue, or ended after N misses."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    counter, ticket = _lock_at_counter(counter_id, officer_id, now, CALLED)
+    misses = ticket["misses"] + 1
+    requeued = policy.noshow_requeue and misses < policy.noshow_max_misses
+    if requeued:
+        ticket.update(status=WAITING, misses=misses, queued_at=now, counter_id=None)
+        st.update_ticket(
+            ticket["id"], status=WAITING, misses=misses, queued_at=now, counter_id=None
+        )
+    else:
+        ticket.update(status=NO_SHOW, misses=misses, finished_at=now)
+        st.update_ticket(ticket["id"], status=NO_SHOW, misses=misses, finished_at=now)
+    return _record(
+        ticket,
+        counter,
+        kind="no_show",
+        fact="ticket_no_show",
+        now=now,
+        actor_id=officer_id,
+        policy=policy,
+        detail={"misses": misses, "requeued": requeued},
+        counter_number=None if requeued else counter.number,
+        estimate=True,
+        queue=queue_entry(ticket) if requeued else None,
+    )
+
+
+@transactional
+def start_service(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """The citizen has arrived at the counter: service starts."""
+    now = ensure_now(now)
+    counter, ticket = _lock_at_counter(counter_id, officer_id, now, CALLED)
+    ticket.update(status=SERVING, started_at=now)
+    st.update_ticket(ticket["id"], status=SERVING, started_at=now)
+    return _record(
+        ticket,
+        counter,
+        kind="started",
+        fact="ticket_started",
+        now=now,
+        actor_id=officer_id,
+        policy=policy or current_policy(),
+        counter_number=counter.number,
+    )
+
+
+@transactional
+def finish(
+    counter_id: int,
+    *,
+    officer_id: int | None = None,
+    dossier_code: str | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """Finish the counter's transaction (arms the counter's rating tablet)."""
+    now = ensure_now(now)
+    counter, ticket = _lock_at_counter(counter_id, officer_id, now)
+    if ticket["status"] == CALLED:
+        # Finished without pressing "start": the service began when the citizen was called.
+        ticket["started_at"] = ticket["called_at"]
+        st.insert_events(
+            [
+                st.event_row(
+                    ticket,
+                    "started",
+                    ticket["called_at"] or now,
+                    actor_id=officer_id,
+                    counter_id=counter.id,
+                    detail={"implicit": True},
+                )
+            ]
+        )
+    ticket.update(status=FINISHED, finished_at=now, officer_id=officer_id or ticket["officer_id"])
+    if dossier_code and dossier_code.strip():
+        ticket["dossier_code"] = dossier_code.strip()[:MAX_DOSSIER_CODE]
+    st.update_ticket(
+        ticket["id"],
+        status=FINISHED,
+        started_at=ticket["started_at"],
+        finished_at=now,
+        officer_id=ticket["officer_id"],
+        dossier_code=ticket["dossier_code"],
+    )
+    catalog_cache.forget_average((ticket["site_id"], ticket["area_id"], ticket["business_day"]))
+    return _record(
+        ticket,
+        counter,
+        kind="finished",
+        fact="ticket_finished",
+        now=now,
+        actor_id=officer_id,
+        policy=policy or current_policy(),
+        detail={"dossier_code": ticket["dossier_code"]} if ticket["dossier_code"] else None,
+        counter_number=counter.number,
+        counter_id=counter.id,
+    )
+
+
+@transactional
+def transfer(
+    counter_id: int,
+    *,
+    to_service: str | None = None,
+    to_counter: int | None = None,
+    note: str | None = None,
+    officer_id: int | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """Send the counter's ticket to another area or counter; it keeps its issue time."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    if not to_service and to_counter is None:
+        raise ValidationFailed(field="to_service")
+    counter, ticket = _lock_at_counter(counter_id, officer_id, now)
+    conn = st.conn()
+    from_area_id = ticket["area_id"]
+    target = None
+    if to_counter is not None:
+        params = {"site_id": counter.site_id, "number": to_counter}
+        target = conn.execute(st.COUNTER_BY_NUMBER, params).first()
+        if target is None or target.id == counter.id:
+            raise CounterNotFound(counter=to_counter)
+    area_id = from_area_id
+    if to_service:
+        area_id = conn.scalar(st.ACTIVE_AREA_BY_KEY, {"key": to_service.strip().lower()})
+        if area_id is None:
+            raise ServiceNotFound(service=to_service)
+    st.update_ticket(
+        ticket["id"],
+        area_id=area_id,
+        status=WAITING,
+        queued_at=ticket["issued_at"],
+        counter_id=None,
+        target_counter_id=target.id if target else None,
+        started_at=None,
+    )
+    ticket = conn.execute(st.TICKET_BY_ID, {"tid": ticket["id"]}).one()._asdict()
+    return _record(
+        ticket,
+        counter,
+        kind="transferred",
+        fact="ticket_transferred",
+        now=now,
+        actor_id=officer_id,
+        policy=policy,
+        detail={
+            "from_area_id": from_area_id,
+            "to_area_id": area_id,
+            "to_counter": target.number if target else None,
+            "note": (note or "")[:MAX_NOTE],
+        },
+        estimate=True,
+        queue=queue_entry(ticket, target.number if target else None),
+    )
+
+
+@transactional
+def cancel(
+    token: str,
+    *,
+    actor_id: int | None = None,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+) -> TicketView:
+    """Cancel a ticket that is waiting or called (an officer, leader or administrator)."""
+    now = ensure_now(now)
+    policy = policy or current_policy()
+    check_actor(actor_id, CANCEL_ROLES)
+    conn = st.conn()
+    row = conn.execute(st.LOCK_TICKET_BY_TOKEN, {"token": token}).first()
+    if row is None:
+        raise TicketNotFound()
+    ticket = row._asdict()
+    if ticket["status"] not in (WAITING, CALLED):
+        raise InvalidTransition(code=ticket["code"], status=ticket["status"])
+    number = None
+    if ticket["counter_id"] is not None:
+        number = conn.scalar(st.COUNTER_NUMBER, {"cid": ticket["counter_id"]})
+    ticket.update(status=CANCELLED, finished_at=now)
+    st.update_ticket(ticket["id"], status=CANCELLED, finished_at=now)
+    reason = (reason or "").strip()[:MAX_NOTE] or None
+    return _record(
+        ticket,
+        None,
+        kind="cancelled",
+        fact="ticket_cancelled",
+        now=now,
+        actor_id=actor_id,
+        policy=policy,
+        detail={"reason": reason} if reason else None,
+        counter_number=number,
+    )
+
+
+@transactional
+def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) -> dict[str, Any]:
+    """Pause or resume a counter; a paused counter gets no calls."""
+    counter = _lock_counter(counter_id, officer_id)
+    seated = officer_id if officer_id is not None else counter.officer_id
+    st.update_counter(counter.id, paused=paused, officer_id=seated)
+    catalog_cache.invalidate()
+    audit.record(
+        "counter_paused" if paused else "counter_resumed",
+        actor_id=officer_id,
+        target=f"{counter.number:02d}",
+    )
+    seq = bump_seq(counter.site_id)
+    db.session.commit()
+    realtime.publish(
+        counter.site_id,
+        "counter_changed",
+        {"seq": seq, "counter": counter.number, "paused": paused, "officer": seated},
+    )
+    return {"counter": counter.number, "paused": paused, "seq": seq}
+
+
+@transactional
+def expire_stale(*, now: dt.datetime | None = None) -> int:
+    """Expire every open ticket of an earlier business day; return how many."""
+    now = ensure_now(now)
+    stale = [r._asdict() for r in st.conn().execute(st.STALE_OPEN, {"day": business_day(now)})]
+    for ticket in stale:
+        st.update_ticket(ticket["id"], status=EXPIRED, finished_at=now)
+    st.insert_events(
+        [
+            st.event_row(
+                t, "expired", now, counter_id=t["counter_id"], detail={"was": str(t["status"])}
+            )
+            for t in stale
+        ]
+    )
+    seqs = {site_id: bump_seq(site_id) for site_id in sorted({t["site_id"] for t in stale})}
+    db.session.commit()
+    for site_id, seq in seqs.items():
+        realtime.publish(site_id, "board_changed", {"seq": seq})
+    if stale:
+        log.info("expired %d tickets of earlier days", len(stale))
+    return len(stale)

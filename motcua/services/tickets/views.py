@@ -1,0 +1,163 @@
+"""What the lifecycle hands back: ``TicketView`` and the one row → view builder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from db.models import TicketStatus
+from motcua.services import catalog_cache
+from motcua.services.common import QueuePolicy
+from motcua.services.tickets import statements as st
+
+
+@dataclass
+class TicketView:
+    """What a kiosk, a phone or a console needs to know about a ticket."""
+
+    uuid: str
+    token: str
+    code: str
+    number: int
+    status: TicketStatus
+    area_code: str
+    area_prefix: str
+    area_name: str
+    priority: str | None
+    priority_label: str | None
+    issued_at: dt.datetime
+    business_day: dt.date
+    site_code: str
+    counter_number: int | None = None
+    called_at: dt.datetime | None = None
+    started_at: dt.datetime | None = None
+    finished_at: dt.datetime | None = None
+    people_ahead: int | None = None
+    estimated_wait_minutes: int | None = None
+    serving_counters: list[int] = field(default_factory=list)
+    transferred_from: str | None = None
+    misses: int = 0
+    call_count: int = 0
+    dossier_code: str | None = None
+    created: bool = True
+    seq: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly dict (ISO times, the status as its text)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["serving_counters"] = list(self.serving_counters)
+        out["status"] = str(self.status)
+        for key, value in out.items():
+            if isinstance(value, dt.datetime | dt.date):
+                out[key] = value.isoformat()
+        return out
+
+
+def format_code(prefix: str, number: int, digits: int = 3) -> str:
+    """Prefix + at least ``digits`` digits: A001 … A999, A1000."""
+    return f"{prefix}{number:0{digits}d}"
+
+
+def row_view(
+    ticket: dict[str, Any],
+    policy: QueuePolicy,
+    counter_number: int | None,
+    *,
+    estimate: bool = False,
+    counters: list[tuple[int, bool]] | None = None,
+) -> TicketView:
+    """The view of a ticket row (``statements.TICKET_ROW``'s columns); every verb uses it.
+
+    With ``estimate``, a waiting ticket also gets its people ahead and an estimated wait
+    (``counters``: the (number, paused) of the counters serving its area, when known).
+    """
+    priority = ticket["priority"]
+    view = TicketView(
+        uuid=ticket["uuid"],
+        token=ticket["token"],
+        code=ticket["code"],
+        number=ticket["number"],
+        status=TicketStatus(ticket["status"]),
+        area_code=ticket["area_code"],
+        area_prefix=ticket["area_prefix"],
+        area_name=ticket["area_name"],
+        priority=priority,
+        priority_label=policy.priority_categories.get(priority) if priority else None,
+        issued_at=ticket["issued_at"],
+        business_day=ticket["business_day"],
+        site_code=ticket["site_code"],
+        counter_number=counter_number,
+        called_at=ticket.get("called_at"),
+        started_at=ticket.get("started_at"),
+        finished_at=ticket.get("finished_at"),
+        transferred_from=ticket.get("origin_name")
+        if ticket["issue_area_id"] != ticket["area_id"]
+        else None,
+        misses=ticket.get("misses") or 0,
+        call_count=ticket.get("call_count") or 0,
+        dossier_code=ticket.get("dossier_code"),
+    )
+    if estimate:
+        if counters is None:
+            counters = catalog_cache.snapshot().serving.get(
+                (ticket["site_id"], ticket["area_id"]), []
+            )
+        view.serving_counters = [number for number, _ in counters]
+        if view.status == TicketStatus.WAITING:
+            ahead = count_ahead(ticket, policy)
+            open_counters = max(1, sum(1 for _, paused in counters if not paused))
+            average = average_service_minutes(
+                ticket["site_id"], ticket["area_id"], ticket["business_day"], policy
+            )
+            view.people_ahead = ahead
+            view.estimated_wait_minutes = int(math.ceil(ahead * average / open_counters))
+    return view
+
+
+def count_ahead(ticket: dict[str, Any], policy: QueuePolicy) -> int:
+    """Waiting tickets of the same area that will be called before this (waiting) one."""
+    if policy.priority_policy == "strict":
+        rule = "strict_priority" if ticket["priority"] else "strict_normal"
+    else:
+        rule = "fifo"
+    params = {
+        "site_id": ticket["site_id"],
+        "day": ticket["business_day"],
+        "area_id": ticket["area_id"],
+        "tid": ticket["id"],
+        "queued_at": ticket["queued_at"],
+    }
+    return int(st.conn().scalar(st.count_ahead_statement(rule), params) or 0)
+
+
+def average_service_minutes(site_id: int, area_id: int, day: dt.date, policy: QueuePolicy) -> float:
+    """Mean call-to-finish minutes of the area's last 20 finished tickets today (cached)."""
+    key = (site_id, area_id, day)
+    cached = catalog_cache.cached_average(key)
+    if cached is not None:
+        return cached
+    params = {"site_id": site_id, "area_id": area_id, "day": day}
+    rows = st.conn().execute(st.RECENT_SPANS, params).all()
+    spans = [(f - c).total_seconds() / 60 for c, f in rows if c and f and f > c]
+    average = sum(spans) / len(spans) if spans else policy.default_service_minutes
+    catalog_cache.store_average(key, average)
+    return average
+
+
+def queue_entry(ticket: dict[str, Any], to_counter: int | None = None) -> dict[str, Any]:
+    """Where a ticket put back in the queue stands, for the consoles that fold facts.
+
+    ``at`` and ``id`` are its place in queue order (queued_at, id); ``counter`` is the counter
+    it was sent to, if any (then only that counter's queue holds it).
+    """
+    return {"at": ticket["queued_at"].isoformat(), "id": ticket["id"], "counter": to_counter}
+
+
+def full_view(ticket: dict[str, Any], policy: QueuePolicy) -> TicketView:
+    """The view of any ticket row: its counter's number, and an estimate when waiting."""
+    number = None
+    if ticket["counter_id"] is not None:
+        number = st.conn().scalar(st.COUNTER_NUMBER, {"cid": ticket["counter_id"]})
+    return row_view(ticket, policy, number, estimate=True)
