@@ -11,8 +11,11 @@ waiting/called → cancelled; anything still open after its business day → exp
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from db import db
 from db.models import TicketStatus
@@ -96,9 +99,7 @@ def _lock_counter(counter_id: int, officer_id: int | None) -> st.CounterRow:
     return st.counter_row(row)
 
 
-def _lock_free_counter(
-    counter_id: int, officer_id: int | None, now: dt.datetime
-) -> tuple[st.CounterRow, dt.date]:
+def _lock_free_counter(counter_id: int, officer_id: int | None, now: dt.datetime) -> st.CounterRow:
     """Lock a counter that may call: open (not paused) and with no ticket at it."""
     day = business_day(now)
     row = st.conn().execute(st.LOCK_FREE_COUNTER, {"cid": counter_id, "day": day}).first()
@@ -110,7 +111,7 @@ def _lock_free_counter(
         raise CounterPaused(counter=counter.number)
     if row.busy:
         raise CounterBusy(counter=counter.number)
-    return counter, day
+    return counter
 
 
 def _lock_at_counter(
@@ -146,8 +147,8 @@ def _record(
 ) -> TicketView:
     """Log an action on a ticket row, bump the board sequence, commit, then publish the fact.
 
-    ``counter_number`` is the ticket's counter after the action (the acting counter unless
-    the ticket left it); the fact names the acting counter.
+    ``counter_number`` is the ticket's counter after the action; the fact names the acting
+    counter (or, with no acting counter, the ticket's).
     """
     counter_id = counter.id if counter else ticket.get("counter_id")
     st.insert_events(
@@ -162,275 +163,231 @@ def _record(
     return view
 
 
-def _call(
-    ticket: dict[str, Any],
-    counter: st.CounterRow,
-    officer_id: int | None,
-    now: dt.datetime,
-    policy: QueuePolicy,
-) -> TicketView:
-    """Move a waiting ticket (its row locked) to a counter, log it, commit and publish."""
-    ticket.update(
+@dataclass
+class Action:
+    """A verb in progress at a counter: the counter (locked), its ticket, who acts and when."""
+
+    counter: st.CounterRow
+    ticket: dict[str, Any]
+    officer_id: int | None
+    now: dt.datetime
+    policy: QueuePolicy
+
+    def write(self, **values: Any) -> None:
+        """Change some columns of the ticket, in the row and in this action's copy."""
+        self.ticket.update(values)
+        st.update_ticket(self.ticket["id"], **values)
+
+    def record(self, kind: str, fact: str, *, stays: bool = True, **options: Any) -> TicketView:
+        """Log, commit and publish; ``stays``: the ticket is still at this counter after it."""
+        return _record(
+            self.ticket,
+            self.counter,
+            kind=kind,
+            fact=fact,
+            now=self.now,
+            actor_id=self.officer_id,
+            policy=self.policy,
+            counter_number=self.counter.number if stays else None,
+            **options,
+        )
+
+
+class CounterVerb(Protocol):
+    """A verb an officer runs at a counter (see ``counter_verb``)."""
+
+    __name__: str
+
+    def __call__(
+        self,
+        counter_id: int,
+        *args: Any,
+        officer_id: int | None = None,
+        now: dt.datetime | None = None,
+        policy: QueuePolicy | None = None,
+        **kwargs: Any,
+    ) -> TicketView: ...
+
+
+def counter_verb(
+    *statuses: TicketStatus, free: bool = False
+) -> Callable[[Callable[..., TicketView]], CounterVerb]:
+    """Make a counter verb of ``body(action, ...)``: one unit of work that locks the counter
+    (checking who may work it), then either requires it free (``free``: a call) or takes its
+    current ticket, which must be in ``statuses`` (any when none are named)."""
+
+    def decorate(body: Callable[..., TicketView]) -> CounterVerb:
+        @functools.wraps(body)
+        def verb(
+            counter_id: int,
+            *args: Any,
+            officer_id: int | None = None,
+            now: dt.datetime | None = None,
+            policy: QueuePolicy | None = None,
+            **kwargs: Any,
+        ) -> TicketView:
+            now = ensure_now(now)
+            policy = policy or current_policy()
+            if free:
+                counter = _lock_free_counter(counter_id, officer_id, now)
+                ticket: dict[str, Any] = {}
+            else:
+                counter, ticket = _lock_at_counter(counter_id, officer_id, now, *statuses)
+            return body(Action(counter, ticket, officer_id, now, policy), *args, **kwargs)
+
+        return transactional(verb)
+
+    return decorate
+
+
+def _call(act: Action, row: Any) -> TicketView:
+    """Move a waiting ticket (its row locked) to the counter, log it, commit and publish."""
+    if row is None:
+        raise QueueEmpty(counter=act.counter.number)
+    act.ticket = ticket = row._asdict()
+    counter = act.counter
+    act.write(
         status=CALLED,
         counter_id=counter.id,
-        officer_id=officer_id or counter.officer_id,
-        called_at=now,
-        first_called_at=ticket["first_called_at"] or now,
+        officer_id=act.officer_id or counter.officer_id,
+        called_at=act.now,
+        first_called_at=ticket["first_called_at"] or act.now,
         call_count=ticket["call_count"] + 1,
-    )
-    st.update_ticket(
-        ticket["id"],
-        status=CALLED,
-        counter_id=counter.id,
-        officer_id=ticket["officer_id"],
-        called_at=now,
-        first_called_at=ticket["first_called_at"],
-        call_count=ticket["call_count"],
         target_counter_id=None,
     )
-    seated = counter.officer_id if officer_id is None else officer_id
+    seated = counter.officer_id if act.officer_id is None else act.officer_id
     st.update_counter(
         counter.id,
         normal_streak=0 if ticket["priority"] else counter.normal_streak + 1,
         officer_id=seated,
     )
-    return _record(
-        ticket,
-        counter,
-        kind="called",
-        fact="ticket_called",
-        now=now,
-        actor_id=officer_id,
-        policy=policy,
-        counter_number=counter.number,
-        recall=False,
-        officer=seated,  # who sits at the counter now: the tablet re-reads only if it changed
-    )
+    # ``officer``: who sits at the counter now (the tablet re-reads only if it changed).
+    return act.record("called", "ticket_called", recall=False, officer=seated)
 
 
 # --------------------------------------------------------------------------- verbs
 
 
-@transactional
-def call_next(
-    counter_id: int,
-    *,
-    officer_id: int | None = None,
-    now: dt.datetime | None = None,
-    policy: QueuePolicy | None = None,
-) -> TicketView:
+@counter_verb(free=True)
+def call_next(act: Action) -> TicketView:
     """Call the next waiting ticket for a counter, atomically across counters."""
-    now = ensure_now(now)
-    policy = policy or current_policy()
-    counter, day = _lock_free_counter(counter_id, officer_id, now)
-    params = {"site_id": counter.site_id, "day": day, "cid": counter.id}
-    conn = st.conn()
+    counter, policy = act.counter, act.policy
+    params = {"site_id": counter.site_id, "day": business_day(act.now), "cid": counter.id}
     row = None
     if policy.priority_policy == "interleave" and counter.normal_streak >= policy.priority_every_n:
-        row = conn.execute(st.next_waiting_statement(False, True), params).first()
+        row = st.conn().execute(st.next_waiting_statement(False, True), params).first()
     if row is None:
         strict = policy.priority_policy == "strict"
-        row = conn.execute(st.next_waiting_statement(strict, False), params).first()
-    if row is None:
-        raise QueueEmpty(counter=counter.number)
-    return _call(row._asdict(), counter, officer_id, now, policy)
+        row = st.conn().execute(st.next_waiting_statement(strict, False), params).first()
+    return _call(act, row)
 
 
-@transactional
-def call_ticket(
-    counter_id: int,
-    code: str,
-    *,
-    officer_id: int | None = None,
-    now: dt.datetime | None = None,
-    policy: QueuePolicy | None = None,
-) -> TicketView:
+@counter_verb(free=True)
+def call_ticket(act: Action, code: str) -> TicketView:
     """Call a given waiting number (e.g. a priority citizen) to a counter."""
-    now = ensure_now(now)
-    policy = policy or current_policy()
-    counter, day = _lock_free_counter(counter_id, officer_id, now)
-    params = {"site_id": counter.site_id, "day": day, "code": code.strip().upper()}
+    params = {
+        "site_id": act.counter.site_id,
+        "day": business_day(act.now),
+        "code": code.strip().upper(),
+    }
     row = st.conn().execute(st.LOCK_TICKET_BY_CODE, params).first()
     if row is None:
         raise TicketNotFound(code=code)
     if row.status != WAITING:
         raise InvalidTransition(code=row.code, status=row.status)
-    return _call(row._asdict(), counter, officer_id, now, policy)
+    return _call(act, row)
 
 
-@transactional
-def recall(
-    counter_id: int,
-    *,
-    officer_id: int | None = None,
-    now: dt.datetime | None = None,
-    policy: QueuePolicy | None = None,
-) -> TicketView:
+@counter_verb(CALLED)
+def recall(act: Action) -> TicketView:
     """Announce the counter's current ticket again."""
-    now = ensure_now(now)
-    counter, ticket = _lock_at_counter(counter_id, officer_id, now, CALLED)
-    ticket.update(call_count=ticket["call_count"] + 1, called_at=now)
-    st.update_ticket(ticket["id"], call_count=ticket["call_count"], called_at=now)
-    return _record(
-        ticket,
-        counter,
-        kind="recalled",
-        fact="ticket_called",
-        now=now,
-        actor_id=officer_id,
-        policy=policy or current_policy(),
-        counter_number=counter.number,
-        recall=True,
-    )
+    act.write(call_count=act.ticket["call_count"] + 1, called_at=act.now)
+    return act.record("recalled", "ticket_called", recall=True)
 
 
-@transactional
-def mark_no_show(
-    counter_id: int,
-    *,
-    officer_id: int | None = None,
-    now: dt.datetime | None = None,
-    policy: QueuePolicy | None = None,
-) -> TicketView:
+@counter_verb(CALLED)
+def mark_no_show(act: Action) -> TicketView:
     """The called citizen did not come: back of the queue, or ended after N misses."""
-    now = ensure_now(now)
-    policy = policy or current_policy()
-    counter, ticket = _lock_at_counter(counter_id, officer_id, now, CALLED)
-    misses = ticket["misses"] + 1
-    requeued = policy.noshow_requeue and misses < policy.noshow_max_misses
+    misses = act.ticket["misses"] + 1
+    requeued = act.policy.noshow_requeue and misses < act.policy.noshow_max_misses
     if requeued:
-        ticket.update(status=WAITING, misses=misses, queued_at=now, counter_id=None)
-        st.update_ticket(
-            ticket["id"], status=WAITING, misses=misses, queued_at=now, counter_id=None
-        )
+        act.write(status=WAITING, misses=misses, queued_at=act.now, counter_id=None)
     else:
-        ticket.update(status=NO_SHOW, misses=misses, finished_at=now)
-        st.update_ticket(ticket["id"], status=NO_SHOW, misses=misses, finished_at=now)
-    return _record(
-        ticket,
-        counter,
-        kind="no_show",
-        fact="ticket_no_show",
-        now=now,
-        actor_id=officer_id,
-        policy=policy,
+        act.write(status=NO_SHOW, misses=misses, finished_at=act.now)
+    return act.record(
+        "no_show",
+        "ticket_no_show",
+        stays=not requeued,
         detail={"misses": misses, "requeued": requeued},
-        counter_number=None if requeued else counter.number,
         estimate=True,
-        queue=queue_entry(ticket) if requeued else None,
+        queue=queue_entry(act.ticket) if requeued else None,
     )
 
 
-@transactional
-def start_service(
-    counter_id: int,
-    *,
-    officer_id: int | None = None,
-    now: dt.datetime | None = None,
-    policy: QueuePolicy | None = None,
-) -> TicketView:
+@counter_verb(CALLED)
+def start_service(act: Action) -> TicketView:
     """The citizen has arrived at the counter: service starts."""
-    now = ensure_now(now)
-    counter, ticket = _lock_at_counter(counter_id, officer_id, now, CALLED)
-    ticket.update(status=SERVING, started_at=now)
-    st.update_ticket(ticket["id"], status=SERVING, started_at=now)
-    return _record(
-        ticket,
-        counter,
-        kind="started",
-        fact="ticket_started",
-        now=now,
-        actor_id=officer_id,
-        policy=policy or current_policy(),
-        counter_number=counter.number,
-    )
+    act.write(status=SERVING, started_at=act.now)
+    return act.record("started", "ticket_started")
 
 
-@transactional
-def finish(
-    counter_id: int,
-    *,
-    officer_id: int | None = None,
-    dossier_code: str | None = None,
-    now: dt.datetime | None = None,
-    policy: QueuePolicy | None = None,
-) -> TicketView:
+@counter_verb()
+def finish(act: Action, dossier_code: str | None = None) -> TicketView:
     """Finish the counter's transaction (arms the counter's rating tablet)."""
-    now = ensure_now(now)
-    counter, ticket = _lock_at_counter(counter_id, officer_id, now)
+    ticket, now = act.ticket, act.now
+    started_at = ticket["started_at"]
     if ticket["status"] == CALLED:
         # Finished without pressing "start": the service began when the citizen was called.
-        ticket["started_at"] = ticket["called_at"]
-        st.insert_events(
-            [
-                st.event_row(
-                    ticket,
-                    "started",
-                    ticket["called_at"] or now,
-                    actor_id=officer_id,
-                    counter_id=counter.id,
-                    detail={"implicit": True},
-                )
-            ]
+        started_at = ticket["called_at"]
+        implicit = st.event_row(
+            ticket,
+            "started",
+            ticket["called_at"] or now,
+            actor_id=act.officer_id,
+            counter_id=act.counter.id,
+            detail={"implicit": True},
         )
-    ticket.update(status=FINISHED, finished_at=now, officer_id=officer_id or ticket["officer_id"])
-    if dossier_code and dossier_code.strip():
-        ticket["dossier_code"] = dossier_code.strip()[:MAX_DOSSIER_CODE]
-    st.update_ticket(
-        ticket["id"],
+        st.insert_events([implicit])
+    dossier = (dossier_code or "").strip()[:MAX_DOSSIER_CODE] or ticket["dossier_code"]
+    act.write(
         status=FINISHED,
-        started_at=ticket["started_at"],
+        started_at=started_at,
         finished_at=now,
-        officer_id=ticket["officer_id"],
-        dossier_code=ticket["dossier_code"],
+        officer_id=act.officer_id or ticket["officer_id"],
+        dossier_code=dossier,
     )
     catalog_cache.forget_average((ticket["site_id"], ticket["area_id"], ticket["business_day"]))
-    return _record(
-        ticket,
-        counter,
-        kind="finished",
-        fact="ticket_finished",
-        now=now,
-        actor_id=officer_id,
-        policy=policy or current_policy(),
-        detail={"dossier_code": ticket["dossier_code"]} if ticket["dossier_code"] else None,
-        counter_number=counter.number,
-        counter_id=counter.id,
+    return act.record(
+        "finished",
+        "ticket_finished",
+        detail={"dossier_code": dossier} if dossier else None,
+        counter_id=act.counter.id,
     )
 
 
-@transactional
+@counter_verb()
 def transfer(
-    counter_id: int,
-    *,
+    act: Action,
     to_service: str | None = None,
     to_counter: int | None = None,
     note: str | None = None,
-    officer_id: int | None = None,
-    now: dt.datetime | None = None,
-    policy: QueuePolicy | None = None,
 ) -> TicketView:
     """Send the counter's ticket to another area or counter; it keeps its issue time."""
-    now = ensure_now(now)
-    policy = policy or current_policy()
     if not to_service and to_counter is None:
         raise ValidationFailed(field="to_service")
-    counter, ticket = _lock_at_counter(counter_id, officer_id, now)
-    conn = st.conn()
-    from_area_id = ticket["area_id"]
+    conn, ticket = st.conn(), act.ticket
     target = None
     if to_counter is not None:
-        params = {"site_id": counter.site_id, "number": to_counter}
+        params = {"site_id": act.counter.site_id, "number": to_counter}
         target = conn.execute(st.COUNTER_BY_NUMBER, params).first()
-        if target is None or target.id == counter.id:
+        if target is None or target.id == act.counter.id:
             raise CounterNotFound(counter=to_counter)
-    area_id = from_area_id
+    from_area_id = area_id = ticket["area_id"]
     if to_service:
         area_id = conn.scalar(st.ACTIVE_AREA_BY_KEY, {"key": to_service.strip().lower()})
         if area_id is None:
             raise ServiceNotFound(service=to_service)
-    st.update_ticket(
-        ticket["id"],
+    act.write(
         area_id=area_id,
         status=WAITING,
         queued_at=ticket["issued_at"],
@@ -438,23 +395,20 @@ def transfer(
         target_counter_id=target.id if target else None,
         started_at=None,
     )
-    ticket = conn.execute(st.TICKET_BY_ID, {"tid": ticket["id"]}).one()._asdict()
-    return _record(
-        ticket,
-        counter,
-        kind="transferred",
-        fact="ticket_transferred",
-        now=now,
-        actor_id=officer_id,
-        policy=policy,
+    act.ticket = conn.execute(st.TICKET_BY_ID, {"tid": ticket["id"]}).one()._asdict()
+    to_number = target.number if target else None
+    return act.record(
+        "transferred",
+        "ticket_transferred",
+        stays=False,
         detail={
             "from_area_id": from_area_id,
             "to_area_id": area_id,
-            "to_counter": target.number if target else None,
+            "to_counter": to_number,
             "note": (note or "")[:MAX_NOTE],
         },
         estimate=True,
-        queue=queue_entry(ticket, target.number if target else None),
+        queue=queue_entry(act.ticket, to_number),
     )
 
 
@@ -468,8 +422,6 @@ def cancel(
     policy: QueuePolicy | None = None,
 ) -> TicketView:
     """Cancel a ticket that is waiting or called (an officer, leader or administrator)."""
-    now = ensure_now(now)
-    policy = policy or current_policy()
     check_actor(actor_id, CANCEL_ROLES)
     conn = st.conn()
     row = conn.execute(st.LOCK_TICKET_BY_TOKEN, {"token": token}).first()
@@ -481,6 +433,7 @@ def cancel(
     number = None
     if ticket["counter_id"] is not None:
         number = conn.scalar(st.COUNTER_NUMBER, {"cid": ticket["counter_id"]})
+    now = ensure_now(now)
     ticket.update(status=CANCELLED, finished_at=now)
     st.update_ticket(ticket["id"], status=CANCELLED, finished_at=now)
     reason = (reason or "").strip()[:MAX_NOTE] or None
@@ -491,7 +444,7 @@ def cancel(
         fact="ticket_cancelled",
         now=now,
         actor_id=actor_id,
-        policy=policy,
+        policy=policy or current_policy(),
         detail={"reason": reason} if reason else None,
         counter_number=number,
     )
