@@ -19,6 +19,7 @@ from db import db
 from db.models import Rating, TicketEvent
 from motcua.services import printing, ratings, tickets
 from tests.browser.conftest import LiveServer, login_page
+from motcua.timeutil import local
 from tests.conftest import PASSWORD, counter_id
 
 pytestmark = pytest.mark.browser
@@ -205,18 +206,25 @@ def seed_history(server: LiveServer, days: int, per_day: int) -> None:
 def seed_today(server: LiveServer) -> None:
     """Today: a queue (some waiting long), counters serving, one paused, a printer alert."""
     now = dt.datetime.now(dt.UTC)
+    # Everything stays inside today's business day, even just after midnight in the hall.
+    today_minutes = (local(now) - local(now).replace(hour=0, minute=0, second=0)).seconds / 60
+    scale = min(1.0, (today_minutes - 0.1) / 41)
+
+    def ago(minutes: float) -> dt.datetime:
+        return now - dt.timedelta(minutes=minutes * scale)
+
     with server.app.app_context():
         for i, area in enumerate("AAAAABBBCCDEHH"):
-            tickets.issue_ticket(area, now=now - dt.timedelta(minutes=40 - 2 * i))
-        views = [tickets.issue_ticket(a, now=now - dt.timedelta(minutes=5)) for a in "AB"]
+            tickets.issue_ticket(area, now=ago(40 - 2 * i))
+        views = [tickets.issue_ticket(a, now=ago(5)) for a in "AB"]
         printing.record_print_result(
             views[-1].token, ok=False, error_code="paper_out", message="Hết giấy", kiosk="sanh-1"
         )
         for number in (1, 3, 4):
             cid = counter_id(server.app, number)
-            tickets.call_next(cid, now=now - dt.timedelta(minutes=4))
+            tickets.call_next(cid, now=ago(4))
             if number != 4:
-                tickets.start_service(cid, now=now - dt.timedelta(minutes=3))
+                tickets.start_service(cid, now=ago(3))
         tickets.set_paused(counter_id(server.app, 6), True)
 
 
