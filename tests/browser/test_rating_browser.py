@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from db import db
 from db.models import Rating, TicketEvent
 from motcua.services import printing, ratings, tickets
-from tests.browser.conftest import LiveServer, login_page
 from motcua.timeutil import local
+from tests.browser.conftest import LiveServer, login_page
 from tests.conftest import PASSWORD, counter_id
 
 pytestmark = pytest.mark.browser
