@@ -35,8 +35,8 @@ SESSION_PREFIX = "motcua.socket:"
 
 def load_args(schema: ma.Schema | None, data: Any) -> dict[str, Any]:
     """A verb's or connect's arguments loaded by its schema (None is an empty object)."""
-    if schema is None:
-        return {}
+    if schema is None:  # no arguments declared: an object passes as sent, anything else is {}
+        return dict(data) if isinstance(data, Mapping) else {}
     return dict(schema.load({} if data is None else data))
 
 
@@ -101,7 +101,8 @@ def verb(
         def handler(self: SurfaceNamespace[Any], data: Any = None) -> dict[str, Any]:
             try:
                 state = self.connection()
-                return {"ok": True, **method(self, state, **load_args(loader, data))}
+                args = load_args(loader, data) if loader is not None else {}  # no schema: no args
+                return {"ok": True, **method(self, state, **args)}
             except Exception as exc:
                 return failed_ack(exc, f"{self.namespace} {method.__name__}")
 
