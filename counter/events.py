@@ -9,24 +9,17 @@ joins its site and counter rooms, then asks for its snapshot with the ``snapshot
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+import marshmallow as ma
 from flask_login import current_user
-from flask_socketio import Namespace, SocketIO, join_room
+from flask_socketio import SocketIO, join_room
 
 from motcua import realtime
-from motcua.errors import (
-    DomainError,
-    Forbidden,
-    Unauthorized,
-    ValidationFailed,
-    error_payload,
-    run_for_ack,
-)
+from motcua.api.schemas import CallTicketSchema, FinishSchema, PauseSchema, TransferSchema
+from motcua.errors import Forbidden, Unauthorized
+from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import tickets
 from motcua.services.settings import effective
 from motcua.services.tickets import TicketView
@@ -34,7 +27,6 @@ from motcua.services.tickets import TicketView
 log = logging.getLogger(__name__)
 
 COUNTER_ROLES = ("officer",)
-MAX_TEXT = 500
 
 
 @dataclass(frozen=True)
@@ -46,190 +38,110 @@ class ConsoleClient:
     counter_number: int
 
 
+class ConsoleAuthSchema(ma.Schema):
+    """The console's connect ``auth``: the counter it opens."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    counter_id = ma.fields.Integer(required=True)
+
+
 def assigned_counter(username: str) -> int | None:
     """The counter number configuration fixes for an officer, if any."""
     value = (effective("COUNTER_ASSIGNMENTS") or {}).get(username)
     return int(value) if value is not None else None
 
 
-def _opt_int(value: Any, field: str) -> int | None:
-    """An optional integer argument, or raise ValidationFailed."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValidationFailed(field=field)
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise ValidationFailed(field=field) from None
-
-
-def _req_int(value: Any, field: str) -> int:
-    """A required integer argument, or raise ValidationFailed."""
-    number = _opt_int(value, field)
-    if number is None:
-        raise ValidationFailed(field=field)
-    return number
-
-
-def _opt_text(data: dict[str, Any], field: str) -> str | None:
-    """A trimmed optional string argument (None when empty), or raise ValidationFailed."""
-    value = data.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValidationFailed(field=field)
-    return value.strip()[:MAX_TEXT] or None
-
-
-def _req_text(data: dict[str, Any], field: str) -> str:
-    """A required non-empty string argument, or raise ValidationFailed."""
-    value = _opt_text(data, field)
-    if value is None:
-        raise ValidationFailed(field=field)
-    return value
-
-
-def _args(data: Any) -> dict[str, Any]:
-    """The verb's argument object ({} when none was sent)."""
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValidationFailed()
-    return data
-
-
 def _ticket_ack(view: TicketView) -> dict[str, Any]:
-    return {"ok": True, "ticket": view.as_dict(), "seq": view.seq}
+    return {"ticket": view.as_dict(), "seq": view.seq}
 
 
-class CounterNamespace(Namespace):
+class CounterNamespace(SurfaceNamespace[ConsoleClient]):
     """The officer console's namespace; one connection = one officer at one counter."""
 
-    def __init__(self, namespace: str = "/counter") -> None:
-        super().__init__(namespace)
-        self._clients: dict[str, ConsoleClient] = {}
-        self._lock = threading.Lock()
+    state_type = ConsoleClient
+    auth_schema = ConsoleAuthSchema()
 
-    # ------------------------------------------------------------------ connection
-
-    def on_connect(self, auth: Any = None) -> None:
-        """Officers only (session cookie); join the site and counter rooms."""
-        try:
-            if not current_user.is_authenticated:
-                raise Unauthorized()
-            user = current_user.view
-            if not user.has_role(*COUNTER_ROLES):
-                raise Forbidden()
-            counter_id = _req_int(_args(auth).get("counter_id"), "counter_id")
-            state = tickets.counter_state(counter_id)
-            counter = state["counter"]
-            fixed = assigned_counter(user.username)
-            if fixed is not None and fixed != counter["number"]:
-                raise Forbidden()
-        except DomainError as exc:
-            raise ConnectionRefusedError(error_payload(exc)) from None
+    def admit(self, auth: dict[str, Any]) -> ConsoleClient:
+        """Officers only (session cookie), at the counter COUNTER_ASSIGNMENTS allows."""
+        if not current_user.is_authenticated:
+            raise Unauthorized()
+        user = current_user.view
+        if not user.has_role(*COUNTER_ROLES):
+            raise Forbidden()
+        state = tickets.counter_state(auth["counter_id"])
+        counter = state["counter"]
+        fixed = assigned_counter(user.username)
+        if fixed is not None and fixed != counter["number"]:
+            raise Forbidden()
         join_room(realtime.site_room(counter["site_id"]))
-        join_room(realtime.counter_room(counter_id))
-        with self._lock:
-            self._clients[request.sid] = ConsoleClient(  # type: ignore[attr-defined]
-                officer_id=user.id, counter_id=counter_id, counter_number=counter["number"]
-            )
+        join_room(realtime.counter_room(counter["id"]))
         log.info("console connected: %s at counter %s", user.username, counter["number"])
+        return ConsoleClient(
+            officer_id=user.id, counter_id=counter["id"], counter_number=counter["number"]
+        )
 
-    def on_disconnect(self, reason: Any = None) -> None:
-        """Forget the console."""
-        with self._lock:
-            self._clients.pop(request.sid, None)  # type: ignore[attr-defined]
-
-    # ------------------------------------------------------------------ verbs
-
-    def _act(self, action: Callable[[ConsoleClient], dict[str, Any]]) -> dict[str, Any]:
-        """Run one verb for the calling console and turn the outcome into an ack."""
-        with self._lock:
-            client = self._clients.get(request.sid)  # type: ignore[attr-defined]
-
-        def verb() -> dict[str, Any]:
-            if client is None:
-                raise Unauthorized()
-            return action(client)
-
-        return run_for_ack(verb, "console verb")
-
-    def on_snapshot(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_snapshot(self, c: ConsoleClient) -> dict[str, Any]:
         """The counter's current ticket and waiting queue, exact at ``seq``."""
-        return self._act(lambda c: {"ok": True, **tickets.counter_state(c.counter_id)})
+        return tickets.counter_state(c.counter_id)
 
-    def on_call_next(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_call_next(self, c: ConsoleClient) -> dict[str, Any]:
         """Gọi tiếp: call the next waiting ticket to this counter."""
-        return self._act(
-            lambda c: _ticket_ack(tickets.call_next(c.counter_id, officer_id=c.officer_id))
-        )
+        return _ticket_ack(tickets.call_next(c.counter_id, officer_id=c.officer_id))
 
-    def on_call_ticket(self, data: Any = None) -> dict[str, Any]:
+    @verb(CallTicketSchema)
+    def on_call_ticket(self, c: ConsoleClient, *, code: str) -> dict[str, Any]:
         """Gọi số cụ thể: call a given waiting number ({"code": "A012"})."""
+        return _ticket_ack(tickets.call_ticket(c.counter_id, code, officer_id=c.officer_id))
 
-        def act(c: ConsoleClient) -> dict[str, Any]:
-            code = _req_text(_args(data), "code")
-            return _ticket_ack(tickets.call_ticket(c.counter_id, code, officer_id=c.officer_id))
-
-        return self._act(act)
-
-    def on_recall(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_recall(self, c: ConsoleClient) -> dict[str, Any]:
         """Gọi lại: announce the current ticket again."""
-        return self._act(
-            lambda c: _ticket_ack(tickets.recall(c.counter_id, officer_id=c.officer_id))
-        )
+        return _ticket_ack(tickets.recall(c.counter_id, officer_id=c.officer_id))
 
-    def on_no_show(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_no_show(self, c: ConsoleClient) -> dict[str, Any]:
         """Vắng mặt: the called citizen did not come."""
-        return self._act(
-            lambda c: _ticket_ack(tickets.mark_no_show(c.counter_id, officer_id=c.officer_id))
-        )
+        return _ticket_ack(tickets.mark_no_show(c.counter_id, officer_id=c.officer_id))
 
-    def on_start(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_start(self, c: ConsoleClient) -> dict[str, Any]:
         """Bắt đầu: the citizen is at the counter."""
-        return self._act(
-            lambda c: _ticket_ack(tickets.start_service(c.counter_id, officer_id=c.officer_id))
+        return _ticket_ack(tickets.start_service(c.counter_id, officer_id=c.officer_id))
+
+    @verb(FinishSchema)
+    def on_finish(self, c: ConsoleClient, *, dossier_code: str | None) -> dict[str, Any]:
+        """Hoàn thành: finish the transaction, with an optional mã hồ sơ."""
+        return _ticket_ack(
+            tickets.finish(c.counter_id, officer_id=c.officer_id, dossier_code=dossier_code)
         )
 
-    def on_finish(self, data: Any = None) -> dict[str, Any]:
-        """Hoàn thành: finish the transaction, with an optional mã hồ sơ."""
-
-        def act(c: ConsoleClient) -> dict[str, Any]:
-            dossier = _opt_text(_args(data), "dossier_code")
-            return _ticket_ack(
-                tickets.finish(c.counter_id, officer_id=c.officer_id, dossier_code=dossier)
-            )
-
-        return self._act(act)
-
-    def on_transfer(self, data: Any = None) -> dict[str, Any]:
+    @verb(TransferSchema)
+    def on_transfer(
+        self,
+        c: ConsoleClient,
+        *,
+        to_service: str | None,
+        to_counter: int | None,
+        note: str | None,
+    ) -> dict[str, Any]:
         """Chuyển: send the ticket to another area and/or counter, with a note."""
+        view = tickets.transfer(
+            c.counter_id,
+            to_service=to_service,
+            to_counter=to_counter,
+            note=note,
+            officer_id=c.officer_id,
+        )
+        return _ticket_ack(view)
 
-        def act(c: ConsoleClient) -> dict[str, Any]:
-            args = _args(data)
-            view = tickets.transfer(
-                c.counter_id,
-                to_service=_opt_text(args, "to_service"),
-                to_counter=_opt_int(args.get("to_counter"), "to_counter"),
-                note=_opt_text(args, "note"),
-                officer_id=c.officer_id,
-            )
-            return _ticket_ack(view)
-
-        return self._act(act)
-
-    def on_pause(self, data: Any = None) -> dict[str, Any]:
+    @verb(PauseSchema)
+    def on_pause(self, c: ConsoleClient, *, paused: bool) -> dict[str, Any]:
         """Tạm nghỉ / Mở lại: {"paused": true|false}."""
-
-        def act(c: ConsoleClient) -> dict[str, Any]:
-            paused = _args(data).get("paused")
-            if not isinstance(paused, bool):
-                raise ValidationFailed(field="paused")
-            return {"ok": True, **tickets.set_paused(c.counter_id, paused, officer_id=c.officer_id)}
-
-        return self._act(act)
+        return tickets.set_paused(c.counter_id, paused, officer_id=c.officer_id)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

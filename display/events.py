@@ -8,15 +8,13 @@ arrive through ``motcua.realtime``; a client that sees a gap in ``seq`` asks aga
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request
-from flask_socketio import Namespace, SocketIO, join_room
+from flask_socketio import SocketIO, join_room
 
 from motcua import realtime
-from motcua.errors import HTTP_MESSAGES, DomainError, error_payload
+from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import board
 
 log = logging.getLogger(__name__)
@@ -57,44 +55,21 @@ def parse_filter(areas: Any = None, counters: Any = None, site: Any = None) -> B
     return BoardFilter(site=site_code or None, areas=codes, counters=numbers)
 
 
-class DisplayNamespace(Namespace):
+class DisplayNamespace(SurfaceNamespace[BoardFilter]):
     """The lobby boards' namespace."""
 
-    def __init__(self, namespace: str = "/display") -> None:
-        super().__init__(namespace)
-        self._filters: dict[str, BoardFilter] = {}
-        self._lock = threading.Lock()
+    state_type = BoardFilter
 
-    def on_connect(self, auth: Any = None) -> None:
+    def admit(self, auth: dict[str, Any]) -> BoardFilter:
         """Anyone may watch the board: join the site room and remember the filter."""
-        options = auth if isinstance(auth, dict) else {}
-        wanted = parse_filter(options.get("areas"), options.get("counters"), options.get("site"))
-        try:
-            site_id = wanted.snapshot()["site"]["id"]
-        except DomainError as exc:
-            raise ConnectionRefusedError(error_payload(exc)) from None
-        join_room(realtime.site_room(site_id))
-        with self._lock:
-            self._filters[request.sid] = wanted  # type: ignore[attr-defined]
+        wanted = parse_filter(auth.get("areas"), auth.get("counters"), auth.get("site"))
+        join_room(realtime.site_room(wanted.snapshot()["site"]["id"]))
+        return wanted
 
-    def on_disconnect(self, reason: Any = None) -> None:
-        """Forget the display."""
-        with self._lock:
-            self._filters.pop(request.sid, None)  # type: ignore[attr-defined]
-
-    def on_snapshot(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_snapshot(self, wanted: BoardFilter) -> dict[str, Any]:
         """The whole board for this display's filter, exact at ``seq``."""
-        with self._lock:
-            wanted = self._filters.get(request.sid)  # type: ignore[attr-defined]
-        if wanted is None:
-            return {"ok": False, "error": "not_connected", "message": str(HTTP_MESSAGES[400])}
-        try:
-            return {"ok": True, **wanted.snapshot()}
-        except DomainError as exc:
-            return {"ok": False, **error_payload(exc)}
-        except Exception:
-            log.exception("display snapshot failed")
-            return {"ok": False, "error": "server_error", "message": str(HTTP_MESSAGES[500])}
+        return wanted.snapshot()
 
 
 def register_namespaces(socketio: SocketIO) -> None:

@@ -8,67 +8,58 @@ The client says what it follows in the connect ``auth`` (``{"kiosk": "sanh-1"}``
 
 from __future__ import annotations
 
-import threading
+from dataclasses import dataclass
 from typing import Any
 
-from flask import request
-from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
+import marshmallow as ma
+from flask_socketio import SocketIO, join_room
+from marshmallow import validate
 
-from motcua.errors import DomainError, ValidationFailed, error_payload
+from motcua.namespaces import SurfaceNamespace, verb
 from motcua.realtime import site_room, ticket_room
 from motcua.services import printing
 
 
-def _field(data: Any, name: str) -> str | None:
-    """A short string field of a payload (None when absent)."""
-    value = data.get(name) if isinstance(data, dict) else None
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str) or len(value) > 128:
-        raise ValidationFailed(field=name)
-    return value
+@dataclass(frozen=True)
+class Follow:
+    """What one connection follows: one ticket (by token), or a kiosk's site."""
+
+    token: str | None = None
+    kiosk: str | None = None
 
 
-class KioskNamespace(Namespace):
+class FollowSchema(ma.Schema):
+    """The connect ``auth``: ``{"token": "<ticket token>"}`` or ``{"kiosk": "sanh-1"}``."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    token = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    kiosk = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
+
+
+class KioskNamespace(SurfaceNamespace[Follow]):
     """Public namespace (no login): one connection follows a kiosk's site or one ticket."""
 
-    def __init__(self, namespace: str = "/kiosk") -> None:
-        super().__init__(namespace)
-        self._follows: dict[str, tuple[str, str | None]] = {}
-        self._lock = threading.Lock()
+    state_type = Follow
+    auth_schema = FollowSchema()
 
-    def on_connect(self, auth: Any = None) -> None:
+    def admit(self, auth: dict[str, Any]) -> Follow:
         """Join the ticket's room (auth.token) or the kiosk's site room (auth.kiosk)."""
-        try:
-            token = _field(auth, "token")
-            if token is not None:
-                printing.ticket_snapshot(token)  # refuses an unknown token
-                join_room(ticket_room(token))
-                follow: tuple[str, str | None] = ("ticket", token)
-            else:
-                kiosk = _field(auth, "kiosk")
-                join_room(site_room(printing.kiosk_home(kiosk=kiosk)["site"]["id"]))
-                follow = ("kiosk", kiosk)
-        except DomainError as exc:
-            raise ConnectionRefusedError(error_payload(exc)) from exc
-        with self._lock:
-            self._follows[request.sid] = follow  # type: ignore[attr-defined]
+        token, kiosk = auth["token"] or None, auth["kiosk"] or None
+        if token is not None:
+            printing.ticket_snapshot(token)  # refuses an unknown token
+            join_room(ticket_room(token))
+            return Follow(token=token)
+        join_room(site_room(printing.kiosk_home(kiosk=kiosk)["site"]["id"]))
+        return Follow(kiosk=kiosk)
 
-    def on_disconnect(self, reason: Any = None) -> None:
-        """Forget the connection."""
-        with self._lock:
-            self._follows.pop(request.sid, None)  # type: ignore[attr-defined]
-
-    def on_snapshot(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_snapshot(self, follow: Follow) -> dict[str, Any]:
         """The full state this connection follows, with the site's ``seq``."""
-        with self._lock:
-            kind, value = self._follows.get(request.sid, ("kiosk", None))  # type: ignore[attr-defined]
-        try:
-            if kind == "ticket" and value is not None:
-                return {"ok": True, **printing.ticket_snapshot(value)}
-            return {"ok": True, **printing.kiosk_home(kiosk=value)}
-        except DomainError as exc:
-            return {"ok": False, **error_payload(exc)}
+        if follow.token is not None:
+            return printing.ticket_snapshot(follow.token)
+        return printing.kiosk_home(kiosk=follow.kiosk)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

@@ -4,34 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import render_template, request, send_file
 
 from kiosk import bp
+from motcua.api.schemas import ReprintSchema, TicketCreateSchema
 from motcua.auth import kiosk_name_for_request
-from motcua.errors import TicketNotFound, ValidationFailed
+from motcua.errors import TicketNotFound
 from motcua.services import printing
 
 
-def _json_body() -> dict[str, Any]:
-    """The request's JSON object (an empty dict when there is none)."""
+def _json_body(schema: ma.Schema) -> dict[str, Any]:
+    """The request's JSON body loaded by the REST API's schema (no body: an empty object)."""
     body = request.get_json(silent=True)
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise ValidationFailed(field="body")
-    return body
-
-
-def _text(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
-    """A short optional string field."""
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise ValidationFailed(field=name)
-        return None
-    if not isinstance(value, str) or len(value) > 128:
-        raise ValidationFailed(field=name)
-    return value
+    return dict(schema.load({} if body is None else body))
 
 
 def _kiosk_name() -> str | None:
@@ -55,12 +41,12 @@ def kiosk_state() -> Any:
 @bp.route("/kiosk/api/tickets", methods=["POST"])
 def kiosk_issue() -> Any:
     """Issue a number for a tap (Idempotency-Key header: a repeated tap gets the same one)."""
-    body = _json_body()
+    body = _json_body(TicketCreateSchema())
     result = printing.issue_at_kiosk(
-        _text(body, "service", required=True) or "",
-        priority=_text(body, "priority"),
-        idempotency_key=request.headers.get("Idempotency-Key") or _text(body, "key"),
-        kiosk=kiosk_name_for_request(_text(body, "kiosk"), issuing=True),
+        body["service"],
+        priority=body["priority"] or None,
+        idempotency_key=request.headers.get("Idempotency-Key") or body["key"] or None,
+        kiosk=kiosk_name_for_request(body["kiosk"] or None, issuing=True),
     )
     return result, (201 if result["ticket"]["created"] else 200)
 
@@ -68,11 +54,11 @@ def kiosk_issue() -> Any:
 @bp.route("/kiosk/api/tickets/<token>/reprint", methods=["POST"])
 def kiosk_reprint(token: str) -> Any:
     """Print the ticket again, shortly after issue."""
-    body = _json_body()
+    body = _json_body(ReprintSchema())
     return printing.reprint_at_kiosk(
         token,
-        idempotency_key=request.headers.get("Idempotency-Key") or _text(body, "key"),
-        kiosk=kiosk_name_for_request(_text(body, "kiosk"), issuing=True),
+        idempotency_key=request.headers.get("Idempotency-Key") or body["key"] or None,
+        kiosk=kiosk_name_for_request(body["kiosk"] or None, issuing=True),
     )
 
 

@@ -1,15 +1,17 @@
 """Domain errors, each with a stable code, an HTTP status and a Vietnamese message.
 
-Raised by services; translated to HTTP responses and Socket.IO acks in one place
-(``error_payload`` and the handlers registered by ``register_error_handlers``).
+Raised by services; translated to HTTP responses and Socket.IO acks in one place:
+``failure`` maps a domain error, or a marshmallow ``ValidationError`` from a schema shared by
+REST and Socket.IO, to a status and ``{"error", "message"}``; the HTTP handlers registered by
+``register_error_handlers`` and the Socket.IO verbs (``motcua.namespaces``) both answer with it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask, jsonify, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
@@ -154,15 +156,13 @@ def error_payload(exc: DomainError) -> dict[str, Any]:
     return body
 
 
-def run_for_ack(action: Callable[[], dict[str, Any]], what: str) -> dict[str, Any]:
-    """Run a Socket.IO verb: its ack, or {"ok": false, "error", "message"} on any failure."""
-    try:
-        return action()
-    except DomainError as exc:
-        return {"ok": False, **error_payload(exc)}
-    except Exception:
-        log.exception("%s failed", what)
-        return {"ok": False, "error": "server_error", "message": str(HTTP_MESSAGES[500])}
+def failure(exc: BaseException) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and the body (the ack's error part) for any failure of a request."""
+    if isinstance(exc, DomainError):
+        return exc.status, error_payload(exc)
+    if isinstance(exc, ma.ValidationError):
+        return 422, http_error_payload(422, exc.normalized_messages())
+    return 500, http_error_payload(500)
 
 
 def http_error_payload(status: int, errors: Any = None) -> dict[str, Any]:
@@ -196,8 +196,10 @@ def register_error_handlers(app: Flask) -> None:
     """Translate domain and HTTP errors; never show a stack trace to a citizen."""
 
     @app.errorhandler(DomainError)
-    def _domain(exc: DomainError) -> Any:
-        return jsonify(error_payload(exc)), exc.status
+    @app.errorhandler(ma.ValidationError)
+    def _refused(exc: DomainError | ma.ValidationError) -> Any:
+        status, body = failure(exc)
+        return jsonify(body), status
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:

@@ -9,23 +9,18 @@ the question; the verbs ``rate`` and ``skip`` answer it, each one service call, 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import request, url_for
-from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
+import marshmallow as ma
+from flask import url_for
+from flask_socketio import SocketIO, join_room
 
 from motcua import auth as motcua_auth
 from motcua import realtime
-from motcua.errors import (
-    DomainError,
-    Unauthorized,
-    ValidationFailed,
-    error_payload,
-    run_for_ack,
-)
+from motcua.api.schemas import SkipRatingSchema, TabletRatingSchema
+from motcua.errors import DomainError, ValidationFailed
+from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import ratings
 from motcua.services.devices import DeviceNotPaired
 
@@ -96,92 +91,60 @@ def counter_number_arg(value: Any) -> int:
     return number
 
 
-def _args(data: Any) -> dict[str, Any]:
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValidationFailed()
-    return data
+class TabletAuthSchema(ma.Schema):
+    """An unpaired tablet's connect ``auth``: its counter number and, maybe, its site."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    counter = ma.fields.Raw(load_default=None)  # checked by counter_number_arg, as in ?counter=
+    site = ma.fields.String(load_default=None, allow_none=True)
 
 
-class RatingNamespace(Namespace):
+class RatingNamespace(SurfaceNamespace[Tablet]):
     """The tablets' namespace: one connection = one tablet at one counter."""
 
-    def __init__(self, namespace: str = "/rating") -> None:
-        super().__init__(namespace)
-        self._tablets: dict[str, Tablet] = {}
-        self._lock = threading.Lock()
+    state_type = Tablet
+    auth_schema = TabletAuthSchema()
 
-    def on_connect(self, auth: Any = None) -> None:
+    def admit(self, auth: dict[str, Any]) -> Tablet:
         """Bind the tablet to its counter (pairing, else auth.counter); join its rooms."""
-        try:
-            paired = paired_counter()
-            if paired is not None:
-                number, site = paired
-            else:
-                options = _args(auth)
-                number = counter_number_arg(options.get("counter"))
-                site = options.get("site") if isinstance(options.get("site"), str) else None
-            counter_id = ratings.find_counter(number, site)
-            state = ratings.tablet_state(counter_id)
-        except DomainError as exc:
-            raise ConnectionRefusedError(error_payload(exc)) from None
+        paired = paired_counter()
+        if paired is not None:
+            number, site = paired
+        else:
+            number, site = counter_number_arg(auth["counter"]), auth["site"]
+        counter_id = ratings.find_counter(number, site)
+        state = ratings.tablet_state(counter_id)
         join_room(realtime.site_room(state["site"]["id"]))
         join_room(realtime.counter_room(counter_id))
-        with self._lock:
-            self._tablets[request.sid] = Tablet(counter_id, number)  # type: ignore[attr-defined]
+        return Tablet(counter_id, number)
 
-    def on_disconnect(self, reason: Any = None) -> None:
-        """Forget the tablet."""
-        with self._lock:
-            self._tablets.pop(request.sid, None)  # type: ignore[attr-defined]
-
-    def _act(self, action: Callable[[Tablet], dict[str, Any]]) -> dict[str, Any]:
-        """Run one verb for the calling tablet and turn the outcome into an ack."""
-        with self._lock:
-            tablet = self._tablets.get(request.sid)  # type: ignore[attr-defined]
-
-        def verb() -> dict[str, Any]:
-            if tablet is None:
-                raise Unauthorized()
-            return action(tablet)
-
-        return run_for_ack(verb, "rating verb")
-
-    def on_snapshot(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_snapshot(self, t: Tablet) -> dict[str, Any]:
         """The officer at the counter, the hall, and the rating waiting (if any), at ``seq``."""
-        return self._act(lambda t: {"ok": True, **tablet_snapshot(t.counter_id)})
+        return tablet_snapshot(t.counter_id)
 
-    def on_rate(self, data: Any = None) -> dict[str, Any]:
+    @verb(TabletRatingSchema)
+    def on_rate(
+        self,
+        t: Tablet,
+        *,
+        ticket: str,
+        level: int,
+        reasons: list[str] | None,
+        comment: str | None,
+    ) -> dict[str, Any]:
         """The citizen's answer: {"ticket": uuid, "level": n, "reasons": [...], "comment": ""}."""
+        view = ratings.rate_at_counter(
+            t.counter_id, ticket, level, reasons=reasons, comment=comment
+        )
+        return {"rating": view.as_dict()}
 
-        def act(t: Tablet) -> dict[str, Any]:
-            args = _args(data)
-            view = ratings.rate_at_counter(
-                t.counter_id,
-                args.get("ticket"),  # type: ignore[arg-type]
-                args.get("level"),
-                reasons=args.get("reasons"),
-                comment=args.get("comment"),
-            )
-            return {"ok": True, "rating": view.as_dict()}
-
-        return self._act(act)
-
-    def on_skip(self, data: Any = None) -> dict[str, Any]:
+    @verb(SkipRatingSchema)
+    def on_skip(self, t: Tablet, *, ticket: str, reason: str) -> dict[str, Any]:
         """The question went unanswered: record the ticket as unrated."""
-
-        def act(t: Tablet) -> dict[str, Any]:
-            args = _args(data)
-            reason = args.get("reason") if isinstance(args.get("reason"), str) else "timeout"
-            result = ratings.skip_at_counter(
-                t.counter_id,
-                args.get("ticket"),  # type: ignore[arg-type]
-                reason=reason,
-            )
-            return {"ok": True, **result}
-
-        return self._act(act)
+        return ratings.skip_at_counter(t.counter_id, ticket, reason=reason)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request, send_from_directory
 from flask_babel import gettext as _
 
+from motcua.api.schemas import RatingSchema
 from motcua.errors import DomainError, ValidationFailed
 from motcua.services import ratings
 from rating import bp
@@ -82,13 +83,6 @@ def officer_photo(user_id: int) -> Any:
     return send_from_directory(folder, photo, max_age=3600)
 
 
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationFailed(field="body")
-    return body
-
-
 def phone_messages() -> dict[str, str]:
     """The phone rating's words, in Vietnamese."""
     return {
@@ -115,8 +109,8 @@ def phone_state(token: str) -> Any:
 @bp.route("/t/<token>", methods=["POST"])
 def phone_rate(token: str) -> Any:
     """Rate a finished ticket from its status page: {"level": n, "reasons": [], "comment": ""}."""
-    body = _json_body()
+    body = RatingSchema().load(request.get_json(silent=True))
     view = ratings.rate_by_token(
-        token, body.get("level"), reasons=body.get("reasons"), comment=body.get("comment")
+        token, body["level"], reasons=body["reasons"], comment=body["comment"]
     )
     return {"ok": True, "rating": view.as_dict()}, 201

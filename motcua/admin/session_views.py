@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -10,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from motcua.admin import bp
+from motcua.admin.forms import SessionPlanForm
 from motcua.errors import BundleRefused, DomainError, ValidationFailed
 from motcua.services import session_records, sessions
 
@@ -44,28 +44,13 @@ def sessions_page() -> Any:
 @bp.route("/sessions", methods=["POST"])
 def session_plan() -> Any:
     """Plan a session from the form."""
-    form = request.form
     try:
-        day = dt.date.fromisoformat(form.get("date", ""))
-    except ValueError:
-        return _page(
-            STATUS_INVALID, form=form, errors={"date": _("Chọn ngày.")}, error=_("Chọn ngày.")
-        )
-    try:
-        view = sessions.plan_session(
-            form.get("kind", ""),
-            form.get("place", ""),
-            day,
-            areas=form.getlist("areas"),
-            officers=form.getlist("officers"),
-            hours=form.get("hours", ""),
-            counters=int(form["counters"]) if form.get("counters", "").isdigit() else None,
-            note=form.get("note", ""),
-            **_who(),
-        )
+        view = sessions.plan_session(**SessionPlanForm.read().values(), **_who())
     except ValidationFailed as exc:
         field = str(exc.details.get("field", "_"))
-        return _page(STATUS_INVALID, form=form, errors={field: str(exc.message)}, error=exc.message)
+        errors = exc.details.get("errors") or {field: str(exc.message)}
+        error = next(iter(errors.values())) if len(errors) == 1 else exc.message
+        return _page(STATUS_INVALID, form=request.form, errors=errors, error=error)
     flash(_("Đã lập phiên %(code)s.", code=view.code))
     return redirect(url_for("admin.sessions_page"))
 

@@ -12,6 +12,24 @@ from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from motcua.admin import bp
+from motcua.admin.forms import (
+    ActiveForm,
+    AnnounceSettingsForm,
+    AreaForm,
+    AuditFilterForm,
+    CounterForm,
+    DeviceForm,
+    DisplaySettingsForm,
+    NewDeviceForm,
+    NewStaffForm,
+    PasswordForm,
+    QueueSettingsForm,
+    RatingSettingsForm,
+    SiteForm,
+    StaffForm,
+    TicketSettingsForm,
+    rows,
+)
 from motcua.errors import ValidationFailed
 from motcua.services import audit, devices, hall, printing, settings, staff
 from motcua.services.devices import Pairing
@@ -36,16 +54,9 @@ def _who() -> dict[str, Any]:
     return {"actor_id": current_user.view.id, "actor": current_user.view.username}
 
 
-def _checked(name: str) -> bool:
-    return request.form.get(name) in ("1", "on", "true", "yes")
-
-
-def _ints(name: str) -> list[int]:
-    return [int(v) for v in request.form.getlist(name) if str(v).isdigit()]
-
-
-def _opt_int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+def _chosen(name: str) -> set[str]:
+    """The boxes ticked in the posted form, to tick them again when it is re-shown."""
+    return set(request.form.getlist(name))
 
 
 def _errors(exc: ValidationFailed) -> dict[str, str]:
@@ -71,10 +82,6 @@ def index() -> Any:
 # --------------------------------------------------------------------------- sites
 
 
-def _hours_from_form() -> dict[str, str]:
-    return {day: request.form.get(f"hours_{day}", "") for day in settings.DAY_KEYS}
-
-
 @bp.route("/sites")
 def sites() -> Any:
     """Sites (the hall and its reception points)."""
@@ -88,16 +95,7 @@ def site_form(site_id: int | None = None) -> Any:
     kinds = {k: str(v) for k, v in hall.SITE_KINDS.items()}
     if request.method == "POST":
         try:
-            hall.save_site(
-                site_id,
-                code=request.form.get("code"),
-                name=request.form.get("name", ""),
-                unit_name=request.form.get("unit_name", ""),
-                kind=request.form.get("kind", ""),
-                active=_checked("active"),
-                hours=_hours_from_form(),
-                **_who(),
-            )
+            hall.save_site(site_id, **SiteForm.read().values(), **_who())
         except ValidationFailed as exc:
             site = hall.get_site(site_id) if site_id else None
             return _invalid("admin/site_form.html", exc, site=site, kinds=kinds)
@@ -131,25 +129,14 @@ def area_form(area_id: int | None = None) -> Any:
     counters = hall.list_counters()
     if request.method == "POST":
         try:
-            hall.save_area(
-                area_id,
-                code=request.form.get("code", ""),
-                prefix=request.form.get("prefix", ""),
-                name=request.form.get("name", ""),
-                description=request.form.get("description", ""),
-                sort_order=request.form.get("sort_order", ""),
-                target_wait_minutes=request.form.get("target_wait_minutes", ""),
-                active=_checked("active"),
-                counter_ids=_ints("counter_ids"),
-                **_who(),
-            )
+            hall.save_area(area_id, **AreaForm.read().values(), **_who())
         except ValidationFailed as exc:
             return _invalid(
                 "admin/area_form.html",
                 exc,
                 area_id=area_id,
                 counters=counters,
-                chosen=set(_ints("counter_ids")),
+                chosen=_chosen("counter_ids"),
             )
         flash(_("Đã lưu lĩnh vực."))
         return redirect(url_for("admin.areas"))
@@ -184,20 +171,9 @@ def counter_form(counter_id: int | None = None) -> Any:
     context = {"areas": hall.list_areas(), "sites": hall.list_sites(), "counter_id": counter_id}
     if request.method == "POST":
         try:
-            hall.save_counter(
-                counter_id,
-                site_id=request.form.get("site_id", ""),
-                number=request.form.get("number", ""),
-                name=request.form.get("name", ""),
-                sort_order=request.form.get("sort_order", ""),
-                active=_checked("active"),
-                area_ids=_ints("area_ids"),
-                **_who(),
-            )
+            hall.save_counter(counter_id, **CounterForm.read().values(), **_who())
         except ValidationFailed as exc:
-            return _invalid(
-                "admin/counter_form.html", exc, chosen=set(_ints("area_ids")), **context
-            )
+            return _invalid("admin/counter_form.html", exc, chosen=_chosen("area_ids"), **context)
         flash(_("Đã lưu quầy."))
         return redirect(url_for("admin.counters"))
     counter = hall.get_counter(counter_id) if counter_id else None
@@ -228,16 +204,7 @@ def user_new() -> Any:
     context = {"user": None, "roles": _roles(), "counters": hall.list_counters()}
     if request.method == "POST":
         try:
-            user = staff.create_staff(
-                request.form.get("username", ""),
-                full_name=request.form.get("full_name", ""),
-                role=request.form.get("role", ""),
-                password=request.form.get("password", ""),
-                position=request.form.get("position", ""),
-                unit=request.form.get("unit", ""),
-                default_counter=request.form.get("default_counter") or None,
-                **_who(),
-            )
+            user = staff.create_staff(**NewStaffForm.read().values(), **_who())
         except ValidationFailed as exc:
             return _invalid("admin/user_form.html", exc, **context)
         flash(_("Đã tạo tài khoản %(u)s.", u=user.username))
@@ -253,15 +220,7 @@ def user_edit(user_id: int) -> Any:
     context = {"user": user, "roles": _roles(), "counters": hall.list_counters()}
     if request.method == "POST":
         try:
-            staff.update_staff(
-                user_id,
-                full_name=request.form.get("full_name", ""),
-                role=request.form.get("role", ""),
-                position=request.form.get("position", ""),
-                unit=request.form.get("unit", ""),
-                default_counter=request.form.get("default_counter") or None,
-                **_who(),
-            )
+            staff.update_staff(user_id, **StaffForm.read().values(), **_who())
         except ValidationFailed as exc:
             return _invalid("admin/user_form.html", exc, **context)
         flash(_("Đã lưu tài khoản."))
@@ -299,14 +258,14 @@ def user_password(user_id: int) -> Any:
     return _user_action(
         user_id,
         _("Đã đặt mật khẩu mới."),
-        lambda: staff.reset_password(user_id, request.form.get("password", ""), **_who()),
+        lambda: staff.reset_password(user_id, PasswordForm.read().password.data, **_who()),
     )
 
 
 @bp.route("/users/<int:user_id>/active", methods=["POST"])
 def user_active(user_id: int) -> Any:
     """Deactivate or reactivate an account."""
-    active = _checked("active")
+    active = bool(ActiveForm.read().active.data)
     done = _("Đã mở khóa tài khoản.") if active else _("Đã khóa tài khoản.")
     return _user_action(user_id, done, lambda: staff.set_active(user_id, active, **_who()))
 
@@ -327,40 +286,33 @@ SECTIONS = ("queue", "ticket", "announce", "display", "rating")
 
 
 def _section_changes(section: str) -> dict[str, Any]:
-    """The settings a section's form sends, as the settings service takes them."""
+    """The settings a section's form sends, typed, as the settings service takes them."""
     f = request.form
     if section == "queue":
-        rows = int(f.get("cat_count", "0") or 0)
-        categories = [
-            {"code": f.get(f"cat_code_{i}", ""), "label": f.get(f"cat_label_{i}", "")}
-            for i in range(min(rows, 30))
-        ]
+        queue = QueueSettingsForm.read()
         return {
-            "PRIORITY_POLICY": f.get("PRIORITY_POLICY", ""),
-            "PRIORITY_EVERY_N": f.get("PRIORITY_EVERY_N", ""),
-            "PRIORITY_CATEGORIES": categories,
-            "NOSHOW_REQUEUE": _checked("NOSHOW_REQUEUE"),
-            "NOSHOW_MAX_MISSES": f.get("NOSHOW_MAX_MISSES", ""),
-            "DEFAULT_SERVICE_MINUTES": f.get("DEFAULT_SERVICE_MINUTES", ""),
+            "PRIORITY_POLICY": queue.PRIORITY_POLICY.data,
+            "PRIORITY_EVERY_N": queue.PRIORITY_EVERY_N.data,
+            "PRIORITY_CATEGORIES": rows(f, "cat", queue.cat_count.data or 0, "code", "label"),
+            "NOSHOW_REQUEUE": queue.NOSHOW_REQUEUE.data,
+            "NOSHOW_MAX_MISSES": queue.NOSHOW_MAX_MISSES.data,
+            "DEFAULT_SERVICE_MINUTES": queue.DEFAULT_SERVICE_MINUTES.data,
         }
     if section == "ticket":
-        return {
-            "TICKET_HALL_NAME": f.get("TICKET_HALL_NAME", ""),
-            "TICKET_FOOTER": f.get("TICKET_FOOTER", ""),
-        }
+        return TicketSettingsForm.read().values()
     if section == "announce":
         return {
-            "ANNOUNCE_TEMPLATE": f.get("ANNOUNCE_TEMPLATE", ""),
-            "ANNOUNCE_REPEAT": f.get("ANNOUNCE_REPEAT", ""),
+            **AnnounceSettingsForm.read().values(),
             "VOICE_SOURCES": [f.get(f"voice_{i}", "") for i in range(3)],
         }
     if section == "display":
-        return {"DISPLAY_MESSAGE": f.get("DISPLAY_MESSAGE", "")}
-    size = _opt_int(f.get("rating_size")) or 0
+        return DisplaySettingsForm.read().values()
+    rating = RatingSettingsForm.read()
+    size = min(rating.rating_size.data or 0, 5)
     return {
-        "RATING_SCALE": [f.get(f"rating_label_{i}", "") for i in range(min(size, 5))],
-        "RATING_REASONS": f.get("RATING_REASONS", ""),
-        "RATING_QUESTION": f.get("RATING_QUESTION", ""),
+        "RATING_SCALE": [f.get(f"rating_label_{i}", "") for i in range(size)],
+        "RATING_REASONS": rating.RATING_REASONS.data,
+        "RATING_QUESTION": rating.RATING_QUESTION.data,
     }
 
 
@@ -431,14 +383,7 @@ def device_new() -> Any:
     context = _device_context()
     if request.method == "POST":
         try:
-            pairing = devices.create_device(
-                request.form.get("kind", ""),
-                request.form.get("name", ""),
-                site_id=_opt_int(request.form.get("site_id")),
-                note=request.form.get("note", ""),
-                counter_id=_opt_int(request.form.get("counter_id")),
-                **_who(),
-            )
+            pairing = devices.create_device(**NewDeviceForm.read().values(), **_who())
         except ValidationFailed as exc:
             return _invalid("admin/device_new.html", exc, **context)
         _remember_pairing(pairing)
@@ -487,14 +432,7 @@ def device_page(device_id: int) -> Any:
     """One device: rename/move, pairing code, printer settings, test print, revoke."""
     if request.method == "POST":
         try:
-            devices.update_device(
-                device_id,
-                name=request.form.get("name", ""),
-                note=request.form.get("note", ""),
-                site_id=_opt_int(request.form.get("site_id")),
-                counter_id=_opt_int(request.form.get("counter_id")),
-                **_who(),
-            )
+            devices.update_device(device_id, **DeviceForm.read().values(), **_who())
         except ValidationFailed as exc:
             return _render_device(
                 device_id,
@@ -562,26 +500,20 @@ def device_printer_status(device_id: int) -> Any:
 # --------------------------------------------------------------------------- audit
 
 
-def _date(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @bp.route("/audit")
 def audit_page() -> Any:
     """Who did what, when: filters by person, action and days."""
     args = request.args
-    rows = audit.list_entries(
-        actor_id=_opt_int(args.get("actor")),
-        action=args.get("action") or None,
-        since=_date(args.get("since")),
-        until=_date(args.get("until")),
+    wanted = AuditFilterForm(formdata=args).filters()
+    entries = audit.list_entries(
+        actor_id=wanted["actor"],
+        action=wanted["action"],
+        since=wanted["since"],
+        until=wanted["until"],
     )
     return render_template(
         "admin/audit.html",
-        rows=rows,
+        rows=entries,
         users=staff.list_staff(),
         actions=audit.filter_choices()["actions"],
         args=args,

@@ -1,9 +1,28 @@
-"""API schemas: the same classes validate requests and generate the OpenAPI document."""
+"""Request and response schemas: one class validates a REST body and the Socket.IO verb's payload.
+
+The same classes generate the OpenAPI document; ``motcua.namespaces.verb`` loads a verb's payload
+with the schema of the REST route that does the same thing.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
+
+
+class Text(ma.fields.String):
+    """A string argument trimmed of surrounding spaces; an empty one loads as None."""
+
+    def deserialize(self, value: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+        return super().deserialize(value, *args, **kwargs)
+
+
+STRICT_TRUE = {True}
+STRICT_FALSE = {False}
 
 
 class ServiceSchema(ma.Schema):
@@ -36,6 +55,19 @@ class TicketCreateSchema(ma.Schema):
         validate=validate.Length(max=32),
         metadata={"description": "Priority category code", "example": None},
     )
+    kiosk = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    key = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=128),
+        metadata={"description": "Idempotency key, when the Idempotency-Key header is not sent"},
+    )
+
+
+class ReprintSchema(ma.Schema):
+    """Body of a kiosk's reprint: its idempotency key and the kiosk (both optional)."""
+
+    key = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
     kiosk = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
 
 
@@ -93,7 +125,7 @@ class TokenSchema(ma.Schema):
 class FinishSchema(ma.Schema):
     """Body of POST /counters/{id}/finish."""
 
-    dossier_code = ma.fields.String(
+    dossier_code = Text(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=64),
@@ -104,9 +136,9 @@ class FinishSchema(ma.Schema):
 class TransferSchema(ma.Schema):
     """Body of POST /counters/{id}/transfer: another area, another counter, or both."""
 
-    to_service = ma.fields.String(load_default=None, allow_none=True)
+    to_service = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
     to_counter = ma.fields.Integer(load_default=None, allow_none=True)
-    note = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @ma.validates_schema
     def _one_target(self, data: dict[str, object], **_: object) -> None:
@@ -121,9 +153,30 @@ class CallTicketSchema(ma.Schema):
 
 
 class PauseSchema(ma.Schema):
-    """Body of POST /counters/{id}/pause."""
+    """Body of POST /counters/{id}/pause: a JSON boolean ("yes" is refused)."""
 
-    paused = ma.fields.Boolean(required=True)
+    paused = ma.fields.Boolean(required=True, truthy=STRICT_TRUE, falsy=STRICT_FALSE)
+
+
+class RatingSchema(ma.Schema):
+    """Body of POST /rating/t/{token}: a score, reasons from the hall's list, a comment."""
+
+    level = ma.fields.Integer(required=True, strict=True, metadata={"example": 5})
+    reasons = ma.fields.List(ma.fields.String(), load_default=None, allow_none=True)
+    comment = ma.fields.String(load_default=None, allow_none=True)  # the service trims it
+
+
+class TabletRatingSchema(RatingSchema):
+    """Payload of the tablet's ``rate`` verb: the phone's body plus the ticket's uuid."""
+
+    ticket = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class SkipRatingSchema(ma.Schema):
+    """Payload of the tablet's ``skip`` verb: the ticket left unrated, and why."""
+
+    ticket = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    reason = ma.fields.String(load_default="timeout")  # the service keeps 32 characters
 
 
 class BoardCallSchema(ma.Schema):

@@ -70,7 +70,7 @@ def create_ticket(body: dict[str, Any]) -> Any:
     view = tickets.issue_ticket(
         body["service"],
         priority=body.get("priority"),
-        idempotency_key=request.headers.get("Idempotency-Key"),
+        idempotency_key=request.headers.get("Idempotency-Key") or body.get("key"),
         kiosk=kiosk_name_for_request(body.get("kiosk"), issuing=True),
     )
     out = ticket_body(view)

@@ -7,15 +7,16 @@ page asks for a fresh ``snapshot`` (the shared live.js protocol) whenever one co
 from __future__ import annotations
 
 import logging
-import threading
+from dataclasses import dataclass
 from typing import Any
 
-from flask import request
+import marshmallow as ma
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, SocketIO, join_room
+from flask_socketio import SocketIO, join_room
 
 from motcua import realtime
-from motcua.errors import HTTP_MESSAGES, DomainError, Forbidden, Unauthorized, error_payload
+from motcua.errors import Forbidden, Unauthorized
+from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import reports
 
 log = logging.getLogger(__name__)
@@ -23,48 +24,43 @@ log = logging.getLogger(__name__)
 LEADER_ROLES = ("leader", "admin")
 
 
-class LeaderNamespace(Namespace):
+@dataclass(frozen=True)
+class LiveView:
+    """What one live view follows: a site (None: the default one)."""
+
+    site: str | None = None
+
+
+class LiveAuthSchema(ma.Schema):
+    """The live view's connect ``auth``: ``{"site": "main"}`` or nothing."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    site = ma.fields.String(load_default=None, allow_none=True)
+
+
+class LeaderNamespace(SurfaceNamespace[LiveView]):
     """The live view's namespace: one connection follows one site."""
 
-    def __init__(self, namespace: str = "/leader") -> None:
-        super().__init__(namespace)
-        self._sites: dict[str, str | None] = {}
-        self._lock = threading.Lock()
+    state_type = LiveView
+    auth_schema = LiveAuthSchema()
 
-    def on_connect(self, auth: Any = None) -> None:
+    def admit(self, auth: dict[str, Any]) -> LiveView:
         """Leaders and admins only (session cookie); join the site's room."""
-        try:
-            if not current_user.is_authenticated:
-                raise Unauthorized()
-            if not current_user.view.has_role(*LEADER_ROLES):
-                raise Forbidden()
-            site = auth.get("site") if isinstance(auth, dict) else None
-            site = site if isinstance(site, str) and site else None
-            snapshot = reports.live_snapshot(site_code=site)
-        except DomainError as exc:
-            raise ConnectionRefusedError(error_payload(exc)) from None
+        if not current_user.is_authenticated:
+            raise Unauthorized()
+        if not current_user.view.has_role(*LEADER_ROLES):
+            raise Forbidden()
+        site = auth["site"] or None
+        snapshot = reports.live_snapshot(site_code=site)
         join_room(realtime.site_room(snapshot["site"]["id"]))
-        with self._lock:
-            self._sites[request.sid] = site  # type: ignore[attr-defined]
+        return LiveView(site)
 
-    def on_disconnect(self, reason: Any = None) -> None:
-        """Forget the connection."""
-        with self._lock:
-            self._sites.pop(request.sid, None)  # type: ignore[attr-defined]
-
-    def on_snapshot(self, data: Any = None) -> dict[str, Any]:
+    @verb()
+    def on_snapshot(self, view: LiveView) -> dict[str, Any]:
         """Today's overview of the site, exact at ``seq``."""
-        with self._lock:
-            if request.sid not in self._sites:  # type: ignore[attr-defined]
-                return {"ok": False, "error": "not_connected", "message": str(HTTP_MESSAGES[401])}
-            site = self._sites[request.sid]  # type: ignore[attr-defined]
-        try:
-            return {"ok": True, **reports.live_snapshot(site_code=site)}
-        except DomainError as exc:
-            return {"ok": False, **error_payload(exc)}
-        except Exception:
-            log.exception("live snapshot failed")
-            return {"ok": False, "error": "server_error", "message": str(HTTP_MESSAGES[500])}
+        return reports.live_snapshot(site_code=view.site)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

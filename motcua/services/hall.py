@@ -240,8 +240,8 @@ def save_area(
     prefix: str,
     name: str,
     description: str = "",
-    sort_order: Any = 0,
-    target_wait_minutes: Any = 15,
+    sort_order: int | None = 0,
+    target_wait_minutes: int | None = 15,
     active: bool = True,
     counter_ids: Sequence[int] = (),
     actor_id: int | None = None,
@@ -352,10 +352,10 @@ def get_counter(counter_id: int) -> dict[str, Any]:
 def save_counter(
     counter_id: int | None,
     *,
-    site_id: Any,
-    number: Any,
+    site_id: int | None,
+    number: int | None,
     name: str = "",
-    sort_order: Any = None,
+    sort_order: int | None = None,
     active: bool = True,
     area_ids: Sequence[int] = (),
     actor_id: int | None = None,
@@ -368,7 +368,7 @@ def save_counter(
     counter = db.session.get(Counter, counter_id) if counter_id else None
     if counter_id and counter is None:
         raise NotFound(counter=counter_id)
-    site = db.session.get(Site, int(site_id)) if str(site_id or "").isdigit() else None
+    site = db.session.get(Site, site_id) if site_id else None
     if site is None:
         errors.add("site_id", _l("Chọn điểm tiếp nhận."))
     num = _int(errors, "number", number, 1, 999)
@@ -381,7 +381,7 @@ def save_counter(
         if clash:
             errors.add("number", _l("Điểm tiếp nhận này đã có quầy số %(n)s.", n=num))
     name = _text(errors, "name", name, 100, required=False) or f"Quầy {num:02d}"
-    order = num if sort_order in (None, "") else _int(errors, "sort_order", sort_order, 0, 999)
+    order = num if sort_order is None else _int(errors, "sort_order", sort_order, 0, 999)
     areas = list(
         db.session.scalars(sa.select(ServiceArea).where(ServiceArea.id.in_(list(area_ids))))
     )

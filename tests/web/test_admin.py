@@ -209,6 +209,27 @@ def test_counter_form(app: Flask, admin: FlaskClient, make_ticket: Any) -> None:
         assert db.session.get(Counter, c1).active
 
 
+def test_forms_read_typed_values_and_say_which_field_is_wrong(
+    app: Flask, admin: FlaskClient
+) -> None:
+    """A value that is not a number or a valid choice is refused per field, in Vietnamese."""
+    bad = post(
+        admin,
+        "/admin/counters/new",
+        {"site_id": "1", "number": "ba", "sort_order": "", "area_ids": ["1", "x"]},
+    )
+    body = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "Chưa lưu: có 2 mục chưa hợp lệ." in body
+    assert "Hãy nhập một số nguyên." in body and "Có lựa chọn không hợp lệ." in body
+    assert 'value="ba"' in body  # what was typed stays in the form
+    assert count(app, Counter) == 6
+    made = post(admin, "/admin/counters/new", {"site_id": "1", "number": "7", "sort_order": ""})
+    assert made.status_code == 302
+    with app.app_context():
+        seven = db.session.scalar(sa.select(Counter).where(Counter.number == 7))
+        assert seven is not None and (seven.sort_order, seven.active) == (7, False)
+
+
 def test_user_lifecycle(app: Flask, admin: FlaskClient) -> None:
     """Create, edit, reset password, photo, deactivate: each checked, each audited."""
     bad = post(
