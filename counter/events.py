@@ -18,15 +18,14 @@ from flask_socketio import SocketIO, join_room
 
 from motcua import realtime
 from motcua.api.schemas import CallTicketSchema, FinishSchema, PauseSchema, TransferSchema
-from motcua.errors import Forbidden, Unauthorized
+from motcua.errors import Unauthorized
 from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import tickets
-from motcua.services.settings import effective
 from motcua.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
-COUNTER_ROLES = ("officer",)
+COUNTER_ROLES = tickets.COUNTER_ROLES
 
 
 @dataclass(frozen=True)
@@ -47,12 +46,6 @@ class ConsoleAuthSchema(ma.Schema):
     counter_id = ma.fields.Integer(required=True)
 
 
-def assigned_counter(username: str) -> int | None:
-    """The counter number configuration fixes for an officer, if any."""
-    value = (effective("COUNTER_ASSIGNMENTS") or {}).get(username)
-    return int(value) if value is not None else None
-
-
 def _ticket_ack(view: TicketView) -> dict[str, Any]:
     return {"ticket": view.as_dict(), "seq": view.seq}
 
@@ -64,17 +57,13 @@ class CounterNamespace(SurfaceNamespace[ConsoleClient]):
     auth_schema = ConsoleAuthSchema()
 
     def admit(self, auth: dict[str, Any]) -> ConsoleClient:
-        """Officers only (session cookie), at the counter COUNTER_ASSIGNMENTS allows."""
+        """A signed-in account (session cookie); the service decides whether it may work the
+        counter (role, fixed seat), as it does again on every verb."""
         if not current_user.is_authenticated:
             raise Unauthorized()
         user = current_user.view
-        if not user.has_role(*COUNTER_ROLES):
-            raise Forbidden()
-        state = tickets.counter_state(auth["counter_id"])
+        state = tickets.counter_state(auth["counter_id"], officer_id=user.id)
         counter = state["counter"]
-        fixed = assigned_counter(user.username)
-        if fixed is not None and fixed != counter["number"]:
-            raise Forbidden()
         join_room(realtime.site_room(counter["site_id"]))
         join_room(realtime.counter_room(counter["id"]))
         log.info("console connected: %s at counter %s", user.username, counter["number"])
@@ -85,7 +74,7 @@ class CounterNamespace(SurfaceNamespace[ConsoleClient]):
     @verb()
     def on_snapshot(self, c: ConsoleClient) -> dict[str, Any]:
         """The counter's current ticket and waiting queue, exact at ``seq``."""
-        return tickets.counter_state(c.counter_id)
+        return tickets.counter_state(c.counter_id, officer_id=c.officer_id)
 
     @verb()
     def on_call_next(self, c: ConsoleClient) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from counter import bp
-from counter.events import COUNTER_ROLES, assigned_counter
-from motcua.services import board
+from counter.events import COUNTER_ROLES
+from motcua.services import board, tickets
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,7 +36,7 @@ def officer_required(fn: Callable[P, R]) -> Callable[P, Any]:
 @officer_required
 def index() -> Any:
     """Choose the counter to sit at (or go straight to the one configuration fixes)."""
-    fixed = assigned_counter(current_user.view.username)
+    fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None:
         return redirect(url_for("counter.console", number=fixed))
     snapshot = board.board_snapshot()
@@ -47,7 +47,7 @@ def index() -> Any:
 @officer_required
 def console(number: int) -> Any:
     """The console of one counter: current ticket, queue and actions, live over Socket.IO."""
-    fixed = assigned_counter(current_user.view.username)
+    fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None and fixed != number:
         return redirect(url_for("counter.console", number=fixed))
     snapshot = board.board_snapshot()

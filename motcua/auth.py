@@ -97,6 +97,19 @@ def kiosk_name_for_request(requested: str | None, *, issuing: bool = False) -> s
     return requested
 
 
+def require_login(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: the caller must be authenticated; what the account may do is the service's
+    rule (e.g. who may work a counter), so that every door applies the same one."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        if request_user() is None:
+            raise Unauthorized()
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def require_roles(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Decorator: the caller must be authenticated with one of the roles."""
 

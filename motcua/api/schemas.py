@@ -133,6 +133,16 @@ class FinishSchema(ma.Schema):
     )
 
 
+class CancelSchema(ma.Schema):
+    """Body of POST /tickets/{token}/cancel: why the number is cancelled (kept in its log)."""
+
+    reason = Text(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "Lý do hủy số"},
+    )
+
+
 class TransferSchema(ma.Schema):
     """Body of POST /counters/{id}/transfer: another area, another counter, or both."""
 

@@ -11,6 +11,7 @@ from motcua.api.schemas import (
     BoardQuerySchema,
     BoardSchema,
     CallTicketSchema,
+    CancelSchema,
     FinishSchema,
     PauseSchema,
     ServiceSchema,
@@ -20,7 +21,7 @@ from motcua.api.schemas import (
     TokenSchema,
     TransferSchema,
 )
-from motcua.auth import kiosk_name_for_request, request_user, require_roles
+from motcua.auth import kiosk_name_for_request, request_user, require_login, require_roles
 from motcua.errors import ValidationFailed
 from motcua.services import accounts, board, catalog, printing, staff, tickets
 from motcua.services.tickets import TicketView
@@ -29,7 +30,6 @@ blp = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Dịch vụ công khai của hệ thống xếp hàng"
 )
 
-COUNTER_ROLES = ("officer",)
 BEARER = [{"bearerAuth": []}]
 
 
@@ -97,6 +97,16 @@ def reprint_ticket(token: str) -> Any:
     )
 
 
+@blp.route("/tickets/<token>/cancel", methods=["POST"])
+@blp.arguments(CancelSchema())
+@blp.response(200, TicketSchema)
+@blp.doc(security=BEARER)
+@require_login
+def cancel_ticket(body: dict[str, Any], token: str) -> Any:
+    """Cancel a waiting or called ticket, with a reason (officers, leaders, administrators)."""
+    return ticket_body(tickets.cancel(token, actor_id=_actor_id(), reason=body["reason"]))
+
+
 @blp.route("/auth/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema())
 @blp.response(200, TokenSchema)
@@ -125,7 +135,7 @@ def _counter_action(action: str, counter_id: int, **kwargs: Any) -> dict[str, An
 @blp.route("/counters/<int:counter_id>/call-next", methods=["POST"])
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def call_next(counter_id: int) -> Any:
     """Call the next waiting ticket to this counter (409 queue_empty when none)."""
     return _counter_action("call_next", counter_id)
@@ -135,7 +145,7 @@ def call_next(counter_id: int) -> Any:
 @blp.arguments(CallTicketSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def call_ticket(body: dict[str, Any], counter_id: int) -> Any:
     """Call a given waiting number to this counter."""
     return _counter_action("call", counter_id, code=body["code"])
@@ -144,7 +154,7 @@ def call_ticket(body: dict[str, Any], counter_id: int) -> Any:
 @blp.route("/counters/<int:counter_id>/recall", methods=["POST"])
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def recall(counter_id: int) -> Any:
     """Announce the counter's current ticket again."""
     return _counter_action("recall", counter_id)
@@ -153,7 +163,7 @@ def recall(counter_id: int) -> Any:
 @blp.route("/counters/<int:counter_id>/no-show", methods=["POST"])
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def no_show(counter_id: int) -> Any:
     """Mark the called citizen absent (back of the queue or ended, per the hall's rule)."""
     return _counter_action("no_show", counter_id)
@@ -162,7 +172,7 @@ def no_show(counter_id: int) -> Any:
 @blp.route("/counters/<int:counter_id>/start", methods=["POST"])
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def start(counter_id: int) -> Any:
     """The citizen is at the counter: start the service."""
     return _counter_action("start", counter_id)
@@ -172,7 +182,7 @@ def start(counter_id: int) -> Any:
 @blp.arguments(FinishSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def finish(body: dict[str, Any], counter_id: int) -> Any:
     """Finish the transaction (optionally with its mã hồ sơ); arms the rating."""
     return _counter_action("finish", counter_id, dossier_code=body.get("dossier_code"))
@@ -182,7 +192,7 @@ def finish(body: dict[str, Any], counter_id: int) -> Any:
 @blp.arguments(TransferSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def transfer(body: dict[str, Any], counter_id: int) -> Any:
     """Transfer the current ticket to another area or counter; it keeps its issue time."""
     return _counter_action(
@@ -197,7 +207,7 @@ def transfer(body: dict[str, Any], counter_id: int) -> Any:
 @blp.route("/counters/<int:counter_id>/pause", methods=["POST"])
 @blp.arguments(PauseSchema())
 @blp.doc(security=BEARER)
-@require_roles(*COUNTER_ROLES)
+@require_login
 def pause(body: dict[str, Any], counter_id: int) -> Any:
     """Pause or resume the counter."""
     return tickets.set_paused(counter_id, body["paused"], officer_id=_actor_id())
