@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 
 from db import db
-from db.models import AuditEntry, Counter, Rating, Ticket, TicketEvent, User
+from db.models import AuditEntry, Counter, User
 from motcua.errors import DomainError, InvalidCredentials, NotFound, ValidationFailed
 from motcua.services import accounts, audit, settings
 from motcua.services.accounts import MIN_PASSWORD_LENGTH, UserView
@@ -160,15 +160,6 @@ def list_staff() -> list[StaffView]:
 def get_staff(user_id: int) -> StaffView:
     """One account."""
     return _view(_user(user_id), _assignments())
-
-
-@transactional
-def has_history(user_id: int) -> bool:
-    """True when the person appears on tickets, ratings or the audit log."""
-    for column in (Ticket.officer_id, TicketEvent.actor_id, Rating.officer_id, AuditEntry.actor_id):
-        if db.session.scalar(sa.select(column).where(column == user_id).limit(1)) is not None:
-            return True
-    return False
 
 
 @transactional
