@@ -10,11 +10,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_user, logout_user
 
-from motcua.errors import DomainError, Forbidden, Unauthorized
+from motcua.errors import DeviceNotPaired, DomainError, Forbidden, Unauthorized
 from motcua.extensions import login_manager
 from motcua.services import accounts, devices, settings, staff
 from motcua.services.accounts import UserView
-from motcua.services.devices import DeviceNotPaired, DeviceView
+from motcua.services.devices import DeviceView
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -211,3 +211,23 @@ def test_services_have_no_import_cycle() -> None:
     graph = import_graph("motcua/services")
     assert "motcua.services.audit" in graph and graph["motcua.services.audit"]
     assert find_cycle(graph) is None, " → ".join(find_cycle(graph) or [])
+
+
+def test_domain_errors_live_in_one_module() -> None:
+    """Every DomainError subclass is defined in motcua/errors.py, beside its HTTP/ack mapping."""
+    errors_py = ROOT / "motcua" / "errors.py"
+    tree = ast.parse(errors_py.read_text(encoding="utf-8"))
+    domain = {n.name for n in tree.body if isinstance(n, ast.ClassDef)} - {"DomainError"}
+    domain.add("DomainError")
+    offenders = []
+    for package in PROJECT:
+        for path in modules(package):
+            if path == errors_py:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ClassDef) and any(
+                    (base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")) in domain
+                    for base in node.bases
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert not offenders, offenders

@@ -22,7 +22,7 @@ from motcua.api.schemas import (
 )
 from motcua.auth import kiosk_name_for_request, request_user, require_roles
 from motcua.errors import ValidationFailed
-from motcua.services import accounts, board, catalog, printing, staff, tickets
+from motcua.services import accounts, board, catalog, kiosk, staff, tickets
 from motcua.services.tickets import TicketView
 
 blp = Blueprint(
@@ -92,7 +92,7 @@ def reprint_ticket(token: str) -> Any:
     """Print a ticket again, at any time (staff); ``?kiosk=NAME`` picks that kiosk's printer."""
     from flask import request
 
-    return printing.reprint_by_staff(
+    return kiosk.reprint_by_staff(
         token, actor_id=_actor_id(), kiosk=request.args.get("kiosk") or None
     )
 

@@ -20,7 +20,7 @@ from werkzeug.security import generate_password_hash
 
 from db import db
 from db.models import AuditEntry, Counter, User
-from motcua.errors import DomainError, InvalidCredentials, NotFound, ValidationFailed
+from motcua.errors import InvalidCredentials, NotFound, TooManyAttempts, ValidationFailed
 from motcua.services import accounts, audit, settings
 from motcua.services.accounts import MIN_PASSWORD_LENGTH, UserView
 from motcua.services.common import transactional
@@ -35,13 +35,6 @@ ASSIGNMENTS = "COUNTER_ASSIGNMENTS"
 PHOTO_SIZE = 480
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-
-
-class TooManyAttempts(DomainError):
-    """Too many wrong passwords for this username from this address."""
-
-    code, status = "too_many_attempts", 429
-    message = _l("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.")
 
 
 @dataclass(frozen=True)
