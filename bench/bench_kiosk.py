@@ -30,7 +30,7 @@ from werkzeug.serving import make_server
 from db import db
 from motcua import create_app, timeutil
 from motcua.config import DEFAULTS
-from motcua.services import catalog, printing, tickets
+from motcua.services import catalog, print_jobs, tickets
 from motcua.services.demo import DEMO_COUNTERS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -191,7 +191,7 @@ def screenshots(browser: Any, out: Path) -> None:
             phone.wait_for_selector("#s-live.k-link-live")
             phone.screenshot(path=str(out / "status-page.png"))
             phone.close()
-            printing.wait_for_prints(app)
+            print_jobs.wait_for_prints(app)
         finally:
             server.shutdown()
     print(f"screenshots written to {out}/")
@@ -215,7 +215,7 @@ def main() -> None:
         try:
             http = bench_http(base, args.taps)
             tap = bench_browser(browser, base, args.taps)
-            assert printing.wait_for_prints(app, timeout=30)
+            assert print_jobs.wait_for_prints(app, timeout=30)
             jobs = len(list((folder / "prints").glob("*.bin")))
             print(
                 f"kiosk on {base}, file printer, SQLite (synchronous=FULL), {args.taps} taps each"

@@ -13,9 +13,11 @@ pool (after its commit or rollback), so it can never outlive the transaction.
 BEGIN IMMEDIATE still guards against other processes (a CLI, a backup).
 
 Read-only services (the board and console snapshots that every screen re-reads) start
-with ``begin_read_only``: a plain deferred ``BEGIN`` without the in-process lock. In WAL
-mode a reader sees a consistent snapshot and neither blocks nor waits for the writer, so
-ten displays re-reading the board no longer queue in front of a counter's call.
+their transaction with the ``READ_ONLY`` execution option
+(``motcua.services.common.begin_snapshot_read``): a plain deferred ``BEGIN`` without the
+in-process lock. In WAL mode a reader sees a consistent snapshot and neither blocks nor
+waits for the writer, so ten displays re-reading the board no longer queue in front of a
+counter's call.
 """
 
 from __future__ import annotations
@@ -29,12 +31,6 @@ from sqlalchemy.engine import Engine
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 LOCK_FLAG = "motcua_write_lock"
 READ_ONLY = "motcua_read_only"
-
-
-def begin_read_only(session: Any) -> None:
-    """Start the session's next transaction as a read (SQLite: deferred, no write lock)."""
-    if not session.in_transaction():
-        session.connection(execution_options={READ_ONLY: True})
 
 
 def configure_engine_events(engine: Engine) -> None:

@@ -287,6 +287,10 @@ class Setting(Base):
     updated_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
+#: What a paired device is (``Device.kind``).
+KIOSK_DEVICE, DISPLAY_DEVICE, RATING_DEVICE = "kiosk", "display", "rating"
+
+
 class Device(Base):
     """An unattended screen (kiosk, lobby display, rating tablet) paired by a device token."""
 

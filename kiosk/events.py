@@ -15,9 +15,10 @@ import marshmallow as ma
 from flask_socketio import SocketIO, join_room
 from marshmallow import validate
 
+from kiosk.screens import ticket_snapshot
 from motcua.namespaces import SurfaceNamespace, verb
 from motcua.realtime import site_room, ticket_room
-from motcua.services import printing
+from motcua.services.kiosk import kiosk_home
 
 
 @dataclass(frozen=True)
@@ -48,18 +49,18 @@ class KioskNamespace(SurfaceNamespace[Follow]):
         """Join the ticket's room (auth.token) or the kiosk's site room (auth.kiosk)."""
         token, kiosk = auth["token"] or None, auth["kiosk"] or None
         if token is not None:
-            printing.ticket_snapshot(token)  # refuses an unknown token
+            ticket_snapshot(token)  # refuses an unknown token
             join_room(ticket_room(token))
             return Follow(token=token)
-        join_room(site_room(printing.kiosk_home(kiosk=kiosk)["site"]["id"]))
+        join_room(site_room(kiosk_home(kiosk=kiosk)["site"]["id"]))
         return Follow(kiosk=kiosk)
 
     @verb()
     def on_snapshot(self, follow: Follow) -> dict[str, Any]:
         """The full state this connection follows, with the site's ``seq``."""
         if follow.token is not None:
-            return printing.ticket_snapshot(follow.token)
-        return printing.kiosk_home(kiosk=follow.kiosk)
+            return ticket_snapshot(follow.token)
+        return kiosk_home(kiosk=follow.kiosk)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

@@ -7,11 +7,12 @@ from typing import Any
 import marshmallow as ma
 from flask import render_template, request, send_file
 
-from kiosk import bp
+from kiosk import bp, screens
 from motcua.api.schemas import ReprintSchema, TicketCreateSchema
-from motcua.auth import kiosk_name_for_request
+from motcua.auth import issuer_from_request, kiosk_name_for_request
 from motcua.errors import TicketNotFound
-from motcua.services import printing
+from motcua.services import kiosk as kiosk_service
+from motcua.services import print_jobs
 
 
 def _json_body(schema: ma.Schema) -> dict[str, Any]:
@@ -28,34 +29,35 @@ def _kiosk_name() -> str | None:
 @bp.route("/kiosk/")
 def kiosk_page() -> Any:
     """The touchscreen start page: areas, waiting counts, the priority path."""
-    state = printing.kiosk_home(kiosk=_kiosk_name())
+    state = kiosk_service.kiosk_home(kiosk=_kiosk_name())
     return render_template("kiosk/kiosk.html", state=state)
 
 
 @bp.route("/kiosk/api/state")
 def kiosk_state() -> Any:
     """The start screen's data, for live refresh and the polling fallback."""
-    return printing.kiosk_home(kiosk=_kiosk_name())
+    return kiosk_service.kiosk_home(kiosk=_kiosk_name())
 
 
 @bp.route("/kiosk/api/tickets", methods=["POST"])
 def kiosk_issue() -> Any:
     """Issue a number for a tap (Idempotency-Key header: a repeated tap gets the same one)."""
     body = _json_body(TicketCreateSchema())
-    result = printing.issue_at_kiosk(
+    result = kiosk_service.issue_at_kiosk(
         body["service"],
         priority=body["priority"] or None,
         idempotency_key=request.headers.get("Idempotency-Key") or body["key"] or None,
-        kiosk=kiosk_name_for_request(body["kiosk"] or None, issuing=True),
+        kiosk=body["kiosk"] or None,
+        **issuer_from_request(),
     )
-    return result, (201 if result["ticket"]["created"] else 200)
+    return screens.with_qr(result), (201 if result["ticket"]["created"] else 200)
 
 
 @bp.route("/kiosk/api/tickets/<token>/reprint", methods=["POST"])
 def kiosk_reprint(token: str) -> Any:
     """Print the ticket again, shortly after issue."""
     body = _json_body(ReprintSchema())
-    return printing.reprint_at_kiosk(
+    return kiosk_service.reprint_at_kiosk(
         token,
         idempotency_key=request.headers.get("Idempotency-Key") or body["key"] or None,
         kiosk=kiosk_name_for_request(body["kiosk"] or None, issuing=True),
@@ -65,26 +67,26 @@ def kiosk_reprint(token: str) -> Any:
 @bp.route("/kiosk/api/tickets/<token>/print")
 def kiosk_print_state(token: str) -> Any:
     """Where the ticket's print job stands (polling fallback)."""
-    return printing.print_state(token).as_dict()
+    return print_jobs.print_state(token).as_dict()
 
 
 @bp.route("/kiosk/api/tickets/<token>")
 def ticket_state(token: str) -> Any:
     """A status page's snapshot (polling fallback when the socket is down)."""
-    return printing.ticket_snapshot(token)
+    return screens.ticket_snapshot(token)
 
 
 @bp.route("/kiosk/font/<int:weight>.ttf")
 def kiosk_font(weight: int) -> Any:
     """The bundled Vietnamese font, so screens need no installed or online font."""
-    return send_file(printing.ui_font_path(weight), mimetype="font/ttf", max_age=86400)
+    return send_file(screens.ui_font_path(weight), mimetype="font/ttf", max_age=86400)
 
 
 @bp.route("/t/<token>")
 def ticket_page(token: str) -> Any:
     """The public status page the ticket's QR opens (made for a phone)."""
     try:
-        ticket = printing.public_ticket(token)
+        ticket = screens.public_ticket(token)
     except TicketNotFound as exc:
         return render_template("kiosk/status_missing.html", message=str(exc.message)), 404
     return render_template("kiosk/status.html", ticket=ticket)

@@ -10,11 +10,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_user, logout_user
 
-from motcua.errors import DomainError, Forbidden, Unauthorized
+from motcua.errors import DeviceNotPaired, DomainError, Forbidden, Unauthorized
 from motcua.extensions import login_manager
 from motcua.services import accounts, devices, settings, staff
 from motcua.services.accounts import UserView
-from motcua.services.devices import DeviceNotPaired, DeviceView
+from motcua.services.devices import DeviceView
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -95,6 +95,13 @@ def kiosk_name_for_request(requested: str | None, *, issuing: bool = False) -> s
     if issuing and settings.effective("REQUIRE_DEVICE_PAIRING") and request_user() is None:
         raise DeviceNotPaired()
     return requested
+
+
+def issuer_from_request() -> dict[str, Any]:
+    """Who asks for a number, as ``tickets.issue_ticket`` judges it: the paired device behind
+    the request (a revoked token is refused here) and the signed-in account, if any."""
+    user = request_user()
+    return {"device": device_from_request(), "actor_id": user.id if user else None}
 
 
 def require_login(fn: Callable[P, R]) -> Callable[P, R]:

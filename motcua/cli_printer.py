@@ -20,13 +20,13 @@ def printer_group() -> None:
 def printer_test(kiosk: str | None) -> None:
     """Print a test page (Vietnamese letters, a QR, full-width frame) on a kiosk's printer."""
     from motcua.errors import DomainError
-    from motcua.services import printing
+    from motcua.services import print_jobs
 
     try:
-        result = printing.print_test_page(kiosk)
+        result = print_jobs.print_test_page(kiosk)
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from exc
-    config = printing.printer_config(kiosk)
+    config = print_jobs.printer_config(kiosk)
     where = config.get("path") if config.get("backend") == "file" else config.get("host", "")
     name = kiosk or "mặc định"
     if not result.ok:
@@ -38,9 +38,9 @@ def printer_test(kiosk: str | None) -> None:
 @with_appcontext
 def printer_status() -> None:
     """Show each configured printer's state; exit 1 when one cannot print."""
-    from motcua.services import printing
+    from motcua.services import print_jobs
 
-    rows = printing.printer_statuses()
+    rows = print_jobs.printer_statuses()
     failing = 0
     for row in rows:
         status = row["status"]

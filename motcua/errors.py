@@ -133,6 +133,67 @@ class BundleRefused(DomainError):
     message = _l("Tệp dữ liệu phiên không hợp lệ. Không có dữ liệu nào được nhập.")
 
 
+class TooManyAttempts(DomainError):
+    """Too many wrong passwords for this username from this address."""
+
+    code, status = "too_many_attempts", 429
+    message = _l("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.")
+
+
+# --------------------------------------------------------------------------- kiosk and printing
+
+
+class OutsideWorkingHours(DomainError):
+    """The hall is closed: no number is given."""
+
+    code, status = "outside_working_hours", 409
+    message = _l("Hiện đang ngoài giờ làm việc, ki-ốt tạm ngừng cấp số thứ tự.")
+
+
+class ReprintNotAllowed(DomainError):
+    """A kiosk reprint after the window, too often, or of a closed ticket."""
+
+    code, status = "reprint_not_allowed", 409
+    message = _l("Không thể in lại vé tại ki-ốt. Vui lòng liên hệ cán bộ hướng dẫn để được hỗ trợ.")
+
+
+class InvalidKiosk(DomainError):
+    """A kiosk name that is not a short slug."""
+
+    code, status, message = "invalid_kiosk", 422, _l("Tên ki-ốt không hợp lệ.")
+
+
+# --------------------------------------------------------------------------- devices
+
+
+class DeviceNotPaired(DomainError):
+    """A request that needs a paired device came without a valid device token."""
+
+    code, status = "device_required", 401
+    message = _l("Thiết bị chưa được ghép nối hoặc đã bị thu hồi. Vui lòng báo quản trị viên.")
+
+
+class DeviceForbidden(DomainError):
+    """A paired device asked for another device's job."""
+
+    code, status = "device_forbidden", 403
+    message = _l("Thiết bị này không được phép thực hiện thao tác này.")
+
+
+class PairingFailed(DomainError):
+    """A wrong or expired pairing code."""
+
+    code, status = "pairing_failed", 400
+    message = _l("Mã ghép nối không đúng hoặc đã hết hạn. Hãy xin quản trị viên mã mới.")
+
+
+class PairingThrottled(DomainError):
+    """Too many wrong codes from one address."""
+
+    code, status = "too_many_attempts", 429
+    message = _l("Nhập sai mã quá nhiều lần. Vui lòng thử lại sau 15 phút.")
+
+
 HTTP_MESSAGES: dict[int, Any] = {
     400: _l("Yêu cầu không hợp lệ."),
     401: _l("Cần đăng nhập để thực hiện thao tác này."),

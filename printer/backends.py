@@ -1,9 +1,13 @@
-"""Printer backends: open, (check status,) print, close per job, with short timeouts.
+"""Printer backends: one class each, the only place that knows a kind of printer.
 
-A backend is chosen by a plain config dict, e.g. ``{"backend": "network", "host": "10.0.0.9"}``:
+A backend declares its ``name``, a Vietnamese ``label``, its config ``fields`` (type, label,
+default, rule) and how to print and read the state (open, print, close per job, with short
+timeouts). The admin device form, its validation (``clean``) and the device checks read the
+registry, so adding a backend is one ``Backend`` subclass here (plus its test). A printer is
+described by a plain config dict, e.g. ``{"backend": "network", "host": "10.0.0.9"}``:
 
-- ``file`` (default): ``folder``; writes ``<job>.bin`` (the raw bytes) and ``<job>.png`` (a
-  preview) per job. For development, kiosks without a printer and tests.
+- ``file`` (default): ``path`` (or ``folder``); writes ``<job>.bin`` (the raw bytes) and
+  ``<job>.png`` (a preview) per job. For development, kiosks without a printer and tests.
 - ``network``: ``host``, ``port`` (9100), ``timeout`` (3 s, connect and send),
   ``status_timeout`` (1 s per status answer), ``check_status`` (True: ask DLE EOT first).
 - ``usb``: ``vendor_id``, ``product_id`` (ints or "0x04b8" strings), optional ``in_ep``,
@@ -11,310 +15,382 @@ A backend is chosen by a plain config dict, e.g. ``{"backend": "network", "host"
 - ``serial``: ``devfile``, ``baudrate`` (9600), ``timeout``, ``check_status``. Needs pyserial.
 - ``cups``: ``printer`` (queue name); sends the bytes raw with ``lp``. Paper state unknown.
 - ``dummy``: prints nothing; ``state`` (default "online") simulates a printer state.
+- ``none``: the kiosk has no printer (shows the number on screen only).
 
-Messages are Vietnamese for the kiosk and the admin screens; callers that translate should key
-on ``error_code`` / ``state``, which are stable.
+Every backend also takes ``width_px`` (576 or 384) and ``cut`` (``COMMON_FIELDS``); the
+receipt encoder reads ``profile`` (python-escpos) from any config, the form offers it where it
+matters (the ESC/POS links).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar
 
 from PIL import Image
 
-from printer.raster import decode_raster
+from printer.fields import (
+    CHECK_STATUS,
+    COMMON_FIELDS,
+    DEFAULT_PORT,
+    PROFILE,
+    STATUS_TIMEOUT,
+    TIMEOUT,
+    Field,
+)
+from printer.status import MESSAGES as MESSAGES
+from printer.status import PRINTABLE_STATES as PRINTABLE_STATES
+from printer.status import PrinterError as PrinterError
+from printer.status import PrinterStatus as PrinterStatus
+from printer.status import PrintResult as PrintResult
+from printer.status import Read, Write, make_status, refuse_unless_printable
+from printer.status import query_realtime_status as query_realtime_status
 
 logger = logging.getLogger(__name__)
 
-State = Literal["online", "paper_near_end", "paper_out", "offline", "error", "unknown"]
-BACKENDS = ("file", "network", "usb", "serial", "cups", "dummy")
-
-DEFAULT_PORT = 9100
-DEFAULT_TIMEOUT = 3.0
-DEFAULT_STATUS_TIMEOUT = 1.0
-
-MESSAGES: dict[str, str] = {
-    "printed": "Đã gửi vé tới máy in",
-    "online": "Máy in sẵn sàng",
-    "paper_near_end": "Máy in sắp hết giấy",
-    "paper_out": "Máy in hết giấy",
-    "cover_open": "Nắp máy in đang mở",
-    "offline": "Không kết nối được máy in",
-    "paused": "Máy in đang tạm dừng",
-    "timeout": "Máy in không phản hồi",
-    "error": "Máy in báo lỗi",
-    "unknown": "Không đọc được trạng thái máy in",
-    "config": "Cấu hình máy in không hợp lệ",
-    "missing_library": "Thiếu thư viện để kết nối máy in",
-}
-
-# Real-time status (Epson ESC/POS, also answered by most compatibles): DLE EOT n.
-DLE_EOT = b"\x10\x04"
-STATUS_PRINTER = 1
-STATUS_OFFLINE_CAUSE = 2
-STATUS_ERROR_CAUSE = 3
-STATUS_PAPER = 4
-# Every status byte has bit 1 and bit 4 set, bits 0 and 7 clear.
-_FIXED_MASK = 0x93
-_FIXED_BITS = 0x12
-_OFFLINE = 0x08  # n=1
-_COVER_OPEN = 0x04  # n=2
-_PAPER_STOP = 0x20  # n=2: printing stopped at paper end
-_ERROR = 0x40  # n=2
-_NEAR_END = 0x0C  # n=4
-_PAPER_END = 0x60  # n=4
-
-# States in which a job is still sent: "unknown" is a printer that answers but not in ESC/POS
-# terms; refusing would make such printers unusable.
-PRINTABLE_STATES = ("online", "paper_near_end", "unknown")
+NO_PRINTER = ("none", "off", "")  # backend names that mean "this kiosk has no printer"
 
 
-@dataclass(frozen=True)
-class PrinterStatus:
-    """What the printer reported: a stable `state`, a Vietnamese `message`, and a `detail`."""
+# --- the interface -----------------------------------------------------------------------------
 
-    state: State
-    message: str
-    detail: str = ""
-
-    @property
-    def can_print(self) -> bool:
-        """Return True when a job may be sent in this state."""
-        return self.state in PRINTABLE_STATES
+BACKENDS: dict[str, type[Backend]] = {}
 
 
-@dataclass(frozen=True)
-class PrintResult:
-    """The outcome of one job: ok, or a stable `error_code` with a Vietnamese `message`."""
+class Backend:
+    """A kind of printer: its name, label, fields; how to print bytes and read the state."""
 
-    ok: bool
-    job_name: str
-    error_code: str | None = None
-    message: str = MESSAGES["printed"]
-    status: PrinterStatus | None = None
-    duration_ms: float = field(default=0.0, compare=False)
+    name: ClassVar[str]
+    label: ClassVar[str]
+    fields: ClassVar[tuple[Field, ...]] = ()
+    prints: ClassVar[bool] = True  # False: "no printer" (the kiosk shows the number only)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Register every concrete backend by its name."""
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            BACKENDS[cls.name] = cls
 
-class PrinterError(Exception):
-    """A job could not be printed; carries the error code and message for `PrintResult`."""
+    @classmethod
+    def field(cls, key: str) -> Field:
+        """One of the backend's fields by key."""
+        for f in (*COMMON_FIELDS, *cls.fields):
+            if f.key == key:
+                return f
+        raise KeyError(key)
 
-    def __init__(self, error_code: str, message: str, status: PrinterStatus | None = None):
-        """Create the error with its stable code and Vietnamese message."""
-        super().__init__(message)
-        self.error_code = error_code
-        self.message = message
-        self.status = status
+    @classmethod
+    def setting(cls, config: Mapping[str, Any], key: str) -> Any:
+        """A typed config value (its field's default when absent)."""
+        return cls.field(key).read(config)
 
+    @classmethod
+    def form_fields(cls) -> list[Field]:
+        """The backend's own fields an administrator fills in."""
+        return [f for f in cls.fields if f.in_form]
 
-def _status(state: State, key: str | None = None, detail: str = "") -> PrinterStatus:
-    return PrinterStatus(state, MESSAGES[key or state], detail)
+    @classmethod
+    def clean(cls, values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+        """A form's values → (config, {field: Vietnamese error}); keys left empty are left out."""
+        config: dict[str, Any] = {"backend": cls.name}
+        errors: dict[str, str] = {}
+        for f in (*COMMON_FIELDS, *cls.form_fields()):
+            try:
+                value = f.clean(values.get(f.key))
+            except ValueError as exc:
+                errors[f.key] = str(exc)
+                continue
+            if value is not None:
+                config[f.key] = value
+        return config, errors
 
+    def print_bytes(
+        self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
+    ) -> PrinterStatus | None:
+        """Print one job (open, check, write, close); PrinterError when it cannot."""
+        raise NotImplementedError
 
-# --- real-time status over any byte channel -------------------------------------------------
-
-Write = Callable[[bytes], object]
-Read = Callable[[], bytes]
-
-
-def _query(write: Write, read: Read, n: int) -> int | None:
-    """Send DLE EOT n and return the status byte; None when no valid answer came in time."""
-    write(DLE_EOT + bytes((n,)))
-    try:
-        answer = read()
-    except TimeoutError:
-        return None
-    except OSError as exc:
-        # pyusb raises USBTimeoutError (an OSError subclass on recent versions) on timeout.
-        logger.debug("status read failed: %s", exc)
-        return None
-    return answer[-1] if answer else None
-
-
-def query_realtime_status(write: Write, read: Read) -> PrinterStatus:
-    """Ask the printer with DLE EOT 1 and 4 (then 2, 3 if offline) and interpret the bytes.
-
-    No answer never reads as "paper OK" (python-escpos' `paper_status()` does that): silence
-    is reported as offline with detail "timeout".
-    """
-    printer = _query(write, read, STATUS_PRINTER)
-    if printer is None:
-        return _status("offline", "timeout", "timeout")
-    if printer & _FIXED_MASK != _FIXED_BITS:
-        return _status("unknown", detail=f"bad answer 0x{printer:02x} to DLE EOT 1")
-    paper = _query(write, read, STATUS_PAPER)
-    if paper is None:
-        return _status("offline", "timeout", "timeout")
-    if paper & _FIXED_MASK != _FIXED_BITS:
-        return _status("unknown", detail=f"bad answer 0x{paper:02x} to DLE EOT 4")
-    if paper & _PAPER_END:
-        return _status("paper_out")
-    if printer & _OFFLINE:
-        cause = _query(write, read, STATUS_OFFLINE_CAUSE)
-        if cause is None or cause & _FIXED_MASK != _FIXED_BITS:
-            return _status("offline", "paused", "offline")
-        if cause & _PAPER_STOP:
-            return _status("paper_out")
-        if cause & _COVER_OPEN:
-            return _status("offline", "cover_open", "cover_open")
-        if cause & _ERROR:
-            error = _query(write, read, STATUS_ERROR_CAUSE)
-            detail = f"error cause 0x{error:02x}" if error is not None else "error"
-            return _status("error", detail=detail)
-        return _status("offline", "paused", "offline")
-    if paper & _NEAR_END:
-        return _status("paper_near_end")
-    return _status("online")
+    def status(self, config: Mapping[str, Any]) -> PrinterStatus:
+        """The printer's state read now; may raise PrinterError (read_status catches it)."""
+        raise NotImplementedError
 
 
-def _refuse_unless_printable(status: PrinterStatus) -> None:
-    if status.can_print:
-        return
-    if status.state == "paper_out":
-        code = "paper_out"
-    elif status.detail == "timeout":
-        code = "timeout"
-    elif status.state == "error":
-        code = "error"
-    else:
-        code = "offline"
-    raise PrinterError(code, status.message, status)
+def backend_for(config: Mapping[str, Any]) -> type[Backend] | None:
+    """The backend class a printer config names (None for an unknown name)."""
+    return BACKENDS.get(str(config.get("backend", "file") or "").lower())
 
 
-# --- backends ----------------------------------------------------------------------------------
-
-
-def _float(config: Mapping[str, Any], key: str, default: float) -> float:
-    try:
-        return float(config.get(key, default))
-    except (TypeError, ValueError) as exc:
-        raise PrinterError("error", f"{MESSAGES['config']}: {key}") from exc
-
-
-def _int(config: Mapping[str, Any], key: str, default: int | None = None) -> int:
-    value = config.get(key, default)
-    if value is None:
-        raise PrinterError("error", f"{MESSAGES['config']}: thiếu {key}")
-    try:
-        return int(value, 0) if isinstance(value, str) else int(value)
-    except (TypeError, ValueError) as exc:
-        raise PrinterError("error", f"{MESSAGES['config']}: {key}") from exc
+def printer_off(config: Mapping[str, Any]) -> bool:
+    """True when a config says the kiosk has no printer."""
+    name = str(config.get("backend", "file") or "").lower()
+    backend = BACKENDS.get(name)
+    return name in NO_PRINTER or (backend is not None and not backend.prints)
 
 
 def _safe_name(job_name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", job_name).strip("._")[:80] or "job"
 
 
-def _file_folder(config: Mapping[str, Any]) -> Path:
-    folder = config.get("folder") or config.get("path")
-    if not folder:
-        raise PrinterError("error", f"{MESSAGES['config']}: thiếu folder")
-    return Path(folder)
-
-
-def _print_file(
-    config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-) -> PrinterStatus:
-    folder = _file_folder(config)
+def _host_ok(text: str) -> bool:
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        name = _safe_name(job_name)
-        (folder / f"{name}.bin").write_bytes(data)
-        image = preview if preview is not None else decode_raster(data)
-        if image is not None:
-            image.save(folder / f"{name}.png")
-    except OSError as exc:
-        raise PrinterError("error", f"{MESSAGES['error']}: {exc}") from exc
-    return _status("online")
+        ipaddress.ip_address(text)
+    except ValueError:
+        return bool(re.fullmatch(r"[A-Za-z0-9.-]{1,253}", text))
+    return True
 
 
-def _status_file(config: Mapping[str, Any]) -> PrinterStatus:
-    folder = _file_folder(config)
-    if folder.is_dir() or not folder.exists():
-        return _status("online", detail=str(folder))
-    return _status("error", detail=f"{folder} is not a folder")
+# --- the backends ------------------------------------------------------------------------------
 
 
-def _connect(config: Mapping[str, Any]) -> socket.socket:
-    host = config.get("host")
-    if not host:
-        raise PrinterError("error", f"{MESSAGES['config']}: thiếu host")
-    port = _int(config, "port", DEFAULT_PORT)
-    timeout = _float(config, "timeout", DEFAULT_TIMEOUT)
-    try:
-        return socket.create_connection((str(host), port), timeout=timeout)
-    except OSError as exc:  # refused, unreachable, connect timeout, DNS failure
-        logger.info("printer %s:%s unreachable: %s", host, port, exc)
-        raise PrinterError("offline", MESSAGES["offline"], _status("offline")) from exc
+class NoPrinter(Backend):
+    """The kiosk has no printer: the number and QR are shown on the screen only."""
+
+    name, label, prints = "none", "Không dùng máy in", False
+
+    def print_bytes(
+        self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
+    ) -> PrinterStatus | None:
+        """Nothing to print on."""
+        raise PrinterError("error", f"{MESSAGES['config']}: backend 'none'")
+
+    def status(self, config: Mapping[str, Any]) -> PrinterStatus:
+        """No printer, no state."""
+        return make_status("unknown", detail="no printer")
 
 
-def _socket_status(sock: socket.socket, config: Mapping[str, Any]) -> PrinterStatus:
-    status_timeout = _float(config, "status_timeout", DEFAULT_STATUS_TIMEOUT)
-    sock.settimeout(status_timeout)
+class FilePrinter(Backend):
+    """Writes each job's bytes and a PNG preview into a folder."""
 
-    def read() -> bytes:
-        return sock.recv(64)  # an answer is one byte; take what is there
+    name, label = "file", "Lưu ra tệp (thử nghiệm)"
+    fields = (Field("path", "Thư mục lưu tệp", help="Để trống: thư mục prints của máy chủ."),)
 
-    try:
-        return query_realtime_status(sock.sendall, read)
-    except OSError as exc:  # reset or broken pipe while asking
-        return _status("offline", detail=str(exc))
-    finally:
-        sock.settimeout(_float(config, "timeout", DEFAULT_TIMEOUT))
+    @staticmethod
+    def _folder(config: Mapping[str, Any]) -> Path:
+        folder = config.get("folder") or config.get("path")
+        if not folder:
+            raise PrinterError("error", f"{MESSAGES['config']}: thiếu folder")
+        return Path(folder)
 
+    def print_bytes(
+        self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
+    ) -> PrinterStatus | None:
+        """Write <job>.bin and <job>.png."""
+        from printer.raster import decode_raster
 
-def _print_network(
-    config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-) -> PrinterStatus | None:
-    with _connect(config) as sock:
-        status = None
-        if config.get("check_status", True):
-            status = _socket_status(sock, config)
-            _refuse_unless_printable(status)
+        folder = self._folder(config)
         try:
-            sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-        except TimeoutError as exc:
-            raise PrinterError("timeout", MESSAGES["timeout"], status) from exc
+            folder.mkdir(parents=True, exist_ok=True)
+            name = _safe_name(job_name)
+            (folder / f"{name}.bin").write_bytes(data)
+            image = preview if preview is not None else decode_raster(data)
+            if image is not None:
+                image.save(folder / f"{name}.png")
         except OSError as exc:
-            raise PrinterError("offline", MESSAGES["offline"], status) from exc
-        return status
+            raise PrinterError("error", f"{MESSAGES['error']}: {exc}") from exc
+        return make_status("online")
+
+    def status(self, config: Mapping[str, Any]) -> PrinterStatus:
+        """Online while the folder is (or can become) a folder."""
+        folder = self._folder(config)
+        if folder.is_dir() or not folder.exists():
+            return make_status("online", detail=str(folder))
+        return make_status("error", detail=f"{folder} is not a folder")
 
 
-def _status_network(config: Mapping[str, Any]) -> PrinterStatus:
+class NetworkPrinter(Backend):
+    """A LAN printer on raw TCP (port 9100), asked DLE EOT before each job."""
+
+    name, label = "network", "Mạng LAN (cổng 9100)"
+    fields = (
+        Field(
+            "host",
+            "Địa chỉ IP (mạng LAN)",
+            required=True,
+            check=_host_ok,
+            error="Nhập địa chỉ IP của máy in, ví dụ 192.168.1.50.",
+        ),
+        Field(
+            "port",
+            "Cổng (mạng LAN)",
+            "int",
+            DEFAULT_PORT,
+            low=1,
+            high=65535,
+            error="Cổng từ 1 đến 65535 (thường là 9100).",
+            placeholder="9100",
+            short=True,
+        ),
+        PROFILE,
+        TIMEOUT,
+        STATUS_TIMEOUT,
+        CHECK_STATUS,
+    )
+
+    def open(self, config: Mapping[str, Any]) -> socket.socket:
+        """Connect within the timeout; PrinterError "offline" when the printer is unreachable."""
+        host = config.get("host")
+        if not host:
+            raise PrinterError("error", f"{MESSAGES['config']}: thiếu host")
+        port = self.setting(config, "port")
+        try:
+            return socket.create_connection(
+                (str(host), port), timeout=self.setting(config, "timeout")
+            )
+        except OSError as exc:  # refused, unreachable, connect timeout, DNS failure
+            logger.info("printer %s:%s unreachable: %s", host, port, exc)
+            raise PrinterError("offline", MESSAGES["offline"], make_status("offline")) from exc
+
+    def _ask(self, sock: socket.socket, config: Mapping[str, Any]) -> PrinterStatus:
+        sock.settimeout(self.setting(config, "status_timeout"))
+
+        def read() -> bytes:
+            return sock.recv(64)  # an answer is one byte; take what is there
+
+        try:
+            return query_realtime_status(sock.sendall, read)
+        except OSError as exc:  # reset or broken pipe while asking
+            return make_status("offline", detail=str(exc))
+        finally:
+            sock.settimeout(self.setting(config, "timeout"))
+
+    def print_bytes(
+        self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
+    ) -> PrinterStatus | None:
+        """Ask the state, send the bytes, half-close."""
+        with self.open(config) as sock:
+            status = None
+            if self.setting(config, "check_status"):
+                status = self._ask(sock, config)
+                refuse_unless_printable(status)
+            try:
+                sock.sendall(data)
+                sock.shutdown(socket.SHUT_WR)
+            except TimeoutError as exc:
+                raise PrinterError("timeout", MESSAGES["timeout"], status) from exc
+            except OSError as exc:
+                raise PrinterError("offline", MESSAGES["offline"], status) from exc
+            return status
+
+    def status(self, config: Mapping[str, Any]) -> PrinterStatus:
+        """Connect and ask DLE EOT."""
+        try:
+            with self.open(config) as sock:
+                return self._ask(sock, config)
+        except PrinterError as exc:
+            return exc.status or make_status("offline")
+        except OSError as exc:
+            return make_status("offline", detail=str(exc))
+
+
+class _EscposDevice(Backend):
+    """A python-escpos device (USB, serial): opened per job, raw write/read for DLE EOT."""
+
+    def open(self, config: Mapping[str, Any]) -> tuple[Any, Write, Read]:
+        """Open the device; return it with raw write/read callables."""
+        raise NotImplementedError
+
+    def print_bytes(
+        self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
+    ) -> PrinterStatus | None:
+        """Open, ask the state, write, close."""
+        try:
+            printer, write, read = self.open(config)
+        except PrinterError:
+            raise
+        except Exception as exc:  # DeviceNotFoundError, USBError, SerialException, permissions
+            logger.info("printer device not available: %s", exc)
+            raise PrinterError("offline", MESSAGES["offline"], make_status("offline")) from exc
+        try:
+            status = None
+            if self.setting(config, "check_status"):
+                status = query_realtime_status(write, read)
+                refuse_unless_printable(status)
+            try:
+                write(data)
+            except Exception as exc:  # USBTimeoutError, SerialTimeoutException
+                raise PrinterError("timeout", MESSAGES["timeout"], status) from exc
+            return status
+        finally:
+            _close(printer)
+
+    def status(self, config: Mapping[str, Any]) -> PrinterStatus:
+        """Open, ask DLE EOT, close."""
+        try:
+            printer, write, read = self.open(config)
+        except PrinterError as exc:
+            return make_status("error", detail=exc.message)
+        except Exception as exc:
+            return make_status("offline", detail=str(exc))
+        try:
+            return query_realtime_status(write, read)
+        except Exception as exc:
+            return make_status("offline", detail=str(exc))
+        finally:
+            _close(printer)
+
+
+def _close(printer: Any) -> None:
     try:
-        with _connect(config) as sock:
-            return _socket_status(sock, config)
-    except PrinterError as exc:
-        return exc.status or _status("offline")
-    except OSError as exc:
-        return _status("offline", detail=str(exc))
+        printer.close()
+    except Exception:  # closing a device that vanished must not hide the job's result
+        logger.debug("closing the printer failed", exc_info=True)
 
 
-def _open_escpos(config: Mapping[str, Any]) -> tuple[Any, Write, Read]:
-    """Open a python-escpos USB or serial printer; return it with raw write/read callables."""
-    kind = config.get("backend")
-    timeout = _float(config, "timeout", DEFAULT_TIMEOUT)
-    status_timeout = _float(config, "status_timeout", DEFAULT_STATUS_TIMEOUT)
-    if kind == "usb":
+_USB_ID = "Mã USB dạng 0x04b8."
+
+
+class UsbPrinter(_EscposDevice):
+    """A USB printer through python-escpos and pyusb."""
+
+    name, label = "usb", "USB"
+    fields = (
+        Field(
+            "vendor_id",
+            "Mã hãng USB",
+            "hex",
+            required=True,
+            error=_USB_ID,
+            placeholder="0x04b8",
+            short=True,
+        ),
+        Field(
+            "product_id",
+            "Mã sản phẩm USB",
+            "hex",
+            required=True,
+            error=_USB_ID,
+            placeholder="0x0202",
+            short=True,
+        ),
+        PROFILE,
+        Field("in_ep", "Điểm cuối vào", "int", 0x82, in_form=False),
+        Field("out_ep", "Điểm cuối ra", "int", 0x01, in_form=False),
+        TIMEOUT,
+        STATUS_TIMEOUT,
+        CHECK_STATUS,
+    )
+
+    def open(self, config: Mapping[str, Any]) -> tuple[Any, Write, Read]:
+        """Open the USB device."""
         from escpos.printer import Usb
 
         if not Usb.is_usable():
             raise PrinterError("error", f"{MESSAGES['missing_library']} (pyusb)")
+        timeout = self.setting(config, "timeout")
+        status_timeout = self.setting(config, "status_timeout")
         printer = Usb(
-            idVendor=_int(config, "vendor_id"),
-            idProduct=_int(config, "product_id"),
+            idVendor=self.setting(config, "vendor_id"),
+            idProduct=self.setting(config, "product_id"),
             timeout=int(timeout * 1000),
-            in_ep=_int(config, "in_ep", 0x82),
-            out_ep=_int(config, "out_ep", 0x01),
+            in_ep=self.setting(config, "in_ep"),
+            out_ep=self.setting(config, "out_ep"),
         )
         printer.open()
         device = printer.device
@@ -326,160 +402,149 @@ def _open_escpos(config: Mapping[str, Any]) -> tuple[Any, Write, Read]:
             return bytes(device.read(printer.in_ep, 16, int(status_timeout * 1000)))
 
         return printer, write, read
-    from escpos.printer import Serial
-
-    if not Serial.is_usable():
-        raise PrinterError("error", f"{MESSAGES['missing_library']} (pyserial)")
-    devfile = config.get("devfile")
-    if not devfile:
-        raise PrinterError("error", f"{MESSAGES['config']}: thiếu devfile")
-    baudrate = _int(config, "baudrate", 9600)
-    printer = Serial(devfile=str(devfile), baudrate=baudrate, timeout=status_timeout)
-    printer.open()
-    port = printer.device
-    # 10 bits a byte on the wire: a 30 KB ticket takes ~3 s at 115200 baud, ~30 s at 9600.
-    port.write_timeout = timeout
-
-    def write_serial(chunk: bytes) -> object:
-        port.write_timeout = timeout + len(chunk) * 10 / baudrate
-        return port.write(chunk)
-
-    return printer, write_serial, lambda: bytes(port.read(1))
 
 
-def _print_escpos(
-    config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-) -> PrinterStatus | None:
-    try:
-        printer, write, read = _open_escpos(config)
-    except PrinterError:
-        raise
-    except Exception as exc:  # DeviceNotFoundError, USBError, SerialException, permissions
-        logger.info("printer device not available: %s", exc)
-        raise PrinterError("offline", MESSAGES["offline"], _status("offline")) from exc
-    try:
-        status = None
-        if config.get("check_status", True):
-            status = query_realtime_status(write, read)
-            _refuse_unless_printable(status)
+class SerialPrinter(_EscposDevice):
+    """A serial (COM) printer through python-escpos and pyserial."""
+
+    name, label = "serial", "Cổng nối tiếp (COM)"
+    fields = (
+        Field(
+            "devfile",
+            "Cổng nối tiếp",
+            required=True,
+            check=lambda v: v.startswith("/dev/") or v.upper().startswith("COM"),
+            error="Nhập cổng nối tiếp, ví dụ /dev/ttyUSB0.",
+            placeholder="/dev/ttyUSB0",
+        ),
+        PROFILE,
+        Field("baudrate", "Tốc độ (baud)", "int", 9600, in_form=False),
+        TIMEOUT,
+        STATUS_TIMEOUT,
+        CHECK_STATUS,
+    )
+
+    def open(self, config: Mapping[str, Any]) -> tuple[Any, Write, Read]:
+        """Open the serial port."""
+        from escpos.printer import Serial
+
+        if not Serial.is_usable():
+            raise PrinterError("error", f"{MESSAGES['missing_library']} (pyserial)")
+        devfile = config.get("devfile")
+        if not devfile:
+            raise PrinterError("error", f"{MESSAGES['config']}: thiếu devfile")
+        timeout = self.setting(config, "timeout")
+        baudrate = self.setting(config, "baudrate")
+        printer = Serial(
+            devfile=str(devfile), baudrate=baudrate, timeout=self.setting(config, "status_timeout")
+        )
+        printer.open()
+        port = printer.device
+        # 10 bits a byte on the wire: a 30 KB ticket takes ~3 s at 115200 baud, ~30 s at 9600.
+        port.write_timeout = timeout
+
+        def write(chunk: bytes) -> object:
+            port.write_timeout = timeout + len(chunk) * 10 / baudrate
+            return port.write(chunk)
+
+        return printer, write, lambda: bytes(port.read(1))
+
+
+class CupsPrinter(Backend):
+    """A system print queue: the bytes go raw through ``lp``; the paper state is unknown."""
+
+    name, label = "cups", "Máy in hệ thống (CUPS)"
+    fields = (
+        Field(
+            "printer",
+            "Tên máy in CUPS",
+            required=True,
+            pattern=r"[A-Za-z0-9_.-]{1,64}",
+            error="Nhập tên máy in trong CUPS.",
+        ),
+        TIMEOUT,
+    )
+
+    @staticmethod
+    def _queue(config: Mapping[str, Any]) -> str:
+        name = config.get("printer") or config.get("name")
+        if not name:
+            raise PrinterError("error", f"{MESSAGES['config']}: thiếu printer")
+        return str(name)
+
+    def print_bytes(
+        self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
+    ) -> PrinterStatus | None:
+        """lp -d QUEUE -o raw."""
+        name = self._queue(config)
+        lp = shutil.which("lp")
+        if lp is None:
+            raise PrinterError("error", f"{MESSAGES['missing_library']} (CUPS: lp)")
         try:
-            write(data)
-        except Exception as exc:  # USBTimeoutError, SerialTimeoutException
-            raise PrinterError("timeout", MESSAGES["timeout"], status) from exc
+            done = subprocess.run(
+                [lp, "-d", name, "-o", "raw", "-t", _safe_name(job_name)],
+                input=data,
+                capture_output=True,
+                timeout=self.setting(config, "timeout"),
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise PrinterError("timeout", MESSAGES["timeout"]) from exc
+        if done.returncode != 0:
+            reason = done.stderr.decode("utf-8", "replace").strip()
+            raise PrinterError("offline", f"{MESSAGES['offline']}: {reason}")
+        # CUPS only queued the job: whether paper came out is not known here.
+        return make_status("unknown", detail="queued in CUPS")
+
+    def status(self, config: Mapping[str, Any]) -> PrinterStatus:
+        """lpstat -p QUEUE."""
+        try:
+            name = self._queue(config)
+        except PrinterError as exc:
+            return make_status("error", detail=exc.message)
+        lpstat = shutil.which("lpstat")
+        if lpstat is None:
+            return make_status("error", "missing_library", "lpstat not found")
+        try:
+            done = subprocess.run(
+                [lpstat, "-p", name],
+                capture_output=True,
+                timeout=self.setting(config, "timeout"),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return make_status("offline", "timeout", "timeout")
+        text = done.stdout.decode("utf-8", "replace")
+        if done.returncode != 0 or "disabled" in text:
+            return make_status("offline", detail=text.strip() or "lpstat failed")
+        return make_status("unknown", detail=text.strip())
+
+
+class DummyPrinter(Backend):
+    """Prints nothing; ``state`` simulates a printer state (tests, demos)."""
+
+    name, label = "dummy", "Giả lập (kiểm thử)"
+    fields = (Field("state", "Trạng thái giả lập", default="online", in_form=False),)
+
+    def print_bytes(
+        self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
+    ) -> PrinterStatus | None:
+        """Refuse as the simulated state says, else pretend to print."""
+        status = self.status(config)
+        refuse_unless_printable(status)
         return status
-    finally:
-        try:
-            printer.close()
-        except Exception:  # closing a device that vanished must not hide the job's result
-            logger.debug("closing the printer failed", exc_info=True)
+
+    def status(self, config: Mapping[str, Any]) -> PrinterStatus:
+        """The simulated state."""
+        state = config.get("state", "online")
+        if state == "timeout":
+            return make_status("offline", "timeout", "timeout")
+        if state not in MESSAGES or state in ("printed", "config", "missing_library", "timeout"):
+            return make_status("unknown", detail=f"dummy state {state!r}")
+        return make_status(state)
 
 
-def _status_escpos(config: Mapping[str, Any]) -> PrinterStatus:
-    try:
-        printer, write, read = _open_escpos(config)
-    except PrinterError as exc:
-        return _status("error", detail=exc.message)
-    except Exception as exc:
-        return _status("offline", detail=str(exc))
-    try:
-        return query_realtime_status(write, read)
-    except Exception as exc:
-        return _status("offline", detail=str(exc))
-    finally:
-        try:
-            printer.close()
-        except Exception:
-            logger.debug("closing the printer failed", exc_info=True)
-
-
-def _cups_name(config: Mapping[str, Any]) -> str:
-    name = config.get("printer") or config.get("name")
-    if not name:
-        raise PrinterError("error", f"{MESSAGES['config']}: thiếu printer")
-    return str(name)
-
-
-def _print_cups(
-    config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-) -> PrinterStatus | None:
-    name = _cups_name(config)
-    lp = shutil.which("lp")
-    if lp is None:
-        raise PrinterError("error", f"{MESSAGES['missing_library']} (CUPS: lp)")
-    timeout = _float(config, "timeout", DEFAULT_TIMEOUT)
-    try:
-        done = subprocess.run(
-            [lp, "-d", name, "-o", "raw", "-t", _safe_name(job_name)],
-            input=data,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise PrinterError("timeout", MESSAGES["timeout"]) from exc
-    if done.returncode != 0:
-        reason = done.stderr.decode("utf-8", "replace").strip()
-        raise PrinterError("offline", f"{MESSAGES['offline']}: {reason}")
-    # CUPS only queued the job: whether paper came out is not known here.
-    return _status("unknown", detail="queued in CUPS")
-
-
-def _status_cups(config: Mapping[str, Any]) -> PrinterStatus:
-    try:
-        name = _cups_name(config)
-    except PrinterError as exc:
-        return _status("error", detail=exc.message)
-    lpstat = shutil.which("lpstat")
-    if lpstat is None:
-        return _status("error", "missing_library", "lpstat not found")
-    try:
-        done = subprocess.run(
-            [lpstat, "-p", name],
-            capture_output=True,
-            timeout=_float(config, "timeout", DEFAULT_TIMEOUT),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return _status("offline", "timeout", "timeout")
-    text = done.stdout.decode("utf-8", "replace")
-    if done.returncode != 0 or "disabled" in text:
-        return _status("offline", detail=text.strip() or "lpstat failed")
-    return _status("unknown", detail=text.strip())
-
-
-def _print_dummy(
-    config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-) -> PrinterStatus:
-    status = _status_dummy(config)
-    _refuse_unless_printable(status)
-    return status
-
-
-def _status_dummy(config: Mapping[str, Any]) -> PrinterStatus:
-    state = config.get("state", "online")
-    if state == "timeout":
-        return _status("offline", "timeout", "timeout")
-    if state not in MESSAGES or state in ("printed", "config", "missing_library", "timeout"):
-        return _status("unknown", detail=f"dummy state {state!r}")
-    return _status(state)  # type: ignore[arg-type]
-
-
-_PRINTERS = {
-    "file": _print_file,
-    "network": _print_network,
-    "usb": _print_escpos,
-    "serial": _print_escpos,
-    "cups": _print_cups,
-    "dummy": _print_dummy,
-}
-_STATUS = {
-    "file": _status_file,
-    "network": _status_network,
-    "usb": _status_escpos,
-    "serial": _status_escpos,
-    "cups": _status_cups,
-    "dummy": _status_dummy,
-}
+# --- entry points ------------------------------------------------------------------------------
 
 
 def print_job(
@@ -491,11 +556,11 @@ def print_job(
     """Send one job to the printer described by `config`; never raises, returns the outcome."""
     started = time.monotonic()
     backend = config.get("backend", "file")
-    sender = _PRINTERS.get(backend)
+    kind = backend_for(config)
     try:
-        if sender is None:
+        if kind is None:
             raise PrinterError("error", f"{MESSAGES['config']}: backend {backend!r}")
-        status = sender(config, data, job_name, preview)
+        status = kind().print_bytes(config, data, job_name, preview)
     except PrinterError as exc:
         elapsed = (time.monotonic() - started) * 1000
         logger.warning(
@@ -516,13 +581,13 @@ def print_job(
 def read_status(config: Mapping[str, Any]) -> PrinterStatus:
     """Ask the printer described by `config` for its state; never raises."""
     backend = config.get("backend", "file")
-    reader = _STATUS.get(backend)
-    if reader is None:
-        return _status("error", "config", f"unknown backend {backend!r}")
+    kind = backend_for(config)
+    if kind is None:
+        return make_status("error", "config", f"unknown backend {backend!r}")
     try:
-        return reader(config)
+        return kind().status(config)
     except PrinterError as exc:
-        return exc.status or _status("error", detail=exc.message)
+        return exc.status or make_status("error", detail=exc.message)
     except Exception as exc:
         logger.exception("reading the status of a %s printer failed", backend)
-        return _status("error", detail=str(exc))
+        return make_status("error", detail=str(exc))

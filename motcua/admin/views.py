@@ -31,7 +31,7 @@ from motcua.admin.forms import (
     rows,
 )
 from motcua.errors import ValidationFailed
-from motcua.services import audit, devices, hall, printing, settings, staff
+from motcua.services import audit, devices, hall, settings, staff
 from motcua.services.devices import Pairing
 from motcua.timeutil import local
 
@@ -402,7 +402,9 @@ def _render_device(
     if pending and pending.get("device_id") == device_id and device.pairing_pending:
         pairing = {**pending, "expires_at": dt.datetime.fromisoformat(pending["expires_at"])}
         pairing["link"] = url_for("device.pair", code=pending["code"], _external=True)
-        pairing["qr_svg"] = printing.qr_svg(pairing["link"])
+        from printer.svg import qr_svg  # loads the QR encoder only when a code is shown
+
+        pairing["qr_svg"] = qr_svg(pairing["link"])
     extra.setdefault(
         "form",
         {
@@ -419,7 +421,7 @@ def _render_device(
             device=device,
             pairing=pairing,
             errors=errors or {},
-            backends=devices.PRINTER_BACKENDS,
+            backends=devices.printer_backends(),
             **_device_context(),
             **extra,
         ),

@@ -21,9 +21,9 @@ from motcua.api.schemas import (
     TokenSchema,
     TransferSchema,
 )
-from motcua.auth import kiosk_name_for_request, request_user, require_login, require_roles
+from motcua.auth import issuer_from_request, request_user, require_login, require_roles
 from motcua.errors import ValidationFailed
-from motcua.services import accounts, board, catalog, printing, staff, tickets
+from motcua.services import accounts, board, catalog, kiosk, staff, tickets
 from motcua.services.tickets import TicketView
 
 blp = Blueprint(
@@ -71,7 +71,8 @@ def create_ticket(body: dict[str, Any]) -> Any:
         body["service"],
         priority=body.get("priority"),
         idempotency_key=request.headers.get("Idempotency-Key") or body.get("key"),
-        kiosk=kiosk_name_for_request(body.get("kiosk"), issuing=True),
+        kiosk=body.get("kiosk") or None,
+        **issuer_from_request(),
     )
     out = ticket_body(view)
     return out, (201 if view.created else 200)
@@ -92,7 +93,7 @@ def reprint_ticket(token: str) -> Any:
     """Print a ticket again, at any time (staff); ``?kiosk=NAME`` picks that kiosk's printer."""
     from flask import request
 
-    return printing.reprint_by_staff(
+    return kiosk.reprint_by_staff(
         token, actor_id=_actor_id(), kiosk=request.args.get("kiosk") or None
     )
 

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from db import db
 from db.models import AuditEntry, Ticket, TicketEvent, User
-from motcua.services.common import transactional
+from motcua.services.transactions import transactional
 from motcua.timeutil import HALL_TZ, ensure_now
 
 DEFAULT_LIMIT = 200

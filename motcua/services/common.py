@@ -1,11 +1,14 @@
-"""Shared plumbing for services: policy, site lookup, transactions, sequence numbers."""
+"""Shared plumbing for services: policy, site lookup, sequence numbers, snapshot reads.
+
+``transactional`` lives in ``motcua.services.transactions`` (audit and settings need it and
+are needed here); it is re-exported for the services that take it from this module.
+"""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,9 +17,7 @@ from db import db
 from db.engine import READ_ONLY
 from db.models import Site
 from motcua.errors import NotFound
-
-P = ParamSpec("P")
-R = TypeVar("R")
+from motcua.services.transactions import transactional as transactional  # re-exported
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,8 @@ def begin_snapshot_read() -> None:
     The board and console snapshots read ``Site.seq`` and the data in several statements; the
     screens fold the facts newer than that ``seq`` into them, so every statement must see the
     same committed state. SQLite (WAL): a deferred ``BEGIN`` without the in-process write lock
-    (``db.engine.begin_read_only``) does that already; PostgreSQL needs REPEATABLE READ (its
-    default READ COMMITTED takes a new snapshot per statement).
+    (the ``READ_ONLY`` execution option, see ``db.engine``) does that already; PostgreSQL
+    needs REPEATABLE READ (its default READ COMMITTED takes a new snapshot per statement).
     """
     session = db.session()
     if session.in_transaction():
@@ -110,24 +111,3 @@ def begin_snapshot_read() -> None:
 def dialect_name() -> str:
     """The database dialect in use ("sqlite", "postgresql")."""
     return db.session.get_bind().dialect.name
-
-
-def transactional(fn: Callable[P, R]) -> Callable[P, R]:
-    """Run a service as one unit of work: any error rolls the transaction back.
-
-    The function itself commits (then publishes); on the way out a still-open
-    read transaction is ended so SQLite's IMMEDIATE lock is never held idle.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException:
-            db.session.rollback()
-            raise
-        if db.session().in_transaction():
-            db.session.commit()
-        return result
-
-    return wrapper

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
 import secrets
@@ -22,59 +21,47 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from db import db
-from db.models import Counter, Device, Site, Ticket, TicketEvent
-from motcua.errors import DomainError, NotFound, ValidationFailed
-from motcua.services import audit, settings
+from db.models import (
+    DISPLAY_DEVICE,
+    KIOSK_DEVICE,
+    RATING_DEVICE,
+    Counter,
+    Device,
+    Site,
+    Ticket,
+    TicketEvent,
+)
+from motcua.errors import (
+    DeviceForbidden,
+    DeviceNotPaired,
+    NotFound,
+    PairingFailed,
+    PairingThrottled,
+    ValidationFailed,
+)
+from motcua.services import audit, print_jobs, settings
 from motcua.services.common import transactional
 from motcua.timeutil import ensure_now
+from printer.backends import BACKENDS
 
 log = logging.getLogger(__name__)
 
-KIOSK, DISPLAY, RATING = "kiosk", "display", "rating"
+KIOSK, DISPLAY, RATING = KIOSK_DEVICE, DISPLAY_DEVICE, RATING_DEVICE
 KINDS: dict[str, Any] = {
     KIOSK: _l("Máy lấy số (ki-ốt)"),
     DISPLAY: _l("Màn hình sảnh"),
     RATING: _l("Máy đánh giá tại quầy"),
 }
 HOME_PATHS = {KIOSK: "/kiosk/", DISPLAY: "/display/", RATING: "/rating/"}
-NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # the kiosk name rule of printing.py
+NAME_RE = print_jobs.KIOSK_NAME_RE  # a kiosk is known by its name (PRINTERS keys)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or typed
 CODE_LENGTH = 8
 TOUCH_EVERY_S = 30
 MAX_PAIR_FAILURES = 10  # per IP address within the login failure window
-PRINTER_BACKENDS = ("none", "file", "network", "usb", "serial", "cups", "dummy")
-PRINTER_WIDTHS = (576, 384)
-
-
-class DeviceNotPaired(DomainError):
-    """A request that needs a paired device came without a valid device token."""
-
-    code, status = "device_required", 401
-    message = _l("Thiết bị chưa được ghép nối hoặc đã bị thu hồi. Vui lòng báo quản trị viên.")
-
-
-class DeviceForbidden(DomainError):
-    """A paired device asked for another device's job."""
-
-    code, status = "device_forbidden", 403
-    message = _l("Thiết bị này không được phép thực hiện thao tác này.")
-
-
-class PairingFailed(DomainError):
-    """A wrong or expired pairing code."""
-
-    code, status = "pairing_failed", 400
-    message = _l("Mã ghép nối không đúng hoặc đã hết hạn. Hãy xin quản trị viên mã mới.")
-
-
-class PairingThrottled(DomainError):
-    """Too many wrong codes from one address."""
-
-    code, status = "too_many_attempts", 429
-    message = _l("Nhập sai mã quá nhiều lần. Vui lòng thử lại sau 15 phút.")
 
 
 @dataclass(frozen=True)
@@ -405,65 +392,42 @@ def get_device(device_id: int, *, now: dt.datetime | None = None) -> DeviceView:
     return _view(device, now, _last_prints([device.name]).get(device.name))
 
 
+def printer_backends() -> list[dict[str, Any]]:
+    """The printer backends a kiosk can use, with the fields the admin form shows for each."""
+    return [
+        {
+            "name": backend.name,
+            "label": backend.label,
+            "fields": [
+                {
+                    "key": f.key,
+                    "label": f.label,
+                    "kind": f.kind,
+                    "placeholder": f.placeholder,
+                    "help": f.help,
+                    "short": f.short,
+                }
+                for f in backend.form_fields()
+            ],
+        }
+        for backend in BACKENDS.values()
+    ]
+
+
 def clean_printer(values: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate a kiosk's printer form into a printer config (like PRINTER)."""
-    errors: dict[str, str] = {}
-    backend = str(values.get("backend") or "").strip()
-    if backend not in PRINTER_BACKENDS:
-        errors["backend"] = str(_l("Chọn loại kết nối máy in."))
-    out: dict[str, Any] = {"backend": backend}
-    try:
-        width = int(values.get("width_px") or 576)
-    except (TypeError, ValueError):
-        width = 0
-    if width not in PRINTER_WIDTHS:
-        errors["width_px"] = str(_l("Khổ giấy là 80 mm (576 điểm) hoặc 58 mm (384 điểm)."))
-    out["width_px"] = width
-    out["cut"] = str(values.get("cut", "")).lower() in ("1", "on", "true", "yes")
-    profile = str(values.get("profile") or "").strip()
-    if profile:
-        out["profile"] = profile[:40]
-    text = {k: str(values.get(k) or "").strip() for k in ("host", "port", "devfile", "path")}
-    if backend == "network":
-        host = text["host"]
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host):
-                errors["host"] = str(_l("Nhập địa chỉ IP của máy in, ví dụ 192.168.1.50."))
-        out["host"] = host
-        try:
-            port = int(text["port"] or 9100)
-            if not 0 < port < 65536:
-                raise ValueError(port)
-        except ValueError:
-            errors["port"] = str(_l("Cổng từ 1 đến 65535 (thường là 9100)."))
-            port = 9100
-        out["port"] = port
-    elif backend == "usb":
-        for key in ("vendor_id", "product_id"):
-            value = str(values.get(key) or "").strip()
-            if not re.fullmatch(r"(0x)?[0-9A-Fa-f]{1,4}", value):
-                errors[key] = str(_l("Mã USB dạng 0x04b8."))
-            out[key] = value
-    elif backend == "serial":
-        if not text["devfile"].startswith("/dev/") and not text["devfile"].upper().startswith(
-            "COM"
-        ):
-            errors["devfile"] = str(_l("Nhập cổng nối tiếp, ví dụ /dev/ttyUSB0."))
-        out["devfile"] = text["devfile"]
-    elif backend == "cups":
-        name = str(values.get("printer") or "").strip()
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", name):
-            errors["printer"] = str(_l("Nhập tên máy in trong CUPS."))
-        out["printer"] = name
-    elif backend == "file" and text["path"]:
-        out["path"] = text["path"][:300]
+    """Validate a kiosk's printer form into a printer config (like PRINTER), by its backend."""
+    backend = BACKENDS.get(str(values.get("backend") or "").strip())
+    if backend is None:
+        config: dict[str, Any] = {}
+        errors = {"backend": str(_l("Chọn loại kết nối máy in."))}
+    else:
+        config, problems = backend.clean(values)
+        errors = {key: gettext(message) for key, message in problems.items()}
     if errors:
         raise ValidationFailed(
             _l("Chưa lưu: có %(n)s mục chưa hợp lệ.", n=len(errors)), errors=errors
         )
-    return out
+    return config
 
 
 @transactional
@@ -495,12 +459,10 @@ def test_print(
     device_id: int, *, actor_id: int | None = None, actor: str = "", now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Print the test page on a kiosk's printer now; returns {"ok", "message"}."""
-    from motcua.services import printing
-
     device = get_device(device_id, now=now)
     if device.kind != KIOSK:
         raise _invalid("backend", _l("Chỉ ki-ốt mới có máy in."))
-    result = printing.print_test_page(device.name)
+    result = print_jobs.print_test_page(device.name)
     message = str(result.message or "") if not result.ok else str(_l("Đã in trang thử."))
     audit.log(
         "device_test_print",
@@ -515,16 +477,8 @@ def test_print(
 
 def printer_status(device_id: int) -> dict[str, Any]:
     """A kiosk printer's state read now (online, paper, error)."""
-    from dataclasses import asdict
-
-    from motcua.services import printing
-    from printer.backends import read_status
-
     device = get_device(device_id)
-    cfg = printing.printer_config(device.name)
-    if str(cfg.get("backend") or "").lower() in printing.NO_PRINTER_BACKENDS:
-        return {"state": "off", "message": str(_l("Ki-ốt không dùng máy in"))}
-    return asdict(read_status(cfg))
+    return print_jobs.printer_state(print_jobs.printer_config(device.name))
 
 
 # --------------------------------------------------------------------------- the device side

@@ -433,12 +433,6 @@ def list_sessions(
 
 
 @transactional
-def get_session(key: str) -> SessionView:
-    """One session by code or UUID."""
-    return _view(_session(key))
-
-
-@transactional
 def plan_choices() -> dict[str, Any]:
     """What a planning form offers: the active areas and the active officers."""
     areas = db.session.scalars(
@@ -456,12 +450,6 @@ def plan_choices() -> dict[str, Any]:
         "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name} for a in areas],
         "officers": [{"username": u.username, "full_name": u.full_name} for u in users],
     }
-
-
-@transactional
-def place_choices() -> list[str]:
-    """The places sessions were held at (for the report filter)."""
-    return sorted(set(db.session.scalars(sa.select(ServiceSession.place))))
 
 
 # --------------------------------------------------------------------------- the kit

@@ -31,7 +31,7 @@ from db.models import Device, Setting, Site
 from motcua import realtime
 from motcua.errors import ValidationFailed
 from motcua.services import audit
-from motcua.services.common import transactional
+from motcua.services.transactions import transactional
 from motcua.timeutil import ensure_now
 
 TTL_S = 5.0
@@ -203,11 +203,6 @@ def invalidate(app: Flask | None = None) -> None:
     with cache.lock:
         cache.scopes = None
         cache.generation += 1
-
-
-def stored_keys() -> set[str]:
-    """Keys the hall has changed from the configuration's value (hall scope)."""
-    return set(_scopes().get(HALL_SCOPE, {})) - {"PRINTERS"}
 
 
 # --------------------------------------------------------------------------- validation

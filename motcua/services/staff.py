@@ -19,8 +19,8 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 
 from db import db
-from db.models import AuditEntry, Counter, Rating, Ticket, TicketEvent, User
-from motcua.errors import DomainError, InvalidCredentials, NotFound, ValidationFailed
+from db.models import AuditEntry, Counter, User
+from motcua.errors import InvalidCredentials, NotFound, TooManyAttempts, ValidationFailed
 from motcua.services import accounts, audit, settings
 from motcua.services.accounts import MIN_PASSWORD_LENGTH, UserView
 from motcua.services.common import transactional
@@ -35,13 +35,6 @@ ASSIGNMENTS = "COUNTER_ASSIGNMENTS"
 PHOTO_SIZE = 480
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
-
-
-class TooManyAttempts(DomainError):
-    """Too many wrong passwords for this username from this address."""
-
-    code, status = "too_many_attempts", 429
-    message = _l("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.")
 
 
 @dataclass(frozen=True)
@@ -160,15 +153,6 @@ def list_staff() -> list[StaffView]:
 def get_staff(user_id: int) -> StaffView:
     """One account."""
     return _view(_user(user_id), _assignments())
-
-
-@transactional
-def has_history(user_id: int) -> bool:
-    """True when the person appears on tickets, ratings or the audit log."""
-    for column in (Ticket.officer_id, TicketEvent.actor_id, Rating.officer_id, AuditEntry.actor_id):
-        if db.session.scalar(sa.select(column).where(column == user_id).limit(1)) is not None:
-            return True
-    return False
 
 
 @transactional

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from counter.console_fold import summary
-from motcua.services import board, printing, tickets
+from motcua.services import board, print_jobs, tickets
 from tests.browser.conftest import LiveServer
 from tests.conftest import PASSWORD, counter_id
 
@@ -270,7 +270,7 @@ def test_consoles_fold_the_facts_exactly(live_server: LiveServer, new_page: Any)
     live_server.call(tickets.transfer, c2, to_counter=1)  # only counter 1 holds it now
     [later] = issue(live_server, "A")
     live_server.call(tickets.cancel, later.token)  # a waiting ticket
-    live_server.call(printing.record_print_result, first.token, ok=True)  # print_status
+    live_server.call(print_jobs.record_print_result, first.token, ok=True)  # print_status
     one.keyboard.press("t")  # pause, through the console
     one.wait_for_selector("#paused-marker:not([hidden])")
     truth = console_matches(one, live_server, 1)

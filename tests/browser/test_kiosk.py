@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from motcua.services import catalog, printing, tickets
+from motcua.services import catalog, print_jobs, tickets
 from tests.browser.conftest import LiveServer
 from tests.conftest import counter_id
 
@@ -86,7 +86,7 @@ def test_double_tap_gives_one_ticket(
         }"""
     )
     assert codes == ["B001", "B001"]
-    assert printing.wait_for_prints(kiosk_server.app, timeout=10)
+    assert print_jobs.wait_for_prints(kiosk_server.app, timeout=10)
     assert waiting(kiosk_server, "tuphap") == 1 and waiting(kiosk_server, "chungthuc") == 1
     assert len(jobs(kiosk_server)) == 2
 

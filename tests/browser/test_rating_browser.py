@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from db import db
 from db.models import Rating, TicketEvent
-from motcua.services import printing, ratings, tickets
+from motcua.services import print_jobs, ratings, tickets
 from motcua.timeutil import local
 from tests.browser.conftest import LiveServer, login_page
 from tests.conftest import PASSWORD, counter_id
@@ -217,7 +217,7 @@ def seed_today(server: LiveServer) -> None:
         for i, area in enumerate("AAAAABBBCCDEHH"):
             tickets.issue_ticket(area, now=ago(40 - 2 * i))
         views = [tickets.issue_ticket(a, now=ago(5)) for a in "AB"]
-        printing.record_print_result(
+        print_jobs.record_print_result(
             views[-1].token, ok=False, error_code="paper_out", message="Hết giấy", kiosk="sanh-1"
         )
         for number in (1, 3, 4):

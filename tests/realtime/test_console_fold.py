@@ -19,7 +19,7 @@ from flask_socketio import SocketIOTestClient
 from counter.console_fold import FACTS, ConsoleState, summary
 from db import db
 from db.models import Ticket
-from motcua.services import printing, tickets
+from motcua.services import print_jobs, tickets
 from tests.realtime.conftest import Clock
 from tests.realtime.test_counter_events import NS, Console, act, snapshot
 
@@ -111,7 +111,7 @@ def test_folded_consoles_match_fresh_snapshots_after_every_fact(
     step(tickets.cancel, token_of(app, "A001"))  # a called ticket: counter 1 is free again
     verb(5, "pause", {"paused": True})
     verb(5, "pause", {"paused": False})
-    step(printing.record_print_result, token_of(app, "A004"), ok=True)  # print_status
+    step(print_jobs.record_print_result, token_of(app, "A004"), ok=True)  # print_status
     clock.advance(2)
     assert verb(1, "call_next")["ticket"]["code"] == "A004"
     verb(1, "no_show")

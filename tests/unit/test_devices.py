@@ -11,9 +11,14 @@ from flask import Flask
 
 from db import db
 from db.models import AuditEntry, Counter, Device, Site
-from motcua.errors import ValidationFailed
-from motcua.services import devices, printing
-from motcua.services.devices import DeviceForbidden, DeviceNotPaired, PairingFailed
+from motcua.errors import (
+    DeviceForbidden,
+    DeviceNotPaired,
+    PairingFailed,
+    PairingThrottled,
+    ValidationFailed,
+)
+from motcua.services import devices, print_jobs
 from tests.conftest import T0
 
 
@@ -57,7 +62,7 @@ def test_expired_codes_fail_and_wrong_codes_are_throttled(ctx: Flask) -> None:
     for _ in range(devices.MAX_PAIR_FAILURES):
         with pytest.raises(PairingFailed):
             devices.pair("AAAA-AAAA", ip="10.0.0.9", now=T0)
-    with pytest.raises(devices.PairingThrottled) as err:
+    with pytest.raises(PairingThrottled) as err:
         devices.pair(fresh.code, ip="10.0.0.9", now=T0)
     assert err.value.status == 429 and "15 phút" in str(err.value.message)
     assert devices.pair(fresh.code, ip="10.0.0.10", now=T0)[0].name == "man-hinh-1"
@@ -111,13 +116,13 @@ def test_a_kiosk_prints_on_its_own_printer(ctx: Flask) -> None:
     with pytest.raises(ValidationFailed) as err:
         devices.set_printer(device.id, {"backend": "network", "host": "máy in", "port": "99999"})
     assert set(err.value.details["errors"]) == {"host", "port"}
-    assert printing.printer_config("sanh-3")["backend"] == "file"  # the default it got
+    assert print_jobs.printer_config("sanh-3")["backend"] == "file"  # the default it got
     devices.set_printer(
         device.id, {"backend": "dummy", "width_px": "384", "cut": "on"}, actor_id=None
     )
-    cfg = printing.printer_config("sanh-3")
+    cfg = print_jobs.printer_config("sanh-3")
     assert (cfg["backend"], cfg["width_px"], cfg["cut"]) == ("dummy", 384, True)
-    assert printing.printer_config(None)["backend"] == "dummy"  # PRINTER of the test config
+    assert print_jobs.printer_config(None)["backend"] == "dummy"  # PRINTER of the test config
     result = devices.test_print(device.id)
     assert result["ok"] and result["message"] == "Đã in trang thử."
     assert devices.printer_status(device.id)["state"] == "online"

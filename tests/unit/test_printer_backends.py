@@ -14,9 +14,12 @@ import zxingcpp
 from PIL import Image
 
 from printer.backends import (
+    BACKENDS,
     MESSAGES,
+    PrinterError,
     PrinterStatus,
     print_job,
+    printer_off,
     query_realtime_status,
     read_status,
 )
@@ -297,3 +300,87 @@ def test_every_message_is_vietnamese() -> None:
     vietnamese = set("ăâđêôơưáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ")
     for key, message in MESSAGES.items():
         assert vietnamese & set(message.lower()), key
+
+
+# --- the backend interface: the admin form and the device checks read it ----------------------
+
+FORMS = [
+    # (form values, stored config or the fields refused)
+    ({"backend": "none"}, {"backend": "none", "width_px": 576, "cut": False}),
+    (
+        {"backend": "file", "width_px": "384", "cut": "on", "path": " /tmp/in "},
+        {"backend": "file", "width_px": 384, "cut": True, "path": "/tmp/in"},
+    ),
+    (
+        {"backend": "network", "host": "192.168.1.50", "port": "", "profile": "TM-T20II"},
+        {
+            "backend": "network",
+            "width_px": 576,
+            "cut": False,
+            "host": "192.168.1.50",
+            "port": 9100,
+            "profile": "TM-T20II",
+        },
+    ),
+    ({"backend": "network", "host": "máy in", "port": "99999"}, {"host", "port"}),
+    (
+        {"backend": "usb", "vendor_id": "0x04b8", "product_id": "0202"},
+        {
+            "backend": "usb",
+            "width_px": 576,
+            "cut": False,
+            "vendor_id": "0x04b8",
+            "product_id": "0202",
+        },
+    ),
+    (
+        {"backend": "usb", "vendor_id": "epson", "width_px": "500"},
+        {"vendor_id", "product_id", "width_px"},
+    ),
+    (
+        {"backend": "serial", "devfile": "COM3"},
+        {"backend": "serial", "width_px": 576, "cut": False, "devfile": "COM3"},
+    ),
+    ({"backend": "serial", "devfile": "ttyUSB0"}, {"devfile"}),
+    (
+        {"backend": "cups", "printer": "TM_T20"},
+        {"backend": "cups", "width_px": 576, "cut": False, "printer": "TM_T20"},
+    ),
+    ({"backend": "cups", "printer": "máy in"}, {"printer"}),
+    (
+        {"backend": "dummy", "host": "ignored"},
+        {"backend": "dummy", "width_px": 576, "cut": False},
+    ),
+]
+
+
+@pytest.mark.parametrize(("values", "expected"), FORMS)
+def test_each_backend_cleans_its_own_form(
+    values: dict[str, str], expected: dict[str, object] | set[str]
+) -> None:
+    """A backend keeps its own fields, typed, and names each field it refuses, in Vietnamese."""
+    config, errors = BACKENDS[values["backend"]].clean(values)
+    if isinstance(expected, set):
+        assert set(errors) == expected
+        assert all(m != MESSAGES["config"] and not m.isascii() for m in errors.values())
+    else:
+        assert errors == {} and config == expected
+
+
+def test_the_registry_holds_every_backend_once_with_its_fields() -> None:
+    """Seven backends, each with a Vietnamese label and distinct field keys; none prints."""
+    assert list(BACKENDS) == ["none", "file", "network", "usb", "serial", "cups", "dummy"]
+    for backend in BACKENDS.values():
+        keys = [f.key for f in backend.fields]
+        assert backend.label and len(keys) == len(set(keys)), backend.name
+    assert printer_off({"backend": "none"}) and printer_off({"backend": "off"})
+    assert not printer_off({"backend": "dummy"}) and not printer_off({})
+    assert print_job({"backend": "none"}, b"x", "j").error_code == "error"
+
+
+def test_usb_ids_read_as_hex_however_typed() -> None:
+    """'0x04b8', '04b8' (as the form accepts) and 1208 all mean vendor 0x04B8."""
+    field = BACKENDS["usb"].field("vendor_id")
+    assert {field.read({"vendor_id": v}) for v in ("0x04b8", "04b8", 0x04B8)} == {0x04B8}
+    with pytest.raises(PrinterError):
+        field.read({})

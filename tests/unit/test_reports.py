@@ -12,7 +12,7 @@ from flask import Flask
 from db import db
 from motcua.errors import ValidationFailed
 from motcua.reports.tables import hours_table, satisfaction_table, summary_table, weekdays_table
-from motcua.services import printing, reports, tickets
+from motcua.services import print_jobs, reports, tickets
 from motcua.services.reports import Period, period_for
 from tests.conftest import T0, build_app, counter_id
 from tests.support.parts import postgres_url
@@ -233,7 +233,7 @@ def test_live_snapshot_alerts(app: Flask) -> None:
         second = tickets.issue_ticket("A", now=at(1))
         tickets.call_next(c1, now=at(2))
         tickets.start_service(c1, now=at(3))
-        printing.record_print_result(
+        print_jobs.record_print_result(
             second.token, ok=False, error_code="paper_out", message="Hết giấy", kiosk="sanh-1",
             now=at(1),
         )  # fmt: skip
@@ -244,7 +244,7 @@ def test_live_snapshot_alerts(app: Flask) -> None:
         counter = next(c for c in live["counters"] if c["number"] == 1)
         assert (counter["state"], counter["ticket"]) == ("serving", "A001")
         assert live["today"]["issued"] == 2 and live["today"]["waiting"] == 1
-        printing.record_print_result(second.token, ok=True, kiosk="sanh-1", now=at(5))
+        print_jobs.record_print_result(second.token, ok=True, kiosk="sanh-1", now=at(5))
         tickets.finish(c1, now=at(8))
         tickets.call_next(c1, now=at(9))
         live = reports.live_snapshot(now=at(10))

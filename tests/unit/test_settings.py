@@ -12,8 +12,9 @@ from flask import Flask
 from db import db
 from db.models import AuditEntry, Setting, Site
 from motcua import realtime
+from motcua.config import DEFAULTS
 from motcua.errors import ValidationFailed
-from motcua.services import common, printing, settings
+from motcua.services import common, hours, print_jobs, settings
 from tests.conftest import T0
 
 
@@ -143,7 +144,7 @@ def test_ticket_footer_and_printed_name_reach_the_receipt(ctx: Flask) -> None:
     settings.update_settings(
         {"TICKET_FOOTER": "Hẹn gặp lại!", "TICKET_HALL_NAME": "UBND PHƯỜNG BA ĐÌNH"}, actor_id=None
     )
-    receipt = printing.build_receipt(view, "TRUNG TÂM", "PHƯỜNG")
+    receipt = print_jobs.build_receipt(view, "TRUNG TÂM", "PHƯỜNG")
     assert (receipt.hall_name, receipt.footer) == ("UBND PHƯỜNG BA ĐÌNH", "Hẹn gặp lại!")
 
 
@@ -183,10 +184,11 @@ def test_unknown_keys_are_refused(ctx: Flask) -> None:
 
 def test_site_hours_override_the_hall_hours(ctx: Flask) -> None:
     """A site's own WORKING_HOURS (scope site:<id>) decides when its kiosks issue numbers."""
+    ctx.config["WORKING_HOURS"] = DEFAULTS["WORKING_HOURS"]
     site_id = db.session.scalar(sa.select(Site.id))
     saturday_9 = dt.datetime(2026, 11, 28, 2, 0, tzinfo=dt.UTC)  # Sat 09:00 in Hà Nội
     sunday_9 = saturday_9 + dt.timedelta(days=1)
-    assert printing.is_open(saturday_9, site_id) and not printing.is_open(sunday_9, site_id)
+    assert hours.is_open(saturday_9, site_id) and not hours.is_open(sunday_9, site_id)
     settings.put(
         settings.site_scope(site_id),
         settings.WORKING_HOURS,
@@ -196,9 +198,9 @@ def test_site_hours_override_the_hall_hours(ctx: Flask) -> None:
     )
     db.session.commit()
     settings.invalidate()
-    assert printing.is_open(sunday_9, site_id) and not printing.is_open(saturday_9, site_id)
-    assert printing.is_open(saturday_9)  # the hall's own hours are unchanged
-    assert printing.hours_text(site_id) == "Chủ nhật: 07:30–11:30"
+    assert hours.is_open(sunday_9, site_id) and not hours.is_open(saturday_9, site_id)
+    assert hours.is_open(saturday_9)  # the hall's own hours are unchanged
+    assert hours.hours_text(site_id) == "Chủ nhật: 07:30–11:30"
 
 
 def test_working_hours_parsing() -> None:

@@ -193,3 +193,51 @@ def test_officer_actions_show_in_the_audit_log(app: Flask, make_ticket: Any) -> 
     assert "Gọi số" in only_calls and "Hoàn thành" not in only_calls
     empty = admin.get("/admin/audit?since=2030-01-01").get_data(as_text=True)
     assert "Không có thao tác nào khớp bộ lọc." in empty
+
+
+def test_a_new_printer_backend_is_one_class(app: Flask, client: FlaskClient) -> None:
+    """A Backend subclass alone is offered by the device form, checked, and used by the checks."""
+    from printer.backends import BACKENDS, Backend, PrinterStatus
+    from printer.fields import Field
+
+    class BluetoothPrinter(Backend):
+        """A made-up backend: one field with its own rule."""
+
+        name, label = "bluetooth", "Bluetooth"
+        fields = (
+            Field(
+                "mac",
+                "Địa chỉ MAC",
+                required=True,
+                pattern="[0-9A-F:]{17}",
+                error="Nhập địa chỉ MAC.",
+            ),
+        )
+
+        def print_bytes(self, config: Any, data: bytes, job_name: str, preview: Any) -> None:
+            """Pretend to print."""
+
+        def status(self, config: Any) -> PrinterStatus:
+            """Always answers, with the address it was given."""
+            return PrinterStatus("online", "Máy in sẵn sàng", config["mac"])
+
+    try:
+        with app.app_context():
+            site = db.session.scalar(sa.select(Site.id))
+            device_id = devices.create_device("kiosk", "sanh-9", site_id=site).device.id
+        login(client, "admin")
+        page = client.get(f"/admin/devices/{device_id}").get_data(as_text=True)
+        assert '<option value="bluetooth">Bluetooth</option>' in page
+        assert 'name="mac"' in page and "&#34;bluetooth&#34;: [&#34;mac&#34;]" in page
+        path = f"/admin/devices/{device_id}/printer"
+        token = csrf_token(client, f"/admin/devices/{device_id}")
+        refused = client.post(path, data={"backend": "bluetooth", "mac": "x", "csrf_token": token})
+        assert refused.status_code == 422 and "Nhập địa chỉ MAC." in refused.get_data(as_text=True)
+        mac = "00:11:22:33:44:55"
+        saved = client.post(path, data={"backend": "bluetooth", "mac": mac, "csrf_token": token})
+        assert saved.status_code == 302
+        with app.app_context():
+            assert devices.printer_status(device_id)["detail"] == mac
+            assert devices.test_print(device_id)["ok"]
+    finally:
+        BACKENDS.pop("bluetooth", None)

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 from motcua import timeutil
 from motcua.extensions import socketio
-from motcua.services import printing, tickets
+from motcua.services import hours, tickets
 from tests.conftest import T0, counter_id
 
 HOURS = {"mon-fri": ["07:30-11:30", "13:30-17:00"], "sat": ["07:30-11:30"]}
@@ -141,15 +141,15 @@ def test_outside_working_hours_gives_a_clear_message(
 
 def test_working_hours_parsing_and_lenient_config(app: Flask) -> None:
     """WORKING_HOURS: ranges, lists, lunch breaks; a broken setting keeps the kiosk open."""
-    hours = printing.parse_working_hours({"mon-wed,fri": ["07:30-11:30"], "sun": ["08:00-10:00"]})
-    assert sorted(hours) == [0, 1, 2, 4, 6]
+    spans = hours.parse_working_hours({"mon-wed,fri": ["07:30-11:30"], "sun": ["08:00-10:00"]})
+    assert sorted(spans) == [0, 1, 2, 4, 6]
     with app.app_context():
-        assert printing.is_open(at_local(23, 7, 30)) and not printing.is_open(at_local(23, 11, 30))
-        assert not printing.is_open(at_local(29, 9))  # Sunday
+        assert hours.is_open(at_local(23, 7, 30)) and not hours.is_open(at_local(23, 11, 30))
+        assert not hours.is_open(at_local(29, 9))  # Sunday
         app.config["WORKING_HOURS"] = {"mon-fri": ["17:00-07:30"]}
-        assert printing.is_open(at_local(29, 3))
+        assert hours.is_open(at_local(29, 3))
         app.config["WORKING_HOURS"] = None
-        assert printing.is_open(at_local(29, 3)) and printing.hours_text() == ""
+        assert hours.is_open(at_local(29, 3)) and hours.hours_text() == ""
 
 
 def test_status_page_follows_the_ticket(app: Flask, client: FlaskClient) -> None:

@@ -15,8 +15,10 @@ from flask.testing import FlaskClient
 from db import db
 from db.models import Ticket, TicketEvent
 from motcua import timeutil
+from motcua.errors import ReprintNotAllowed
 from motcua.extensions import socketio
-from motcua.services import printing, tickets
+from motcua.services import kiosk as kiosk_service
+from motcua.services import print_jobs, tickets
 from tests.conftest import T0, bearer, counter_id
 from tests.support.escpos_decode import decode
 from tests.support.fake_printer import FakePrinter, closed_port
@@ -71,7 +73,7 @@ def events_of(app: Flask, token: str) -> list[TicketEvent]:
 
 def settle(app: Flask) -> None:
     """Wait for every queued print job (and its recorded outcome)."""
-    assert printing.wait_for_prints(app, timeout=10)
+    assert print_jobs.wait_for_prints(app, timeout=10)
 
 
 def qr_text(data: bytes) -> str:
@@ -151,20 +153,20 @@ def test_dead_printer_never_blocks_the_tap(app: Flask, client: FlaskClient) -> N
 def test_kiosk_reprint_window_limit_and_idempotency(app: Flask, prints: Path) -> None:
     """Kiosk reprints: same key prints once; at most KIOSK_REPRINT_MAX; only within the window."""
     with app.app_context():
-        body = printing.issue_at_kiosk("A", idempotency_key="t1", kiosk="sanh-1", now=T0)
+        body = kiosk_service.issue_at_kiosk("A", idempotency_key="t1", kiosk="sanh-1", now=T0)
         token = body["ticket"]["token"]
         later = T0 + dt.timedelta(seconds=60)
-        first = printing.reprint_at_kiosk(token, idempotency_key="r1", now=later)
-        again = printing.reprint_at_kiosk(token, idempotency_key="r1", now=later)
+        first = kiosk_service.reprint_at_kiosk(token, idempotency_key="r1", now=later)
+        again = kiosk_service.reprint_at_kiosk(token, idempotency_key="r1", now=later)
         assert first["print"]["state"] == "printing" and first["reprints_left"] == 1
         assert again["reprints_left"] == 1  # the retried tap did not print a second time
-        printing.reprint_at_kiosk(token, idempotency_key="r2", now=later)
-        with pytest.raises(printing.ReprintNotAllowed) as limit:
-            printing.reprint_at_kiosk(token, idempotency_key="r3", now=later)
+        kiosk_service.reprint_at_kiosk(token, idempotency_key="r2", now=later)
+        with pytest.raises(ReprintNotAllowed) as limit:
+            kiosk_service.reprint_at_kiosk(token, idempotency_key="r3", now=later)
         assert limit.value.details["reason"] == "limit"
-        other = printing.issue_at_kiosk("B", idempotency_key="t2", now=T0)["ticket"]["token"]
-        with pytest.raises(printing.ReprintNotAllowed) as late:
-            printing.reprint_at_kiosk(
+        other = kiosk_service.issue_at_kiosk("B", idempotency_key="t2", now=T0)["ticket"]["token"]
+        with pytest.raises(ReprintNotAllowed) as late:
+            kiosk_service.reprint_at_kiosk(
                 other, idempotency_key="r4", now=T0 + dt.timedelta(seconds=121)
             )
         assert late.value.details["reason"] == "window"

@@ -22,18 +22,11 @@
   });
 
   // Printer form: only the fields of the chosen connection.
-  const FIELDS = {
-    network: ["host", "port", "profile"],
-    usb: ["vendor_id", "product_id", "profile"],
-    serial: ["devfile", "profile"],
-    cups: ["printer"],
-    file: ["path"],
-    dummy: [],
-    none: [],
-  };
   const backend = document.querySelector("select[name=backend]");
   const box = document.querySelector(".a-printer-fields");
   if (backend && box) {
+    // Which fields each backend takes comes from the server's backend registry.
+    const FIELDS = JSON.parse(box.dataset.fields || "{}");
     const syncPrinter = function () {
       const wanted = FIELDS[backend.value] || [];
       box.querySelectorAll("label.a-field").forEach(function (label) {

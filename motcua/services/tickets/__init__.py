@@ -9,7 +9,7 @@
 """
 
 from db.models import AT_COUNTER, OPEN_STATUSES, TicketStatus
-from motcua.services.tickets.issue import IssueBatcher, IssueRequest, issue_ticket
+from motcua.services.tickets.issue import IssueBatcher, IssueRequest, IssuingDevice, issue_ticket
 from motcua.services.tickets.reads import counter_state, ticket_status
 from motcua.services.tickets.statements import next_number
 from motcua.services.tickets.verbs import (
@@ -37,6 +37,7 @@ __all__ = [
     "OPEN_STATUSES",
     "IssueBatcher",
     "IssueRequest",
+    "IssuingDevice",
     "TicketStatus",
     "TicketView",
     "assigned_counter",

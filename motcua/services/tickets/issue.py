@@ -8,16 +8,17 @@ import logging
 import secrets
 import threading
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from db import db
-from db.models import TicketStatus, new_uuid
+from db.models import KIOSK_DEVICE, TicketStatus, new_uuid
 from motcua import realtime
-from motcua.errors import InvalidPriority, NotFound, ServiceNotFound
-from motcua.services import catalog_cache
+from motcua.errors import DeviceNotPaired, InvalidPriority, NotFound, ServiceNotFound
+from motcua.services import catalog_cache, hours
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, default_site_code
+from motcua.services.settings import effective
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import TicketView, format_code, full_view, row_view
 from motcua.timeutil import business_day, ensure_now
@@ -25,6 +26,15 @@ from motcua.timeutil import business_day, ensure_now
 log = logging.getLogger(__name__)
 
 MAX_IDEMPOTENCY_KEY = 128
+
+
+class IssuingDevice(Protocol):
+    """A paired device asking for a number (``devices.DeviceView``)."""
+
+    name: str
+
+    def require(self, *kinds: str) -> Any:
+        """This device if it is of one of the kinds, else DeviceForbidden."""
 
 
 def _held_lock() -> threading.Lock:
@@ -128,25 +138,36 @@ def issue_ticket(
     idempotency_key: str | None = None,
     site_code: str | None = None,
     kiosk: str | None = None,
+    device: IssuingDevice | None = None,
+    actor_id: int | None = None,
     now: dt.datetime | None = None,
     policy: QueuePolicy | None = None,
 ) -> TicketView:
     """Issue the next number of an area; a repeated idempotency key returns the same ticket.
 
-    Every door (kiosk, REST, a session walk-in) comes here, so every issuing rule is
-    checked here. The hot path of a kiosk tap: site, area and counters come from the
-    catalog cache, the tap is checked, then written with others arriving at the same moment
+    Every door (the kiosk page, REST, a script) comes here, so every issuing rule is checked
+    here: the device scope (``device``, a paired device, must be a kiosk, and it names the
+    kiosk; with REQUIRE_DEVICE_PAIRING only a paired kiosk or signed-in staff, ``actor_id``,
+    may issue) and the working hours (a retried tap of a number taken in hours still gets
+    it). The hot path of a kiosk tap: site, area and counters come from the catalog cache,
+    the tap is checked, then written with others arriving at the same moment
     (``IssueBatcher``). Issuing is its own unit of work: whatever the caller had open in
     the session is committed first (it must not hold the write lock while it waits).
     """
     now = ensure_now(now)
     policy = policy or current_policy()
+    if device is not None:
+        kiosk = device.require(KIOSK_DEVICE).name
+    elif actor_id is None and effective("REQUIRE_DEVICE_PAIRING"):
+        raise DeviceNotPaired()
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()[:MAX_IDEMPOTENCY_KEY] or None
     catalog_now = catalog_cache.snapshot()
     site = catalog_now.sites.get(site_code or default_site_code())
     if site is None:
         raise NotFound(site=site_code or default_site_code())
+    if not hours.is_open(now, site.id) and not _issued_before(site.id, idempotency_key):
+        hours.check_open(now, site.id)
     if priority is not None and priority not in policy.priority_categories:
         raise InvalidPriority(priority=priority)
     area = catalog_now.areas.get((service or "").strip().lower())
@@ -167,6 +188,14 @@ def issue_ticket(
         policy=policy,
     )
     return _batcher().submit(request)
+
+
+def _issued_before(site_id: int, key: str | None) -> bool:
+    """Whether a tap with this idempotency key already has its number (a retry)."""
+    if key is None:
+        return False
+    params = {"site_id": site_id, "key": key}
+    return st.conn().execute(st.TICKET_BY_KEY, params).first() is not None
 
 
 def write_batch_or_each(batch: list[IssueRequest]) -> None:
