@@ -156,18 +156,14 @@ def issue_ticket(
     """
     now = ensure_now(now)
     policy = policy or current_policy()
-    if device is not None:
-        kiosk = device.require(KIOSK_DEVICE).name
-    elif actor_id is None and effective("REQUIRE_DEVICE_PAIRING"):
-        raise DeviceNotPaired()
+    kiosk = check_issuer(device, actor_id) or kiosk
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip()[:MAX_IDEMPOTENCY_KEY] or None
     catalog_now = catalog_cache.snapshot()
     site = catalog_now.sites.get(site_code or default_site_code())
     if site is None:
         raise NotFound(site=site_code or default_site_code())
-    if not hours.is_open(now, site.id) and not _issued_before(site.id, idempotency_key):
-        hours.check_open(now, site.id)
+    check_hours(now, site.id, idempotency_key)
     if priority is not None and priority not in policy.priority_categories:
         raise InvalidPriority(priority=priority)
     area = catalog_now.areas.get((service or "").strip().lower())
@@ -188,6 +184,22 @@ def issue_ticket(
         policy=policy,
     )
     return _batcher().submit(request)
+
+
+def check_issuer(device: IssuingDevice | None, actor_id: int | None) -> str | None:
+    """The device scope of issuing: a paired device must be a kiosk (its name is returned);
+    with REQUIRE_DEVICE_PAIRING only a paired kiosk or signed-in staff may issue."""
+    if device is not None:
+        return str(device.require(KIOSK_DEVICE).name)
+    if actor_id is None and effective("REQUIRE_DEVICE_PAIRING"):
+        raise DeviceNotPaired()
+    return None
+
+
+def check_hours(now: dt.datetime, site_id: int, key: str | None) -> None:
+    """Numbers are issued in the site's working hours; a retried tap keeps the number it got."""
+    if not hours.is_open(now, site_id) and not _issued_before(site_id, key):
+        hours.check_open(now, site_id)
 
 
 def _issued_before(site_id: int, key: str | None) -> bool:

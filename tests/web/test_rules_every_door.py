@@ -1,0 +1,164 @@
+"""The contract matrix: every hall rule refuses the same way at every door that reaches it.
+
+Each row is (rule, door). It runs twice: as the hall has it, the door must refuse with the
+rule's code and status; with the service-layer check switched off (``monkeypatch`` on our own
+service function), the same request must get through. So no surface keeps a check of its own,
+and removing the service's check fails the row. The admin pages reach no ticket rule (a
+cancel goes through REST), so the doors here are the kiosk page, REST and Socket.IO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from db import db
+from db.models import Site
+from motcua.extensions import socketio
+from motcua.services import devices, settings
+from motcua.services.tickets import issue, verbs
+from tests.conftest import bearer, counter_id, login
+
+Door = Callable[[Flask, FlaskClient], tuple[int, str | None]]
+
+
+def _http(response: Any) -> tuple[int, str | None]:
+    body = response.get_json(silent=True) or {}
+    return response.status_code, body.get("error")
+
+
+def kiosk_issue(app: Flask, client: FlaskClient, headers: dict[str, str] | None = None) -> Any:
+    """The kiosk page's tap."""
+    return _http(client.post("/kiosk/api/tickets", json={"service": "A"}, headers=headers or {}))
+
+
+def rest_issue(app: Flask, client: FlaskClient, headers: dict[str, str] | None = None) -> Any:
+    """The REST API's ticket."""
+    return _http(client.post("/api/v1/tickets", json={"service": "A"}, headers=headers or {}))
+
+
+def _display_token(app: Flask) -> dict[str, str]:
+    with app.app_context():
+        site = db.session.scalar(sa.select(Site.id))
+        code = devices.create_device("display", "sanh-tv", site_id=site).code
+        token = devices.pair(code)[1]
+    return {"Authorization": f"Device {token}"}
+
+
+def rest_call(username: str) -> Door:
+    """REST call-next at counter 1 with the account's bearer token."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        client.post("/api/v1/tickets", json={"service": "A"})
+        url = f"/api/v1/counters/{counter_id(app, 1)}/call-next"
+        return _http(client.post(url, headers=bearer(client, username)))
+
+    return door
+
+
+def socket_connect(username: str) -> Door:
+    """A console opening counter 1 over Socket.IO (the service decides at connect)."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        login(client, username)
+        sio = socketio.test_client(
+            app,
+            namespace="/counter",
+            flask_test_client=client,
+            auth={"counter_id": counter_id(app, 1)},
+        )
+        try:
+            # Flask-SocketIO's test client drops a refused connection's payload: the refusal
+            # itself is the outcome here; the code is checked on the verb row below.
+            return (200, None) if sio.is_connected("/counter") else (403, "refused")
+        finally:
+            if sio.is_connected("/counter"):
+                sio.disconnect("/counter")
+
+    return door
+
+
+def socket_verb_after_pinning(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+    """A console open at counter 1; then the hall pins canbo1 to counter 2; the next verb."""
+    client.post("/api/v1/tickets", json={"service": "A"})
+    saved = app.config["COUNTER_ASSIGNMENTS"]
+    app.config["COUNTER_ASSIGNMENTS"] = {}
+    login(client, "canbo1")
+    sio = socketio.test_client(
+        app, namespace="/counter", flask_test_client=client, auth={"counter_id": counter_id(app, 1)}
+    )
+    assert sio.is_connected("/counter")
+    app.config["COUNTER_ASSIGNMENTS"] = saved
+    with app.app_context():
+        settings.invalidate()
+    ack = sio.emit("call_next", {}, namespace="/counter", callback=True)
+    sio.disconnect("/counter")
+    return (200, None) if ack.get("ok") else (403, ack.get("error"))
+
+
+HOURS_CLOSED = {"WORKING_HOURS": {"mon-sun": []}}
+PAIRING = {"REQUIRE_DEVICE_PAIRING": True}
+PINNED = {"COUNTER_ASSIGNMENTS": {"canbo1": 2}}
+
+# rule, door name, the hall's settings, the door, the refusal (status, code), the service
+# check that must make it (module, name, what it does when switched off).
+ROWS: list[tuple[str, str, dict[str, Any], Door, tuple[int, str], tuple[Any, str, Any]]] = [
+    ("hours", "kiosk", HOURS_CLOSED, kiosk_issue, (409, "outside_working_hours"),
+     (issue, "check_hours", lambda *a, **k: None)),
+    ("hours", "rest", HOURS_CLOSED, rest_issue, (409, "outside_working_hours"),
+     (issue, "check_hours", lambda *a, **k: None)),
+    ("pairing", "kiosk", PAIRING, kiosk_issue, (401, "device_required"),
+     (issue, "check_issuer", lambda *a, **k: None)),
+    ("pairing", "rest", PAIRING, rest_issue, (401, "device_required"),
+     (issue, "check_issuer", lambda *a, **k: None)),
+    ("device kind", "kiosk", {},
+     lambda app, c: kiosk_issue(app, c, _display_token(app)), (403, "device_forbidden"),
+     (issue, "check_issuer", lambda *a, **k: None)),
+    ("device kind", "rest", {},
+     lambda app, c: rest_issue(app, c, _display_token(app)), (403, "device_forbidden"),
+     (issue, "check_issuer", lambda *a, **k: None)),
+    ("fixed counter", "rest", PINNED, rest_call("canbo1"), (403, "counter_not_assigned"),
+     (verbs, "assigned_counter", lambda *a, **k: None)),
+    ("fixed counter", "socket connect", PINNED, socket_connect("canbo1"), (403, "refused"),
+     (verbs, "assigned_counter", lambda *a, **k: None)),
+    ("fixed counter", "socket verb", PINNED, socket_verb_after_pinning,
+     (403, "counter_not_assigned"), (verbs, "assigned_counter", lambda *a, **k: None)),
+    ("role", "rest", {}, rest_call("lanhdao"), (403, "forbidden"),
+     (verbs, "check_actor", lambda *a, **k: None)),
+    ("role", "socket connect", {}, socket_connect("lanhdao"), (403, "refused"),
+     (verbs, "check_actor", lambda *a, **k: None)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["checked", "check-removed"])
+@pytest.mark.parametrize(
+    ("rule", "door_name", "config", "door", "refusal", "check"),
+    ROWS,
+    ids=[f"{r[0]}@{r[1]}" for r in ROWS],
+)
+def test_rule_refuses_alike_at_every_door(
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    checked: bool,
+    rule: str,
+    door_name: str,
+    config: dict[str, Any],
+    door: Door,
+    refusal: tuple[int, str],
+    check: tuple[Any, str, Any],
+) -> None:
+    """The rule's refusal at this door; with the service check off, the door lets it through."""
+    app.config.update(config)
+    if not checked:
+        module, name, replacement = check
+        monkeypatch.setattr(module, name, replacement)
+    got = door(app, app.test_client())
+    if checked:
+        assert got == refusal, f"{rule} at {door_name}"
+    else:
+        assert got[1] != refusal[1] and got[0] < 400, f"{rule} at {door_name} is checked elsewhere"
