@@ -85,7 +85,7 @@ class ConsoleState:
 
     def fold(self, name: str, payload: dict[str, Any]) -> bool:
         """Apply one fact; False when the console must re-read its snapshot instead."""
-        ticket = payload.get("ticket")
+        ticket: dict[str, Any] = payload.get("ticket") or {}
         mine = payload.get("counter") == self.number
         state = self.state
         if name == "board_changed":

@@ -59,7 +59,10 @@ def status_display(ticket: Mapping[str, Any]) -> dict[str, str]:
             _l("Số thứ tự chỉ có giá trị trong ngày làm việc đã lấy số."),
         ),
     }
-    headline, detail = ended.get(str(status), (_l("Không rõ trạng thái"), None))
+    unknown: tuple[Any, Any] = (_l("Không rõ trạng thái"), None)
+    headline, detail = (
+        ended.get(TicketStatus(status), unknown) if status in set(TicketStatus) else unknown
+    )
     return {"kind": "ended", "headline": str(headline), "detail": str(detail or "")}
 
 

@@ -43,6 +43,7 @@ def publish(site_id: int, event: str, payload: dict[str, Any]) -> None:
         token = ticket.get("token") if isinstance(ticket, dict) else None
         public = payload
         if token:
+            assert isinstance(ticket, dict)
             public = {**payload, "ticket": {k: v for k, v in ticket.items() if k != "token"}}
         for namespace in SITE_NAMESPACES:
             socketio.emit(event, public, to=site_room(site_id), namespace=namespace)

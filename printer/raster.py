@@ -166,7 +166,7 @@ class Canvas:
 def line_metrics(font: ImageFont.FreeTypeFont) -> tuple[int, int]:
     """Return (top, bottom) of a line relative to the baseline, covering Vietnamese marks."""
     _, top, _, bottom = font.getbbox(_METRICS_SAMPLE, anchor="ls")
-    return top, bottom
+    return int(top), int(bottom)
 
 
 @lru_cache(maxsize=4096)
@@ -181,7 +181,8 @@ def render_word(word: str, font: ImageFont.FreeTypeFont) -> tuple[Image.Image, i
     if len(word) > 1 and any(char.isdigit() for char in word):
         return compose_glyphs(word, font)
     top, bottom = line_metrics(font)
-    left, _, right, _ = font.getbbox(word, anchor="ls")
+    box = font.getbbox(word, anchor="ls")
+    left, right = int(box[0]), int(box[2])
     origin = max(0, -left)
     advance = round(font.getlength(word))
     width = max(1, origin + max(right, advance))
@@ -339,7 +340,7 @@ def _qr_modules_zxing(data: str) -> Image.Image:
     barcode = _zxing_create(data, _ZxingFormat.QRCode, ec_level="M")
     modules = barcode.to_image(scale=1, add_quiet_zones=False)
     height, width = modules.shape
-    return Image.frombytes("L", (width, height), bytes(memoryview(modules))).convert("1")
+    return Image.frombytes("L", (width, height), bytes(memoryview(modules))).convert("1")  # type: ignore[arg-type]
 
 
 def _qr_modules_qrcode(data: str) -> Image.Image:
@@ -461,7 +462,7 @@ def encode_raster(
         # so the left whitespace must stay in the image; the right whitespace can go.
         body.append(raster_block(image.crop((0, band.top, band.width_bytes * 8, band.bottom))))
         previous_bottom = band.bottom
-    return head + b"".join(body) + tail
+    return bytes(head + b"".join(body) + tail)
 
 
 def decode_raster(data: bytes, width_px: int | None = None) -> Image.Image | None:

@@ -19,10 +19,9 @@ from flask_socketio import SocketIO, join_room
 from motcua import auth as motcua_auth
 from motcua import realtime
 from motcua.api.schemas import SkipRatingSchema, TabletRatingSchema
-from motcua.errors import DomainError, ValidationFailed
+from motcua.errors import DeviceNotPaired, DomainError, ValidationFailed
 from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import ratings
-from motcua.services.devices import DeviceNotPaired
 
 log = logging.getLogger(__name__)
 

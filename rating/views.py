@@ -109,7 +109,7 @@ def phone_state(token: str) -> Any:
 @bp.route("/t/<token>", methods=["POST"])
 def phone_rate(token: str) -> Any:
     """Rate a finished ticket from its status page: {"level": n, "reasons": [], "comment": ""}."""
-    body = RatingSchema().load(request.get_json(silent=True))
+    body = RatingSchema().load(request.get_json(silent=True) or {})
     view = ratings.rate_by_token(
         token, body["level"], reasons=body["reasons"], comment=body["comment"]
     )

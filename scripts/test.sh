@@ -12,6 +12,7 @@ export MOTCUA_TEST_POSTGRES_URL="${MOTCUA_TEST_POSTGRES_URL:-$url}"
 export MOTCUA_REQUIRE_PARTS=1
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy   # configuration in pyproject.toml: services/, printer/, db/ strict
 # Two workers (pytest-xdist), each with its own PostgreSQL database (tests/support/parts.py),
 # handed tests one at a time, the longest first (tests/conftest.py).
 # MOTCUA_TEST_WORKERS=0 runs everything in one process.

@@ -177,8 +177,8 @@ def counter_form(counter_id: int | None = None) -> Any:
         flash(_("Đã lưu quầy."))
         return redirect(url_for("admin.counters"))
     counter = hall.get_counter(counter_id) if counter_id else None
-    sites = context["sites"]
-    form = counter or {"active": True, "site_id": sites[0]["id"] if sites else None}
+    sites: list[dict[str, Any]] = list(context["sites"])  # type: ignore[arg-type]
+    form: Any = counter or {"active": True, "site_id": sites[0]["id"] if sites else None}
     chosen = set(counter["area_ids"]) if counter else set()
     return render_template(
         "admin/counter_form.html", form=form, errors={}, chosen=chosen, **context

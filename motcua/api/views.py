@@ -30,7 +30,7 @@ blp = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Dịch vụ công khai của hệ thống xếp hàng"
 )
 
-BEARER = [{"bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def status_url(token: str) -> str:

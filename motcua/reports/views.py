@@ -79,7 +79,7 @@ def report_args() -> tuple[Period, str, str | None]:
     return period, group, request.args.get("site") or None
 
 
-def session_args() -> dict[str, str]:
+def session_args() -> dict[str, Any]:
     """The session filters a report page asks for: type ("regular" = ordinary days), place."""
     kind = request.args.get("session_kind") or ""
     if kind and kind not in (sessions.REGULAR, *sessions.KINDS):

@@ -155,8 +155,8 @@ def list_entries(
             rows.append(
                 AuditRow(
                     at=entry.at,
-                    actor=entry.actor or usernames.get(entry.actor_id, ""),
-                    actor_name=names.get(entry.actor_id, ""),
+                    actor=entry.actor or usernames.get(entry.actor_id or 0, ""),
+                    actor_name=names.get(entry.actor_id or 0, ""),
                     action=entry.action,
                     action_label=action_label(entry.action),
                     target=entry.target,
@@ -183,8 +183,8 @@ def list_entries(
             rows.append(
                 AuditRow(
                     at=event.at,
-                    actor=usernames.get(event.actor_id, ""),
-                    actor_name=names.get(event.actor_id, ""),
+                    actor=usernames.get(event.actor_id or 0, ""),
+                    actor_name=names.get(event.actor_id or 0, ""),
                     action=kind,
                     action_label=action_label(kind),
                     target=code,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -80,7 +80,7 @@ def bump_seq(site_id: int, count: int = 1) -> int:
     return int(db.session.connection().execute(_BUMP_SEQ, params).scalar_one())
 
 
-_SITES = Site.__table__
+_SITES = cast(sa.Table, Site.__table__)
 # Built once (a hot path): Core on the session's connection, no ORM bookkeeping.
 _BUMP_SEQ = (
     sa.update(_SITES)

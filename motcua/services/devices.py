@@ -362,6 +362,8 @@ def _last_prints(names: list[str]) -> dict[str, dict[str, Any]]:
         .where(TicketEvent.id.in_(latest))
     ):
         detail = event.detail or {}
+        if kiosk is None:
+            continue
         out[kiosk] = {
             "ok": event.kind == "printed",
             "at": event.at,

@@ -322,7 +322,7 @@ def reading() -> Iterator[Session]:
     """A session for report queries: a non-locking reader on SQLite, the app's on others."""
     engine = db.engine
     if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
-        yield db.session
+        yield db.session()
         return
     with Session(_reader(engine)) as session:
         yield session
@@ -976,7 +976,7 @@ def live_snapshot(
                 **c,
                 "served_today": served,
                 "avg_service_minutes": round(service_total / served / 60, 1) if served else None,
-                "since": (current[3] or current[2]).isoformat() if current else None,
+                "since": _iso(current[3] or current[2]) if current else None,
             }
         )
     return {
@@ -1054,3 +1054,8 @@ def _printer_alerts(site_id: int, day: dt.date) -> list[dict[str, Any]]:
             }
         )
     return alerts
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    """ISO text of an optional time."""
+    return moment.isoformat() if moment else None

@@ -354,8 +354,8 @@ def set_photo(
             if probe.format not in PHOTO_FORMATS:
                 raise bad
             probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image = ImageOps.exif_transpose(image).convert("RGB")
+        opened = Image.open(io.BytesIO(data))
+        image: Image.Image = ImageOps.exif_transpose(opened).convert("RGB")
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         raise bad from None
     image = ImageOps.fit(image, (PHOTO_SIZE, PHOTO_SIZE))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -36,12 +36,12 @@ from db.models import (
 )
 from motcua.services.common import dialect_name
 
-TICKETS = Ticket.__table__
-EVENTS = TicketEvent.__table__
-COUNTERS = Counter.__table__
-AREAS = ServiceArea.__table__
-SITES = Site.__table__
-USERS = User.__table__
+TICKETS = cast(sa.Table, Ticket.__table__)
+EVENTS = cast(sa.Table, TicketEvent.__table__)
+COUNTERS = cast(sa.Table, Counter.__table__)
+AREAS = cast(sa.Table, ServiceArea.__table__)
+SITES = cast(sa.Table, Site.__table__)
+USERS = cast(sa.Table, User.__table__)
 _ORIGIN = AREAS.alias("origin_area")
 
 INSERT_TICKET = sa.insert(TICKETS).returning(TICKETS.c.id, sort_by_parameter_order=True)
@@ -267,7 +267,8 @@ def queue_statement(priority_first: bool) -> Any:
 def count_ahead_statement(rule: str) -> Any:
     """The people-ahead count for one queue rule: fifo, strict_normal or strict_priority."""
     t = TICKETS
-    queued_at, ticket_id = sa.bindparam("queued_at", type_=t.c.queued_at.type), sa.bindparam("tid")
+    queued_at = sa.bindparam("queued_at", type_=t.c.queued_at.type)
+    ticket_id: Any = sa.bindparam("tid")
     earlier = sa.or_(
         t.c.queued_at < queued_at, sa.and_(t.c.queued_at == queued_at, t.c.id < ticket_id)
     )
@@ -290,7 +291,7 @@ def count_ahead_statement(rule: str) -> Any:
 def _upsert_sequence(dialect: str) -> Any:
     """``INSERT … ON CONFLICT DO UPDATE SET last_number = last_number + :count RETURNING``."""
     insert = sqlite_insert if dialect == "sqlite" else pg_insert
-    seq = TicketSequence.__table__
+    seq = cast(sa.Table, TicketSequence.__table__)
     stmt = insert(seq).values(
         site_id=sa.bindparam("site_id"),
         area_id=sa.bindparam("area_id"),
