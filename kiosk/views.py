@@ -60,7 +60,8 @@ def kiosk_reprint(token: str) -> Any:
     return kiosk_service.reprint_at_kiosk(
         token,
         idempotency_key=request.headers.get("Idempotency-Key") or body["key"] or None,
-        kiosk=kiosk_name_for_request(body["kiosk"] or None, issuing=True),
+        kiosk=body["kiosk"] or None,
+        **issuer_from_request(),
     )
 
 

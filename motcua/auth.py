@@ -12,7 +12,7 @@ from flask_login import UserMixin, current_user, login_user, logout_user
 
 from motcua.errors import DeviceNotPaired, DomainError, Forbidden, Unauthorized
 from motcua.extensions import login_manager
-from motcua.services import accounts, devices, settings, staff
+from motcua.services import accounts, devices, staff
 from motcua.services.accounts import UserView
 from motcua.services.devices import DeviceView
 
@@ -78,22 +78,18 @@ def require_device(*kinds: str) -> DeviceView:
     return device.require(*kinds)
 
 
-def kiosk_name_for_request(requested: str | None, *, issuing: bool = False) -> str | None:
-    """The kiosk to act as: a paired kiosk's own name wins over the one the page asks for.
+def kiosk_name_for_request(requested: str | None) -> str | None:
+    """The kiosk a page shows as: a paired kiosk's own name wins over the one it asks for.
 
-    When issuing with REQUIRE_DEVICE_PAIRING on, only a paired kiosk (or signed-in staff)
-    may go on; a display's or a tablet's token never issues.
+    Only for showing the start screen; issuing and reprinting pass the device itself to the
+    service (``issuer_from_request``), which applies the device scope.
     """
     try:
         device = device_from_request()
         if device is not None:
             return device.require(devices.KIOSK).name
     except DomainError:
-        if issuing:
-            raise
         return requested
-    if issuing and settings.effective("REQUIRE_DEVICE_PAIRING") and request_user() is None:
-        raise DeviceNotPaired()
     return requested
 
 

@@ -94,11 +94,17 @@ def reprint_at_kiosk(
     *,
     idempotency_key: str | None = None,
     kiosk: str | None = None,
+    device: tickets.IssuingDevice | None = None,
+    actor_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Print a ticket again from the kiosk, shortly after issue; a retried tap prints once."""
+    """Print a ticket again from the kiosk, shortly after issue; a retried tap prints once.
+
+    The device scope is issuing's (``tickets.check_issuer``): a paired kiosk prints on its own
+    printer; with REQUIRE_DEVICE_PAIRING an unpaired screen cannot print.
+    """
     now = ensure_now(now)
-    kiosk = print_jobs.check_kiosk_name(kiosk)
+    kiosk = tickets.check_issuer(device, actor_id) or print_jobs.check_kiosk_name(kiosk)
     ticket = print_jobs.ticket_by_token(token)
     events = print_jobs.print_events(ticket.id)
     key = (idempotency_key or "").strip()[:128] or None

@@ -9,7 +9,13 @@
 """
 
 from db.models import AT_COUNTER, OPEN_STATUSES, TicketStatus
-from motcua.services.tickets.issue import IssueBatcher, IssueRequest, IssuingDevice, issue_ticket
+from motcua.services.tickets.issue import (
+    IssueBatcher,
+    IssueRequest,
+    IssuingDevice,
+    check_issuer,
+    issue_ticket,
+)
 from motcua.services.tickets.reads import counter_state, ticket_status
 from motcua.services.tickets.statements import next_number
 from motcua.services.tickets.verbs import (
@@ -44,6 +50,7 @@ __all__ = [
     "call_next",
     "call_ticket",
     "cancel",
+    "check_issuer",
     "check_counter_access",
     "counter_state",
     "expire_stale",
