@@ -306,7 +306,8 @@ def _write_batch(batch: list[IssueRequest]) -> None:
                     ),
                 )
                 for req, row in zip(fresh, rows, strict=True)
-            ]
+            ],
+            conn,
         )
     views: list[TicketView] = []
     for req, row in zip(fresh, rows, strict=True):
@@ -316,7 +317,9 @@ def _write_batch(batch: list[IssueRequest]) -> None:
             area_name=req.area.name,
             site_code=req.site.code,
         )
-        views.append(row_view(row, req.policy, None, estimate=True, counters=req.counters))
+        views.append(
+            row_view(row, req.policy, None, estimate=True, counters=req.counters, connection=conn)
+        )
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}

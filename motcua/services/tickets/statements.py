@@ -364,7 +364,7 @@ def event_row(
     }
 
 
-def insert_events(rows: list[dict[str, Any]]) -> None:
+def insert_events(rows: list[dict[str, Any]], connection: Any = None) -> None:
     """Append event rows (one statement, executemany when several)."""
     if rows:
-        conn().execute(INSERT_EVENT, rows if len(rows) > 1 else rows[0])
+        (connection or conn()).execute(INSERT_EVENT, rows if len(rows) > 1 else rows[0])

@@ -67,6 +67,7 @@ def row_view(
     *,
     estimate: bool = False,
     counters: list[tuple[int, bool]] | None = None,
+    connection: Any = None,
 ) -> TicketView:
     """The view of a ticket row (``statements.TICKET_ROW``'s columns); every verb uses it.
 
@@ -106,7 +107,7 @@ def row_view(
             )
         view.serving_counters = [number for number, _ in counters]
         if view.status == TicketStatus.WAITING:
-            ahead = count_ahead(ticket, policy)
+            ahead = count_ahead(ticket, policy, connection)
             open_counters = max(1, sum(1 for _, paused in counters if not paused))
             average = average_service_minutes(
                 ticket["site_id"], ticket["area_id"], ticket["business_day"], policy
@@ -116,7 +117,7 @@ def row_view(
     return view
 
 
-def count_ahead(ticket: dict[str, Any], policy: QueuePolicy) -> int:
+def count_ahead(ticket: dict[str, Any], policy: QueuePolicy, connection: Any = None) -> int:
     """Waiting tickets of the same area that will be called before this (waiting) one."""
     if policy.priority_policy == "strict":
         rule = "strict_priority" if ticket["priority"] else "strict_normal"
@@ -129,7 +130,8 @@ def count_ahead(ticket: dict[str, Any], policy: QueuePolicy) -> int:
         "tid": ticket["id"],
         "queued_at": ticket["queued_at"],
     }
-    return int(st.conn().scalar(st.count_ahead_statement(rule), params) or 0)
+    statement = st.count_ahead_statement(rule)
+    return int((connection or st.conn()).scalar(statement, params) or 0)
 
 
 def average_service_minutes(site_id: int, area_id: int, day: dt.date, policy: QueuePolicy) -> float:
