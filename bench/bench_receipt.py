@@ -44,7 +44,8 @@ def ticket(n: int) -> Receipt:
         counters=[f"{area * 2 + 1:02d}", f"{area * 2 + 2:02d}"],
         waiting=n % 37,
         issued_at=START + timedelta(seconds=17 * n),
-        status_url=f"https://hall.example.vn/t/{n * 7919 % 10**10:010d}",
+        # A real status URL: a LAN address and a 24-character token (secrets.token_urlsafe(18)).
+        status_url=f"http://192.168.1.10:8000/t/{n * 7919 % 10**10:010d}Xk3_pQ7-vW2z",
         priority_label="Người cao tuổi" if n % 10 == 0 else None,
     )
 
