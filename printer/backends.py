@@ -51,8 +51,8 @@ from printer.fields import (
 from printer.job import JobSettings, LinkClosed, run_job
 from printer.pace import Pace
 from printer.status import MESSAGES as MESSAGES
-from printer.status import JobOutcome as JobOutcome
 from printer.status import PRINTABLE_STATES as PRINTABLE_STATES
+from printer.status import JobOutcome as JobOutcome
 from printer.status import PrinterError as PrinterError
 from printer.status import PrinterStatus as PrinterStatus
 from printer.status import PrintResult as PrintResult

@@ -15,8 +15,8 @@ from PIL import Image
 
 from printer.backends import (
     BACKENDS,
-    PACE_KEY,
     MESSAGES,
+    PACE_KEY,
     PrinterError,
     PrinterStatus,
     print_job,
