@@ -622,6 +622,26 @@ class DummyPrinter(Backend):
 
 # --- entry points ------------------------------------------------------------------------------
 
+LEASE_MARGIN_S = 15.0
+
+
+def job_budget(config: Mapping[str, Any], nbytes: int, pace: Pace | None = None) -> float:
+    """The longest one job can take on this printer (its lease must outlast it): connect and
+    write timeouts, six status answers each waited for twice, the confirmation, a margin."""
+    pace = pace or Pace()
+    kind = backend_for(config)
+
+    def setting(key: str, default: float) -> float:
+        try:
+            return float(kind.setting(config, key)) if kind else default
+        except (KeyError, PrinterError, TypeError, ValueError):
+            return default
+
+    timeout = setting("timeout", 3.0)
+    status = pace.status_wait(setting("status_timeout", 1.0))
+    confirm = pace.confirm_wait(nbytes, setting("confirm_timeout", 0.0))
+    return 2 * timeout + 12 * status + confirm + LEASE_MARGIN_S
+
 
 def print_job(
     config: Mapping[str, Any],

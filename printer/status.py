@@ -20,6 +20,7 @@ MESSAGES: dict[str, str] = {
     "unconfirmed": "Máy in không xác nhận đã in vé",
     "closed": "Máy in ngắt kết nối giữa chừng",
     "interrupted": "Việc in bị gián đoạn (máy chủ dừng giữa chừng)",
+    "busy": "Máy in đang bận in vé khác",
     "online": "Máy in sẵn sàng",
     "paper_near_end": "Máy in sắp hết giấy",
     "paper_out": "Máy in hết giấy",
