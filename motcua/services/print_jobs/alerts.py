@@ -48,7 +48,9 @@ def open_alerts(
         query = query.where(PrintJob.area_id.in_(list(area_ids)))
     if kiosk is not None:
         query = query.where(
-            sa.or_(PrintJob.kiosk == kiosk, sa.and_(PrintJob.kiosk.is_(None), Ticket.kiosk == kiosk))
+            sa.or_(
+                PrintJob.kiosk == kiosk, sa.and_(PrintJob.kiosk.is_(None), Ticket.kiosk == kiosk)
+            )
         )
     return [alert_view(job, ticket, area) for job, ticket, area in db.session.execute(query)]
 

@@ -128,7 +128,10 @@ class PrintWorker:
             if running is not None and running.is_alive():
                 return False
             thread = threading.Thread(
-                target=self._drive, args=(app, key), name=f"print-driver-{key or 'default'}", daemon=True
+                target=self._drive,
+                args=(app, key),
+                name=f"print-driver-{key or 'default'}",
+                daemon=True,
             )
             self._drivers[key] = thread
             thread.start()
@@ -144,9 +147,7 @@ class PrintWorker:
                 try:
                     jobs.recover_stale(key, holder)
                     while not self._stopped:
-                        claimed = jobs.claim_next(
-                            key, holder, jobs_budget(app, key, 30_000, pace)
-                        )
+                        claimed = jobs.claim_next(key, holder, jobs_budget(app, key, 30_000, pace))
                         if claimed is None:
                             break
                         pace = self._print_one(app, claimed, holder, pace)
@@ -232,4 +233,3 @@ def wait_for_prints(app: Flask, timeout: float = 10.0) -> bool:
             return False
         worker_for(app).start()
         time.sleep(0.05)
-

@@ -87,4 +87,12 @@ def counter_state(
         "priority_first": priority_first,
         "generated_at": now.isoformat(),
         "seq": counter.seq,
+        # Tickets of this counter's areas that did not print: a banner until handled.
+        "print_alerts": _print_alerts(counter.site_id, [a.id for a in areas]),
     }
+
+
+def _print_alerts(site_id: int, area_ids: list[int]) -> list[dict[str, Any]]:
+    from motcua.services.print_jobs import open_alerts  # print_jobs imports this package
+
+    return open_alerts(site_id=site_id, area_ids=area_ids)
