@@ -214,7 +214,8 @@ class FilePrinter(Backend):
                 image.save(folder / f"{name}.png")
         except OSError as exc:
             raise PrinterError("error", f"{MESSAGES['error']}: {exc}") from exc
-        return JobOutcome(make_status("online"), confirmed=True)  # the file is there
+        # The file is there; the detail says where (the config may say folder or path).
+        return JobOutcome(make_status("online", detail=str(folder.resolve())), confirmed=True)
 
     def status(self, config: Mapping[str, Any]) -> PrinterStatus:
         """Online while the folder is (or can become) a folder."""

@@ -220,6 +220,13 @@ def test_printer_cli_test_page_and_status(app: Flask, prints: Path) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["printer", "test"])
     assert result.exit_code == 0, result.output
+    assert f"file {prints.resolve()})" in result.output
+    elsewhere = prints.parent / "elsewhere"
+    app.config["PRINTER"] = {"backend": "file", "folder": str(elsewhere)}
+    moved = runner.invoke(args=["printer", "test"])
+    assert f"file {elsewhere.resolve()})" in moved.output  # the folder it really wrote to
+    assert len(list(elsewhere.glob("test-page-*.bin"))) == 1
+    app.config["PRINTER"] = {"backend": "file", "path": str(prints)}
     (page,) = prints.glob("test-page-*.bin")
     assert qr_text(page.read_bytes()) == "MOTCUA-PRINTER-TEST"
     failed = runner.invoke(args=["printer", "test", "--kiosk", "sanh-2"])
