@@ -200,7 +200,7 @@ class FilePrinter(Backend):
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
+    ) -> JobOutcome:
         """Write <job>.bin and <job>.png."""
         from printer.raster import decode_raster
 
@@ -551,7 +551,7 @@ class CupsPrinter(Backend):
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
+    ) -> JobOutcome:
         """lp -d QUEUE -o raw."""
         name = self._queue(config)
         lp = shutil.which("lp")
@@ -605,7 +605,7 @@ class DummyPrinter(Backend):
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
+    ) -> JobOutcome:
         """Refuse as the simulated state says, else pretend to print (confirmed)."""
         status = self.status(config)
         refuse_unless_printable(status)

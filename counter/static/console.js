@@ -356,7 +356,7 @@
       const text = document.createElement("span");
       text.textContent = fmt(PA.line, {
         code: a.ticket.code, kiosk: a.kiosk || PA.default_kiosk, time: a.at_local, reason: a.message,
-      }) + " " + PA.hint;
+      });
       const b = document.createElement("button");
       b.className = "btn small";
       b.textContent = PA.dismiss;

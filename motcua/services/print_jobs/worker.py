@@ -200,7 +200,7 @@ def worker_for(app: Flask) -> PrintWorker:
         worker = app.extensions.get(WORKER_KEY)
         if worker is None:
             worker = app.extensions[WORKER_KEY] = PrintWorker(app)
-        return worker  # type: ignore[no-any-return]
+        return worker
 
 
 def notify(app: Flask) -> None:
