@@ -9,11 +9,14 @@ described by a plain config dict, e.g. ``{"backend": "network", "host": "10.0.0.
 - ``file`` (default): ``path`` (or ``folder``); writes ``<job>.bin`` (the raw bytes) and
   ``<job>.png`` (a preview) per job. For development, kiosks without a printer and tests.
 - ``network``: ``host``, ``port`` (9100), ``timeout`` (3 s, connect and send),
-  ``status_timeout`` (1 s per status answer), ``check_status`` (True: ask DLE EOT first).
+  ``status_timeout`` (1 s per status answer), ``check_status`` (True: ask DLE EOT first),
+  ``confirm`` (how the printer confirms a job: ``process_id``, ``status`` or ``none``; see
+  ``printer.job``), ``confirm_timeout`` (0: from the printer's pace).
 - ``usb``: ``vendor_id``, ``product_id`` (ints or "0x04b8" strings), optional ``in_ep``,
-  ``out_ep``, ``timeout``, ``check_status``. Needs pyusb.
-- ``serial``: ``devfile``, ``baudrate`` (9600), ``timeout``, ``check_status``. Needs pyserial.
-- ``cups``: ``printer`` (queue name); sends the bytes raw with ``lp``. Paper state unknown.
+  ``out_ep``, and the same timeouts, ``check_status`` and ``confirm``. Needs pyusb.
+- ``serial``: ``devfile``, ``baudrate`` (9600), the same timeouts, ``check_status`` and
+  ``confirm``. Needs pyserial.
+- ``cups``: ``printer`` (queue name); sends the bytes raw with ``lp``: always "sent".
 - ``dummy``: prints nothing; ``state`` (default "online") simulates a printer state.
 - ``none``: the kiosk has no printer (shows the number on screen only).
 
