@@ -44,7 +44,7 @@ from db.models import (
     User,
 )
 from motcua.errors import NotFound, ValidationFailed
-from motcua.services import board
+from motcua.services import board, print_alerts
 from motcua.services import sessions as outreach
 from motcua.services.common import dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
@@ -1018,10 +1018,8 @@ def live_snapshot(
 def _printer_alerts(site_id: int, day: dt.date) -> list[dict[str, Any]]:
     """Tickets that did not print and that nobody has handled yet (whatever the day: an
     alert stays until the ticket prints or an officer dismisses it)."""
-    from motcua.services.print_jobs import open_alerts  # print_jobs needs the tickets service
-
     alerts = []
-    for alert in open_alerts(site_id=site_id):
+    for alert in print_alerts.open_alerts(site_id=site_id):
         kiosk = alert["kiosk"] or str(_l("mặc định"))
         alerts.append(
             {

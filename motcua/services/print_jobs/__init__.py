@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from motcua.services.print_jobs import jobs as _jobs
 from motcua.services.print_jobs.alerts import STAFF_ROLES, dismiss_alert, open_alerts
 from motcua.services.print_jobs.jobs import (
     PRINT_EVENTS,
@@ -33,7 +34,6 @@ from motcua.services.print_jobs.jobs import (
     print_events,
     print_state,
     record_print_result,
-    submit,
     ticket_by_token,
 )
 from motcua.services.print_jobs.printers import (
@@ -49,8 +49,20 @@ from motcua.services.print_jobs.printers import (
     status_url,
     warm_up,
 )
-from motcua.services.print_jobs.worker import start_worker, stop_worker
+from motcua.services.print_jobs.worker import notify, start_worker, stop_worker
 from motcua.services.print_jobs.worker import wait_for_prints as _wait_for_prints
+from motcua.services.tickets import TicketView
+
+
+def submit(
+    view: TicketView, hall_name: str, unit_name: str | None, kiosk: str | None, job: str
+) -> PrintState:
+    """Queue a ticket's receipt on its kiosk's printer and wake this process's print worker;
+    returns at once (``jobs.submit``)."""
+    state = _jobs.submit(view, hall_name, unit_name, kiosk, job)
+    if state.state == STATE_PRINTING:
+        notify(current_app._get_current_object())  # type: ignore[attr-defined]
+    return state
 
 
 def wait_for_prints(app: Flask | None = None, timeout: float = 10.0) -> bool:

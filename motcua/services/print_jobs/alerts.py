@@ -9,50 +9,23 @@ them live.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
 from db import db
-from db.models import PrintJob, ServiceArea, Ticket
+from db.models import PrintJob, Ticket
 from motcua import realtime
 from motcua.errors import NotFound
 from motcua.services import audit
 from motcua.services.common import bump_seq, transactional
-from motcua.services.print_jobs.jobs import _state_of, alert_view
+from motcua.services.print_alerts import open_alerts as open_alerts
+from motcua.services.print_jobs.jobs import _state_of
 from motcua.services.tickets.verbs import check_actor
 from motcua.timeutil import ensure_now
 
 #: Who may dismiss an alert: anyone who works the hall.
 STAFF_ROLES = ("officer", "leader", "admin")
-
-
-def open_alerts(
-    *,
-    site_id: int | None = None,
-    area_ids: Iterable[int] | None = None,
-    kiosk: str | None = None,
-) -> list[dict[str, Any]]:
-    """Open alerts, oldest first: of a site, of some areas (a counter's), of one kiosk."""
-    query = (
-        sa.select(PrintJob, Ticket, ServiceArea)
-        .join(Ticket, Ticket.id == PrintJob.ticket_id)
-        .join(ServiceArea, ServiceArea.id == PrintJob.area_id)
-        .where(PrintJob.alert.is_(True))
-        .order_by(PrintJob.id)
-    )
-    if site_id is not None:
-        query = query.where(PrintJob.site_id == site_id)
-    if area_ids is not None:
-        query = query.where(PrintJob.area_id.in_(list(area_ids)))
-    if kiosk is not None:
-        query = query.where(
-            sa.or_(
-                PrintJob.kiosk == kiosk, sa.and_(PrintJob.kiosk.is_(None), Ticket.kiosk == kiosk)
-            )
-        )
-    return [alert_view(job, ticket, area) for job, ticket, area in db.session.execute(query)]
 
 
 @transactional

@@ -25,7 +25,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from db import db
@@ -40,9 +39,11 @@ from db.models import (
 from motcua import realtime
 from motcua.errors import TicketNotFound
 from motcua.services.common import bump_seq, transactional
+from motcua.services.print_alerts import PRINT_FAILED_TEXT as PRINT_FAILED_TEXT
+from motcua.services.print_alerts import alert_view
 from motcua.services.print_jobs import printers
 from motcua.services.tickets import TicketView
-from motcua.timeutil import ensure_now, local
+from motcua.timeutil import ensure_now
 from printer.backends import printer_off
 from printer.pace import Pace
 from printer.status import MESSAGES
@@ -55,7 +56,6 @@ PRINT_EVENTS = (PRINTED, SENT, PRINT_FAILED, REPRINT)
 # What a kiosk shows: on its way, printed (confirmed), sent (unconfirmed), failed, no printer.
 STATE_PRINTING, STATE_PRINTED, STATE_SENT = "printing", "printed", "sent"
 STATE_FAILED, STATE_OFF = "failed", "off"
-PRINT_FAILED_TEXT = _l("Máy in gặp sự cố.")
 DEFAULT_MAX_AGE_S = 120.0
 
 _STATE_OF_JOB = {
@@ -128,12 +128,10 @@ def submit(
 ) -> PrintState:
     """Render the ticket's receipt and queue it for the kiosk's printer; returns at once.
 
-    The ticket is already committed; the job is committed here, then the process's print
-    worker is woken (any process's worker may print it). A receipt that cannot even be
-    rendered fails the job at once, with its staff alert.
+    The ticket is already committed; the job is committed here (the package's ``submit``
+    then wakes this process's worker; any process's worker may print it). A receipt that
+    cannot even be rendered fails the job at once, with its staff alert.
     """
-    from motcua.services.print_jobs import worker
-
     cfg = printers.printer_config(kiosk)
     if printer_off(cfg):
         return PrintState(STATE_OFF, job=job)
@@ -151,7 +149,6 @@ def submit(
         return _conclude(failed, PrintJobState.FAILED, "render_error", message, now)
     _new_job(ticket, key, kiosk, job, data, now)
     db.session.commit()
-    worker.notify(current_app._get_current_object())  # type: ignore[attr-defined]
     return PrintState(STATE_PRINTING, job=job)
 
 
@@ -560,24 +557,3 @@ def _close_alerts(ticket_id: int, resolution: str, now: dt.datetime, keep: int) 
         row.alert_closed_at = now
         row.alert_resolution = resolution
     return [row.uuid for row in rows]
-
-
-def alert_view(job: PrintJob, ticket: Ticket, area: ServiceArea | None) -> dict[str, Any]:
-    """An open alert as the screens show it: which ticket, which kiosk, why, since when."""
-    at = job.finished_at or job.created_at
-    return {
-        "id": job.uuid,
-        "ticket": {
-            "uuid": ticket.uuid,
-            "code": ticket.code,
-            "area_name": area.name if area else "",
-            "area_prefix": area.prefix if area else None,
-        },
-        "kiosk": job.kiosk or ticket.kiosk,
-        "printer": job.printer,
-        "job": job.kind,
-        "error_code": job.error_code,
-        "message": job.message or str(PRINT_FAILED_TEXT),
-        "at": at.isoformat(),
-        "at_local": f"{local(at):%H:%M}",
-    }

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from motcua.errors import CounterNotFound, TicketNotFound
+from motcua.services import print_alerts
 from motcua.services.common import QueuePolicy, begin_snapshot_read, current_policy, transactional
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.verbs import check_counter_access
@@ -93,6 +94,4 @@ def counter_state(
 
 
 def _print_alerts(site_id: int, area_ids: list[int]) -> list[dict[str, Any]]:
-    from motcua.services.print_jobs import open_alerts  # print_jobs imports this package
-
-    return open_alerts(site_id=site_id, area_ids=area_ids)
+    return print_alerts.open_alerts(site_id=site_id, area_ids=area_ids)
