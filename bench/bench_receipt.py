@@ -2,6 +2,10 @@
 
 Run: .venv/bin/python bench/bench_receipt.py [--iterations 200] [--png-dir docs]
 
+Bytes are printed per kind of ticket (plain, priority, reprint; the worst usual one: a priority
+reprint with the longest default area name; and an extreme one: a four-line area name and
+twelve counters), for 80 and 58 mm.
+
 Every iteration is a different ticket (code, waiting count, time, status URL), as at a kiosk,
 so the caches only help with what really repeats from one ticket to the next. Wall-clock
 percentiles depend on what else runs on the machine; the CPU time per ticket much less.
@@ -10,6 +14,7 @@ percentiles depend on what else runs on the machine; the CPU time per ticket muc
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -44,7 +49,8 @@ def ticket(n: int) -> Receipt:
         counters=[f"{area * 2 + 1:02d}", f"{area * 2 + 2:02d}"],
         waiting=n % 37,
         issued_at=START + timedelta(seconds=17 * n),
-        status_url=f"https://hall.example.vn/t/{n * 7919 % 10**10:010d}",
+        # A real status URL: a LAN address and a 24-character token (secrets.token_urlsafe(18)).
+        status_url=f"http://192.168.1.10:8000/t/{n * 7919 % 10**10:010d}Xk3_pQ7-vW2z",
         priority_label="Người cao tuổi" if n % 10 == 0 else None,
     )
 
@@ -83,6 +89,39 @@ def bench(width: int, iterations: int) -> dict[str, float]:
     }
 
 
+LONGEST_DEFAULT_AREA = "Hỗ trợ dịch vụ công trực tuyến – Trả kết quả"
+EXTREME_AREA = (
+    "Đất đai – Xây dựng – Đô thị – Giải quyết khiếu nại, tố cáo về đất đai "
+    "và hỗ trợ thủ tục hành chính liên thông"
+)
+
+
+def byte_sizes(width: int, iterations: int) -> dict[str, float]:
+    """Bytes per kind of ticket at `width` dots (medians over different tickets)."""
+    kinds: dict[str, list[int]] = {"plain": [], "priority": [], "reprint": [], "worst": []}
+    for n in range(iterations):
+        plain = dataclasses.replace(ticket(n), priority_label=None)
+        kinds["plain"].append(len(encode_receipt(plain, width)))
+        priority = dataclasses.replace(plain, priority_label="Người cao tuổi")
+        kinds["priority"].append(len(encode_receipt(priority, width)))
+        kinds["reprint"].append(
+            len(encode_receipt(dataclasses.replace(plain, reprint=True), width))
+        )
+        worst = dataclasses.replace(priority, reprint=True, area_name=LONGEST_DEFAULT_AREA)
+        kinds["worst"].append(len(encode_receipt(worst, width)))
+    extreme = dataclasses.replace(
+        ticket(0),
+        priority_label="Người cao tuổi",
+        reprint=True,
+        area_name=EXTREME_AREA,
+        counters=[f"{i:02d}" for i in range(1, 13)],
+    )
+    out = {kind: statistics.median(sizes) for kind, sizes in kinds.items()}
+    out["worst_max"] = max(kinds["worst"])
+    out["extreme"] = len(encode_receipt(extreme, width))
+    return out
+
+
 def write_pngs(folder: Path) -> None:
     """Write the docs' ticket images, decoded from the real ESC/POS bytes."""
     sample = Receipt(
@@ -118,6 +157,17 @@ def main() -> None:
             f"p95 {figures['p95_ms']:.1f} ms, CPU p50 {figures['cpu_p50_ms']:.1f} ms, "
             f"first (cold) {figures['first_ms']:.0f} ms; "
             f"bytes median {figures['bytes_median']:.0f}, max {figures['bytes_max']:.0f}\n"
+        )
+    out.write("bytes per ticket (median of different tickets; 1 KB = 1024 bytes)\n")
+    for width, label in ((WIDTH_80MM, "80 mm"), (WIDTH_58MM, "58 mm")):
+        sizes = byte_sizes(width, min(args.iterations, 50))
+        out.write(
+            f"{label}: plain {sizes['plain'] / 1024:.1f} KB, "
+            f"priority {sizes['priority'] / 1024:.1f} KB, "
+            f"reprint {sizes['reprint'] / 1024:.1f} KB, "
+            f"worst usual (priority reprint, longest default area) {sizes['worst'] / 1024:.1f} KB "
+            f"(max {sizes['worst_max'] / 1024:.1f}), "
+            f"extreme (4-line area, 12 counters) {sizes['extreme'] / 1024:.1f} KB\n"
         )
     if args.png_dir:
         write_pngs(args.png_dir)

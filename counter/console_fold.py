@@ -121,8 +121,20 @@ class ConsoleState:
         elif name == "counter_changed":
             if mine:
                 state["counter"]["paused"] = bool(payload.get("paused"))
-        # ticket_rated, print_status: nothing on the console; their seq keeps the chain whole.
+        elif name == "print_status":
+            self._fold_print_alerts(payload)
+        # ticket_rated: nothing on the console; its seq keeps the chain whole.
         return True
+
+    def _fold_print_alerts(self, payload: dict[str, Any]) -> None:
+        """Unprinted tickets of this counter's areas: opened and closed alerts."""
+        closed = set(payload.get("alerts_closed") or ())
+        alerts = [a for a in self.state.get("print_alerts", []) if a["id"] not in closed]
+        opened = payload.get("alert_opened")
+        prefixes = {a["prefix"] for a in self.state["counter"]["areas"]}
+        if opened and opened["ticket"]["area_prefix"] in prefixes:
+            alerts = [a for a in alerts if a["id"] != opened["id"]] + [opened]
+        self.state["print_alerts"] = alerts
 
 
 def summary(state: dict[str, Any]) -> dict[str, Any]:
@@ -140,6 +152,9 @@ def summary(state: dict[str, Any]) -> dict[str, Any]:
         "call_count",
     )
     return {
+        "print_alerts": [
+            (a["ticket"]["code"], a["kiosk"], a["message"]) for a in state.get("print_alerts", [])
+        ],
         "paused": state["counter"]["paused"],
         "current": {k: current[k] for k in shown} if current else None,
         "waiting": [

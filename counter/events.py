@@ -20,7 +20,7 @@ from motcua import realtime
 from motcua.api.schemas import CallTicketSchema, FinishSchema, PauseSchema, TransferSchema
 from motcua.errors import Unauthorized
 from motcua.namespaces import SurfaceNamespace, verb
-from motcua.services import tickets
+from motcua.services import print_jobs, tickets
 from motcua.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,15 @@ class ConsoleAuthSchema(ma.Schema):
 
 def _ticket_ack(view: TicketView) -> dict[str, Any]:
     return {"ticket": view.as_dict(), "seq": view.seq}
+
+
+class DismissAlertSchema(ma.Schema):
+    """``dismiss_print_alert``: the alert's id (its print job's uuid)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
 
 
 class CounterNamespace(SurfaceNamespace[ConsoleClient]):
@@ -131,6 +140,12 @@ class CounterNamespace(SurfaceNamespace[ConsoleClient]):
     def on_pause(self, c: ConsoleClient, *, paused: bool) -> dict[str, Any]:
         """Tạm nghỉ / Mở lại: {"paused": true|false}."""
         return tickets.set_paused(c.counter_id, paused, officer_id=c.officer_id)
+
+    @verb(DismissAlertSchema)
+    def on_dismiss_print_alert(self, c: ConsoleClient, *, id: str) -> dict[str, Any]:
+        """Bỏ qua cảnh báo: an unprinted ticket was handled another way (audited)."""
+        actor = current_user.view.username
+        return print_jobs.dismiss_alert(id, actor_id=c.officer_id, actor=actor)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

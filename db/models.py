@@ -343,6 +343,76 @@ def _refuse_audit_change(_mapper: Any, _connection: Any, target: AuditEntry) -> 
     raise ValueError(f"audit entry {target.id} is append-only")
 
 
+# --------------------------------------------------------------------------- print jobs
+
+
+class PrintJobState(StrEnum):
+    """Where a print job is: queued, claimed by a process, going to the printer, and its end.
+
+    ``printed``: the printer confirmed it processed the whole job; ``sent``: it took the bytes
+    and reported nothing wrong but cannot confirm; ``print_failed``: with the reason.
+    """
+
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    PRINTING = "printing"
+    PRINTED = "printed"
+    SENT = "sent"
+    FAILED = "print_failed"
+
+
+#: A job in one of these states is over.
+PRINT_JOB_DONE = (PrintJobState.PRINTED, PrintJobState.SENT, PrintJobState.FAILED)
+
+
+class PrintJob(Base):
+    """One ticket receipt to print on one kiosk's printer, claimed by one process at a time.
+
+    ``alert`` is an open staff alert: the ticket did not print and nobody has handled it yet
+    (it closes when the ticket prints, or an officer dismisses it).
+    """
+
+    __tablename__ = "print_jobs"
+    __table_args__ = (
+        sa.Index("ix_print_jobs_state_printer", "state", "printer"),
+        sa.Index("ix_print_jobs_site_alert", "site_id", "alert"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("tickets.id"), index=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"))
+    # The printer's key: the kiosk's name, "" for the default printer (PRINTER).
+    printer: Mapped[str] = mapped_column(sa.String(64))
+    kiosk: Mapped[str | None] = mapped_column(sa.String(64))  # where the ticket is wanted
+    kind: Mapped[str] = mapped_column(sa.String(16))  # issue, reprint
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)  # emptied once the job is over
+    state: Mapped[str] = mapped_column(sa.String(16), default=PrintJobState.QUEUED.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    error_code: Mapped[str | None] = mapped_column(sa.String(32))
+    message: Mapped[str | None] = mapped_column(sa.String(300))
+    alert: Mapped[bool] = mapped_column(default=False)
+    alert_closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    alert_closed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    alert_resolution: Mapped[str | None] = mapped_column(sa.String(16))
+
+
+class PrinterLease(Base):
+    """Which process drives a printer until when, and the printer's learned pace."""
+
+    __tablename__ = "printer_leases"
+
+    printer: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(100))
+    until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    pace: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+
+
 # --------------------------------------------------------------------------- sessions (issue 7)
 
 service_session_areas = sa.Table(

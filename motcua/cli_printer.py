@@ -27,11 +27,17 @@ def printer_test(kiosk: str | None) -> None:
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from exc
     config = print_jobs.printer_config(kiosk)
-    where = config.get("path") if config.get("backend") == "file" else config.get("host", "")
+    backend = config.get("backend")
+    # Where it really went: the file backend reports the folder it wrote to.
+    written = result.status.detail if result.status is not None else ""
+    where = written if backend == "file" else config.get("host", "")
     name = kiosk or "mặc định"
     if not result.ok:
         raise click.ClickException(f"Máy in {name}: {result.message} ({result.error_code})")
-    click.echo(f"Đã in trang thử trên máy in {name} ({config.get('backend')} {where}).".strip())
+    if result.confirmed:
+        click.echo(f"Đã in trang thử trên máy in {name} ({backend} {where}).")
+    else:  # the printer cannot confirm: the page went out, nothing more is known
+        click.echo(f"Đã gửi trang thử tới máy in {name} ({backend} {where}); máy không xác nhận.")
 
 
 @printer_group.command("status")

@@ -1,4 +1,4 @@
-"""Queue-ticket printing: pure receipt layout, 1-bit raster rendering, backends, print spool.
+"""Queue-ticket printing: pure receipt layout, 1-bit raster rendering, backends, job protocol.
 
 Pure library code: nothing here imports Flask or the rest of the project. The names below load
 on first use (PEP 562): importing ``printer.backends`` alone (the admin form, the device checks)
@@ -23,7 +23,6 @@ _EXPORTS = {
     "encode_test_page": "printer.receipt",
     "render_receipt": "printer.receipt",
     "render_test_page": "printer.receipt",
-    "PrintSpool": "printer.spool",
 }
 
 __all__ = sorted(_EXPORTS)

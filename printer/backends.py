@@ -9,11 +9,14 @@ described by a plain config dict, e.g. ``{"backend": "network", "host": "10.0.0.
 - ``file`` (default): ``path`` (or ``folder``); writes ``<job>.bin`` (the raw bytes) and
   ``<job>.png`` (a preview) per job. For development, kiosks without a printer and tests.
 - ``network``: ``host``, ``port`` (9100), ``timeout`` (3 s, connect and send),
-  ``status_timeout`` (1 s per status answer), ``check_status`` (True: ask DLE EOT first).
+  ``status_timeout`` (1 s per status answer), ``check_status`` (True: ask DLE EOT first),
+  ``confirm`` (how the printer confirms a job: ``process_id``, ``status`` or ``none``; see
+  ``printer.job``), ``confirm_timeout`` (0: from the printer's pace).
 - ``usb``: ``vendor_id``, ``product_id`` (ints or "0x04b8" strings), optional ``in_ep``,
-  ``out_ep``, ``timeout``, ``check_status``. Needs pyusb.
-- ``serial``: ``devfile``, ``baudrate`` (9600), ``timeout``, ``check_status``. Needs pyserial.
-- ``cups``: ``printer`` (queue name); sends the bytes raw with ``lp``. Paper state unknown.
+  ``out_ep``, and the same timeouts, ``check_status`` and ``confirm``. Needs pyusb.
+- ``serial``: ``devfile``, ``baudrate`` (9600), the same timeouts, ``check_status`` and
+  ``confirm``. Needs pyserial.
+- ``cups``: ``printer`` (queue name); sends the bytes raw with ``lp``: always "sent".
 - ``dummy``: prints nothing; ``state`` (default "online") simulates a printer state.
 - ``none``: the kiosk has no printer (shows the number on screen only).
 
@@ -40,14 +43,19 @@ from PIL import Image
 from printer.fields import (
     CHECK_STATUS,
     COMMON_FIELDS,
+    CONFIRM,
+    CONFIRM_TIMEOUT,
     DEFAULT_PORT,
     PROFILE,
     STATUS_TIMEOUT,
     TIMEOUT,
     Field,
 )
+from printer.job import JobSettings, LinkClosed, run_job
+from printer.pace import Pace
 from printer.status import MESSAGES as MESSAGES
 from printer.status import PRINTABLE_STATES as PRINTABLE_STATES
+from printer.status import JobOutcome as JobOutcome
 from printer.status import PrinterError as PrinterError
 from printer.status import PrinterStatus as PrinterStatus
 from printer.status import PrintResult as PrintResult
@@ -57,6 +65,7 @@ from printer.status import query_realtime_status as query_realtime_status
 logger = logging.getLogger(__name__)
 
 NO_PRINTER = ("none", "off", "")  # backend names that mean "this kiosk has no printer"
+PACE_KEY = "_pace"  # a config key the print service fills with the printer's learned Pace
 
 
 # --- the interface -----------------------------------------------------------------------------
@@ -113,9 +122,23 @@ class Backend:
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
-        """Print one job (open, check, write, close); PrinterError when it cannot."""
+    ) -> JobOutcome | PrinterStatus | None:
+        """Print one job (open, check, write, close); PrinterError when it cannot.
+
+        A ``JobOutcome`` says whether the printer confirmed the job; a bare status (or None)
+        means it went out unconfirmed (``sent``).
+        """
         raise NotImplementedError
+
+    @classmethod
+    def job_settings(cls, config: Mapping[str, Any]) -> JobSettings:
+        """The job protocol settings of a two-way ESC/POS link (printer.job)."""
+        return JobSettings(
+            check_status=bool(cls.setting(config, "check_status")),
+            status_timeout=float(cls.setting(config, "status_timeout")),
+            confirm=str(cls.setting(config, "confirm") or "process_id"),
+            confirm_timeout=float(cls.setting(config, "confirm_timeout")),
+        )
 
     def status(self, config: Mapping[str, Any]) -> PrinterStatus:
         """The printer's state read now; may raise PrinterError (read_status catches it)."""
@@ -180,7 +203,7 @@ class FilePrinter(Backend):
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
+    ) -> JobOutcome:
         """Write <job>.bin and <job>.png."""
         from printer.raster import decode_raster
 
@@ -194,7 +217,8 @@ class FilePrinter(Backend):
                 image.save(folder / f"{name}.png")
         except OSError as exc:
             raise PrinterError("error", f"{MESSAGES['error']}: {exc}") from exc
-        return make_status("online")
+        # The file is there; the detail says where (the config may say folder or path).
+        return JobOutcome(make_status("online", detail=str(folder.resolve())), confirmed=True)
 
     def status(self, config: Mapping[str, Any]) -> PrinterStatus:
         """Online while the folder is (or can become) a folder."""
@@ -228,8 +252,10 @@ class NetworkPrinter(Backend):
             short=True,
         ),
         PROFILE,
+        CONFIRM,
         TIMEOUT,
         STATUS_TIMEOUT,
+        CONFIRM_TIMEOUT,
         CHECK_STATUS,
     )
 
@@ -262,21 +288,28 @@ class NetworkPrinter(Backend):
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
-        """Ask the state, send the bytes, half-close."""
+    ) -> JobOutcome:
+        """Ask the state, send the bytes, wait for the printer's confirmation, close."""
+        timeout = self.setting(config, "timeout")
         with self.open(config) as sock:
-            status = None
-            if self.setting(config, "check_status"):
-                status = self._ask(sock, config)
-                refuse_unless_printable(status)
-            try:
-                sock.sendall(data)
-                sock.shutdown(socket.SHUT_WR)
-            except TimeoutError as exc:
-                raise PrinterError("timeout", MESSAGES["timeout"], status) from exc
-            except OSError as exc:
-                raise PrinterError("offline", MESSAGES["offline"], status) from exc
-            return status
+
+            def write(chunk: bytes) -> None:
+                sock.settimeout(timeout)
+                sock.sendall(chunk)
+
+            def read(wait: float) -> bytes:
+                sock.settimeout(max(wait, 0.01))
+                try:
+                    chunk = sock.recv(256)
+                except TimeoutError:
+                    return b""
+                except OSError as exc:  # reset by the printer
+                    raise LinkClosed(str(exc)) from exc
+                if not chunk:
+                    raise LinkClosed("closed by the printer")
+                return chunk
+
+            return run_job(write, read, data, self.job_settings(config), _pace(config))
 
     def status(self, config: Mapping[str, Any]) -> PrinterStatus:
         """Connect and ask DLE EOT."""
@@ -296,27 +329,29 @@ class _EscposDevice(Backend):
         """Open the device; return it with raw write/read callables."""
         raise NotImplementedError
 
+    def link(self, printer: Any, config: Mapping[str, Any]) -> tuple[Any, Any]:
+        """Raw write(bytes) and read(timeout) -> bytes for the job protocol (printer.job)."""
+        raise NotImplementedError
+
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
-        """Open, ask the state, write, close."""
+    ) -> JobOutcome:
+        """Open, ask the state, write, wait for the confirmation, close."""
         try:
-            printer, write, read = self.open(config)
+            printer, _write, _read = self.open(config)
         except PrinterError:
             raise
         except Exception as exc:  # DeviceNotFoundError, USBError, SerialException, permissions
             logger.info("printer device not available: %s", exc)
             raise PrinterError("offline", MESSAGES["offline"], make_status("offline")) from exc
         try:
-            status = None
-            if self.setting(config, "check_status"):
-                status = query_realtime_status(write, read)
-                refuse_unless_printable(status)
+            write, read = self.link(printer, config)
             try:
-                write(data)
-            except Exception as exc:  # USBTimeoutError, SerialTimeoutException
-                raise PrinterError("timeout", MESSAGES["timeout"], status) from exc
-            return status
+                return run_job(write, read, data, self.job_settings(config), _pace(config))
+            except PrinterError:
+                raise
+            except Exception as exc:  # USBTimeoutError, SerialTimeoutException mid-write
+                raise PrinterError("timeout", MESSAGES["timeout"]) from exc
         finally:
             _close(printer)
 
@@ -334,6 +369,11 @@ class _EscposDevice(Backend):
             return make_status("offline", detail=str(exc))
         finally:
             _close(printer)
+
+
+def _pace(config: Mapping[str, Any]) -> Pace:
+    pace = config.get(PACE_KEY)
+    return pace if isinstance(pace, Pace) else Pace()
 
 
 def _close(printer: Any) -> None:
@@ -370,10 +410,12 @@ class UsbPrinter(_EscposDevice):
             short=True,
         ),
         PROFILE,
+        CONFIRM,
         Field("in_ep", "Điểm cuối vào", "int", 0x82, in_form=False),
         Field("out_ep", "Điểm cuối ra", "int", 0x01, in_form=False),
         TIMEOUT,
         STATUS_TIMEOUT,
+        CONFIRM_TIMEOUT,
         CHECK_STATUS,
     )
 
@@ -403,6 +445,25 @@ class UsbPrinter(_EscposDevice):
 
         return printer, write, read
 
+    def link(self, printer: Any, config: Mapping[str, Any]) -> tuple[Any, Any]:
+        """Bulk out for the job; bulk in polled for answers (a USB timeout = nothing yet)."""
+        device = printer.device
+        timeout = self.setting(config, "timeout")
+
+        def write(chunk: bytes) -> object:
+            # USB full speed moves ~1 MB/s; the printer's buffer is what slows a long job.
+            return device.write(printer.out_ep, chunk, int((timeout + len(chunk) / 4000) * 1000))
+
+        def read(wait: float) -> bytes:
+            try:
+                return bytes(device.read(printer.in_ep, 64, max(1, int(wait * 1000))))
+            except Exception as exc:  # pyusb: USBTimeoutError when nothing came
+                if "timeout" in type(exc).__name__.lower() or "timed out" in str(exc).lower():
+                    return b""
+                raise LinkClosed(str(exc)) from exc
+
+        return write, read
+
 
 class SerialPrinter(_EscposDevice):
     """A serial (COM) printer through python-escpos and pyserial."""
@@ -418,9 +479,11 @@ class SerialPrinter(_EscposDevice):
             placeholder="/dev/ttyUSB0",
         ),
         PROFILE,
+        CONFIRM,
         Field("baudrate", "Tốc độ (baud)", "int", 9600, in_form=False),
         TIMEOUT,
         STATUS_TIMEOUT,
+        CONFIRM_TIMEOUT,
         CHECK_STATUS,
     )
 
@@ -449,6 +512,23 @@ class SerialPrinter(_EscposDevice):
 
         return printer, write, lambda: bytes(port.read(1))
 
+    def link(self, printer: Any, config: Mapping[str, Any]) -> tuple[Any, Any]:
+        """The port, its write timeout grown with the job (10 bits a byte on the wire)."""
+        port = printer.device
+        timeout = self.setting(config, "timeout")
+        baudrate = self.setting(config, "baudrate")
+
+        def write(chunk: bytes) -> object:
+            port.write_timeout = timeout + len(chunk) * 10 / baudrate
+            return port.write(chunk)
+
+        def read(wait: float) -> bytes:
+            port.timeout = wait
+            first = bytes(port.read(1))
+            return first + bytes(port.read(port.in_waiting)) if first else b""
+
+        return write, read
+
 
 class CupsPrinter(Backend):
     """A system print queue: the bytes go raw through ``lp``; the paper state is unknown."""
@@ -474,7 +554,7 @@ class CupsPrinter(Backend):
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
+    ) -> JobOutcome:
         """lp -d QUEUE -o raw."""
         name = self._queue(config)
         lp = shutil.which("lp")
@@ -493,8 +573,8 @@ class CupsPrinter(Backend):
         if done.returncode != 0:
             reason = done.stderr.decode("utf-8", "replace").strip()
             raise PrinterError("offline", f"{MESSAGES['offline']}: {reason}")
-        # CUPS only queued the job: whether paper came out is not known here.
-        return make_status("unknown", detail="queued in CUPS")
+        # CUPS only queued the job: whether paper came out is not known here (``sent``).
+        return JobOutcome(make_status("unknown", detail="queued in CUPS"), confirmed=False)
 
     def status(self, config: Mapping[str, Any]) -> PrinterStatus:
         """lpstat -p QUEUE."""
@@ -528,11 +608,11 @@ class DummyPrinter(Backend):
 
     def print_bytes(
         self, config: Mapping[str, Any], data: bytes, job_name: str, preview: Image.Image | None
-    ) -> PrinterStatus | None:
-        """Refuse as the simulated state says, else pretend to print."""
+    ) -> JobOutcome:
+        """Refuse as the simulated state says, else pretend to print (confirmed)."""
         status = self.status(config)
         refuse_unless_printable(status)
-        return status
+        return JobOutcome(status, confirmed=True)
 
     def status(self, config: Mapping[str, Any]) -> PrinterStatus:
         """The simulated state."""
@@ -545,6 +625,26 @@ class DummyPrinter(Backend):
 
 
 # --- entry points ------------------------------------------------------------------------------
+
+LEASE_MARGIN_S = 15.0
+
+
+def job_budget(config: Mapping[str, Any], nbytes: int, pace: Pace | None = None) -> float:
+    """The longest one job can take on this printer (its lease must outlast it): connect and
+    write timeouts, six status answers each waited for twice, the confirmation, a margin."""
+    pace = pace or Pace()
+    kind = backend_for(config)
+
+    def setting(key: str, default: float) -> float:
+        try:
+            return float(kind.setting(config, key)) if kind else default
+        except (KeyError, PrinterError, TypeError, ValueError):
+            return default
+
+    timeout = setting("timeout", 3.0)
+    status = pace.status_wait(setting("status_timeout", 1.0))
+    confirm = pace.confirm_wait(nbytes, setting("confirm_timeout", 0.0))
+    return 2 * timeout + 12 * status + confirm + LEASE_MARGIN_S
 
 
 def print_job(
@@ -560,22 +660,36 @@ def print_job(
     try:
         if kind is None:
             raise PrinterError("error", f"{MESSAGES['config']}: backend {backend!r}")
-        status = kind().print_bytes(config, data, job_name, preview)
+        outcome = kind().print_bytes(config, data, job_name, preview)
     except PrinterError as exc:
         elapsed = (time.monotonic() - started) * 1000
         logger.warning(
             "print job %s on %s failed: %s (%s)", job_name, backend, exc.error_code, exc.message
         )
-        return PrintResult(False, job_name, exc.error_code, exc.message, exc.status, elapsed)
+        return PrintResult(
+            False, job_name, exc.error_code, exc.message, exc.status, elapsed, timings=exc.timings
+        )
     except Exception as exc:  # a backend bug must not reach the kiosk as a crash
         elapsed = (time.monotonic() - started) * 1000
         logger.exception("print job %s on %s failed unexpectedly", job_name, backend)
         return PrintResult(False, job_name, "error", f"{MESSAGES['error']}: {exc}", None, elapsed)
+    if not isinstance(outcome, JobOutcome):  # a backend that cannot tell: sent, not printed
+        outcome = JobOutcome(outcome, confirmed=False)
     elapsed = (time.monotonic() - started) * 1000
+    word = "printed" if outcome.confirmed else "sent"
     logger.info(
-        "print job %s sent to %s (%d bytes, %.0f ms)", job_name, backend, len(data), elapsed
+        "print job %s %s on %s (%d bytes, %.0f ms)", job_name, word, backend, len(data), elapsed
     )
-    return PrintResult(True, job_name, None, MESSAGES["printed"], status, elapsed)
+    return PrintResult(
+        True,
+        job_name,
+        None,
+        MESSAGES[word],
+        outcome.status,
+        elapsed,
+        confirmed=outcome.confirmed,
+        timings=outcome.timings,
+    )
 
 
 def read_status(config: Mapping[str, Any]) -> PrinterStatus:

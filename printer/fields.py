@@ -133,3 +133,26 @@ STATUS_TIMEOUT = Field(
     in_form=False,
 )
 CHECK_STATUS = Field("check_status", "Hỏi trạng thái trước khi in", "bool", True, in_form=False)
+# How the printer confirms that it processed a job (printer.job): the kinds of ESC/POS link.
+CONFIRM = Field(
+    "confirm",
+    "Xác nhận đã in",
+    "choice",
+    default="process_id",
+    choices=(
+        ("process_id", "Mã xác nhận GS ( H – máy Epson TM"),
+        ("status", "Trạng thái tuần tự GS r – Xprinter, máy ESC/POS khác"),
+        ("none", "Máy in không xác nhận được (ghi là “đã gửi”)"),
+    ),
+    error="Chọn cách máy in xác nhận đã in.",
+    help="Máy không xác nhận được: vé chỉ được ghi là “đã gửi”, không phải “đã in”.",
+)
+CONFIRM_TIMEOUT = Field(
+    "confirm_timeout",
+    "Chờ xác nhận đã in (giây, 0 = theo tốc độ máy in)",
+    "float",
+    0.0,
+    low=0,
+    high=120,
+    in_form=False,
+)

@@ -24,8 +24,9 @@ _METRICS_SAMPLE = "ẤẦẨẪẬỖỸÝỴgjpqyỵ"
 _DASHES = {"-", "–", "—"}
 
 # A blank run this tall or taller ends a raster band; shorter ones (the gap between a letter and
-# its tone mark, or between two lines of one paragraph) stay inside the band.
-_MIN_BAND_GAP = 4
+# its tone mark) stay inside the band. Two lines of one paragraph are two bands: each is cropped
+# to its own ink (a band costs 8 bytes of header, 4 more for a new left margin).
+_MIN_BAND_GAP = 2
 
 # python-escpos splits images taller than this into several raster commands; so do we.
 FRAGMENT_HEIGHT = 960
@@ -43,11 +44,13 @@ except ImportError:  # zxing-cpp missing, or a version (< 2.3) without the write
 
 @dataclass(frozen=True)
 class Band:
-    """A run of rows of a raster that holds ink (top, bottom exclusive) and its inked width."""
+    """A run of rows that holds ink (top, bottom exclusive), inked from byte `left_bytes` to
+    byte `width_bytes` (exclusive) of each row."""
 
     top: int
     bottom: int
     width_bytes: int
+    left_bytes: int = 0
 
 
 class Canvas:
@@ -101,8 +104,11 @@ class Canvas:
         block = len(lines) * line_height + (len(lines) - 1) * line_gap + 2 * pad
         self._ensure(block)
         if inverted:
+            # As wide as the text and its padding, not the paper: black dots are bytes too.
+            inked = max(render_line(line, font)[2] for line in lines) + 2 * (pad + 8)
+            left = max(self.margin, (self.width - inked) // 2)
             self._draw.rectangle(
-                (self.margin, self.y, self.width - self.margin - 1, self.y + block - 1),
+                (left, self.y, self.width - left - 1, self.y + block - 1),
                 fill=BLACK,
             )
         y = self.y + pad
@@ -378,8 +384,8 @@ def find_bands(image: Image.Image, min_gap: int = _MIN_BAND_GAP) -> list[Band]:
     bands = []
     for top, bottom in spans:
         box = ink.crop((0, top, image.width, bottom)).getbbox()
-        right = box[2] if box else 8
-        bands.append(Band(top, bottom, (right + 7) // 8))
+        left, right = (box[0], box[2]) if box else (0, 8)
+        bands.append(Band(top, bottom, (right + 7) // 8, left // 8))
     return bands
 
 
@@ -433,13 +439,26 @@ def _blank_rows(height: int) -> bytes:
     return raster_block(Image.new("1", (8, height), WHITE))
 
 
+def left_margin(dots: int) -> bytes:
+    """``GS L nL nH``: the left margin, in the printer's horizontal motion units (dots on
+    203 dpi ESC/POS printers, whose default unit is their dot pitch)."""
+    return b"\x1dL" + dots.to_bytes(2, "little")
+
+
 def encode_raster(
     image: Image.Image,
     profile: str | None = None,
     cut: bool = True,
     bands: Sequence[Band] | None = None,
+    trim_left: bool = True,
 ) -> bytes:
-    """Encode a 1-bit image as ESC/POS: init, `GS v 0` bands cropped at the right, cut."""
+    """Encode a 1-bit image as ESC/POS: init, `GS v 0` bands cropped to their ink, cut.
+
+    With `trim_left`, each band also loses its blank left part and is placed by a `GS L` left
+    margin (4 bytes) instead. A printer that ignores `GS L` prints every band flush left:
+    the ticket looks left-aligned, nothing is cut off and the QR still reads. Without it, the
+    left whitespace stays inside the image (the right side is always cropped).
+    """
     printer = new_dummy(image.width, profile)
     printer.hw("INIT")
     head = printer.output
@@ -452,44 +471,55 @@ def encode_raster(
         bands = find_bands(image)
     body: list[bytes] = []
     previous_bottom = bands[0].top if bands else 0
+    margin = 0
     for band in bands:
         gap = band.top - previous_bottom
         if gap > 0:
             # Blank rows as a one-byte-wide raster: dot-exact on every printer, unlike ESC J,
             # whose motion unit differs between models.
             body.append(_blank_rows(gap))
-        # Keep the left part: many cheap printers ignore ESC a (centring) for raster images,
-        # so the left whitespace must stay in the image; the right whitespace can go.
-        body.append(raster_block(image.crop((0, band.top, band.width_bytes * 8, band.bottom))))
+        left = band.left_bytes if trim_left else 0
+        if left * 8 != margin:
+            margin = left * 8
+            body.append(left_margin(margin))
+        box = (left * 8, band.top, band.width_bytes * 8, band.bottom)
+        body.append(raster_block(image.crop(box)))
         previous_bottom = band.bottom
+    if margin:
+        body.append(left_margin(0))
     return bytes(head + b"".join(body) + tail)
 
 
 def decode_raster(data: bytes, width_px: int | None = None) -> Image.Image | None:
     """Rebuild the printed picture from the `GS v 0` blocks of ESC/POS bytes (for previews).
 
-    Other commands are skipped byte by byte; blocks are stacked top-down at the left edge, as
-    the printer does. Returns None when the bytes hold no raster image.
+    `GS L` left margins place the blocks; other commands are skipped byte by byte; blocks are
+    stacked top-down, as the printer does. Returns None when the bytes hold no raster image.
     """
-    blocks: list[Image.Image] = []
+    blocks: list[tuple[int, Image.Image]] = []
+    margin = 0
     i = 0
     while i < len(data):
+        if data.startswith(b"\x1dL", i) and i + 4 <= len(data):
+            margin = int.from_bytes(data[i + 2 : i + 4], "little")
+            i += 4
+            continue
         if data.startswith(b"\x1dv0", i) and i + 8 <= len(data):
             width_bytes = int.from_bytes(data[i + 4 : i + 6], "little")
             height = int.from_bytes(data[i + 6 : i + 8], "little")
             end = i + 8 + width_bytes * height
             if width_bytes and height and end <= len(data):
                 payload = data[i + 8 : end].translate(_INVERT)
-                blocks.append(Image.frombytes("1", (width_bytes * 8, height), payload))
+                blocks.append((margin, Image.frombytes("1", (width_bytes * 8, height), payload)))
                 i = end
                 continue
         i += 1
     if not blocks:
         return None
-    width = max([width_px or 0, *(block.width for block in blocks)])
-    page = Image.new("1", (width, sum(block.height for block in blocks)), WHITE)
+    width = max([width_px or 0, *(left + block.width for left, block in blocks)])
+    page = Image.new("1", (width, sum(block.height for _, block in blocks)), WHITE)
     y = 0
-    for block in blocks:
-        page.paste(block, (0, y))
+    for left, block in blocks:
+        page.paste(block, (left, y))
         y += block.height
     return page

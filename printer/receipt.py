@@ -30,6 +30,8 @@ DEFAULT_HALL_NAME = "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"
 DEFAULT_FOOTER = "Cảm ơn Quý khách!"
 QR_CAPTION = "Quét mã để xem lượt chờ và đánh giá"
 QR_QUIET_MODULES = 4
+QR_MIN_MODULE = 4  # dots: 0.5 mm at 203 dpi
+QR_MIN_QUIET_MODULES = 2
 
 # One render at a time: Pillow's FreeType fonts and the word caches are shared between
 # threads (a web server renders tickets from several), and a render takes a few ms.
@@ -115,10 +117,10 @@ class _Style:
             margin=max(4, width_px // 72),
             heading=round(25 * text_scale),
             label=round(26 * text_scale),
-            code=round(176 * width_px / WIDTH_80MM),
+            code=round(160 * width_px / WIDTH_80MM),
             body=round(25 * text_scale),
             caption=round(21 * text_scale),
-            qr_module=4 if width_px >= WIDTH_58MM else 3,
+            qr_module=4,
             gap=round(12 * text_scale),
         )
 
@@ -140,10 +142,16 @@ def _code_font(code: str, style: _Style, max_width: int) -> ImageFont.FreeTypeFo
 def _qr(canvas: Canvas, data: str, module: int) -> None:
     """Draw a centred QR with its quiet zone of blank rows above and below."""
     symbol = qr_modules(data)
-    module = fit_module(symbol.width, module, canvas.text_width, QR_QUIET_MODULES)
-    canvas.space(QR_QUIET_MODULES * module)
-    canvas.image_centered(scale_modules(symbol, module))
-    canvas.space(QR_QUIET_MODULES * module)
+    quiet = QR_QUIET_MODULES
+    fitted = fit_module(symbol.width, module, canvas.text_width, quiet)
+    if fitted < min(module, QR_MIN_MODULE):
+        # A long URL on 58 mm: the paper's own margins can stand in for part of the quiet
+        # zone at the sides; modules under 4 dots (0.5 mm) read badly from worn heads.
+        quiet = QR_MIN_QUIET_MODULES
+        fitted = fit_module(symbol.width, module, canvas.text_width, quiet)
+    canvas.space(quiet * fitted)
+    canvas.image_centered(scale_modules(symbol, fitted))
+    canvas.space(quiet * fitted)
 
 
 def render_receipt(receipt: Receipt, width_px: int = WIDTH_80MM) -> Image.Image:

@@ -15,7 +15,12 @@ logger = logging.getLogger(__name__)
 
 State = Literal["online", "paper_near_end", "paper_out", "offline", "error", "unknown"]
 MESSAGES: dict[str, str] = {
-    "printed": "Đã gửi vé tới máy in",
+    "printed": "Máy in đã in xong vé",
+    "sent": "Đã gửi vé tới máy in (máy in này không xác nhận đã in)",
+    "unconfirmed": "Máy in không xác nhận đã in vé",
+    "closed": "Máy in ngắt kết nối giữa chừng",
+    "interrupted": "Việc in bị gián đoạn (máy chủ dừng giữa chừng)",
+    "busy": "Máy in đang bận in vé khác",
     "online": "Máy in sẵn sàng",
     "paper_near_end": "Máy in sắp hết giấy",
     "paper_out": "Máy in hết giấy",
@@ -66,7 +71,12 @@ class PrinterStatus:
 
 @dataclass(frozen=True)
 class PrintResult:
-    """The outcome of one job: ok, or a stable `error_code` with a Vietnamese `message`."""
+    """The outcome of one job: ok, or a stable `error_code` with a Vietnamese `message`.
+
+    ``confirmed``: the printer said it processed the whole job (``printed``); ok without it
+    means the bytes went out and nothing was reported wrong, no more (``sent``).
+    ``timings``: what the job taught about the printer's pace (``printer.pace``).
+    """
 
     ok: bool
     job_name: str
@@ -74,17 +84,35 @@ class PrintResult:
     message: str = MESSAGES["printed"]
     status: PrinterStatus | None = None
     duration_ms: float = field(default=0.0, compare=False)
+    confirmed: bool = False
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a backend learned from a job it sent without error."""
+
+    status: PrinterStatus | None = None
+    confirmed: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class PrinterError(Exception):
     """A job could not be printed; carries the error code and message for `PrintResult`."""
 
-    def __init__(self, error_code: str, message: str, status: PrinterStatus | None = None):
+    def __init__(
+        self,
+        error_code: str,
+        message: str,
+        status: PrinterStatus | None = None,
+        timings: dict[str, float] | None = None,
+    ):
         """Create the error with its stable code and Vietnamese message."""
         super().__init__(message)
         self.error_code = error_code
         self.message = message
         self.status = status
+        self.timings = timings or {}
 
 
 def make_status(state: State, key: str | None = None, detail: str = "") -> PrinterStatus:

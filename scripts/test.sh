@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-deps.sh test
 scripts/setup-venv.sh "test,postgres,prod"
+scripts/setup-emupos.sh   # the Epson emulator for tests/web/test_emupos.py (Python 3.13)
 url="$(scripts/start-postgres.sh | tail -n 1)"
 # A URL already set wins (e.g. another database on the same server for a second checkout).
 export MOTCUA_TEST_POSTGRES_URL="${MOTCUA_TEST_POSTGRES_URL:-$url}"

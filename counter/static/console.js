@@ -56,6 +56,7 @@
     if (!cur) $("dossier").value = "";
     else if (cur.dossier_code && !$("dossier").value) $("dossier").value = cur.dossier_code;
 
+    renderPrintAlerts(); // issue 15
     $("paused-marker").hidden = !counter.paused;
     document.body.classList.toggle("is-paused", counter.paused);
     $("pause-btn").firstChild.textContent = (counter.paused ? M.resume : M.pause) + " ";
@@ -314,11 +315,63 @@
       case "counter_changed":
         if (mine) state.counter.paused = !!p.paused;
         break;
+      case "print_status":
+        foldPrintAlerts(p); // issue 15
+        break;
       default:
-        return; // ticket_rated, print_status: nothing here; their seq keeps the chain whole
+        return; // ticket_rated: nothing here; its seq keeps the chain whole
     }
     render();
   }
+
+  // ------------------------------------------------------------------ print alerts (issue 15)
+  // Unprinted tickets of this counter's areas: the snapshot's print_alerts, then print_status
+  // facts (alert_opened, alerts_closed). A banner until the ticket prints or an officer marks
+  // it handled (audited). Same rules as counter/console_fold.py _fold_print_alerts.
+  const PA = JSON.parse(document.getElementById("print-alert-text").textContent);
+
+  function foldPrintAlerts(p) {
+    const closed = p.alerts_closed || [];
+    let alerts = (state.print_alerts || []).filter(function (a) { return closed.indexOf(a.id) < 0; });
+    const opened = p.alert_opened;
+    const mineArea = opened && state.counter.areas.some(function (a) {
+      return a.prefix === opened.ticket.area_prefix;
+    });
+    if (mineArea) {
+      alerts = alerts.filter(function (a) { return a.id !== opened.id; }).concat([opened]);
+    }
+    state.print_alerts = alerts;
+  }
+
+  function renderPrintAlerts() {
+    const alerts = state.print_alerts || [];
+    const box = $("print-alerts");
+    box.hidden = !alerts.length;
+    document.body.classList.toggle("has-print-alerts", alerts.length > 0);
+    const list = $("print-alert-list");
+    list.replaceChildren();
+    alerts.forEach(function (a) {
+      const li = document.createElement("li");
+      li.dataset.alert = a.id;
+      const text = document.createElement("span");
+      text.textContent = fmt(PA.line, {
+        code: a.ticket.code, kiosk: a.kiosk || PA.default_kiosk, time: a.at_local, reason: a.message,
+      });
+      const b = document.createElement("button");
+      b.className = "btn small";
+      b.textContent = PA.dismiss;
+      b.addEventListener("click", function () {
+        b.disabled = true;
+        conn.request("dismiss_print_alert", { id: a.id }).then(function (ack) {
+          if (ack.ok) say(fmt(PA.dismissed, { code: a.ticket.code }), "ok");
+          else { say(ack.message || ack.error, "error"); b.disabled = false; }
+        });
+      });
+      li.append(text, b);
+      list.appendChild(li);
+    });
+  }
+  // ------------------------------------------------------------------ end print alerts
 
   const conn = MotcuaLive.connect({
     namespace: "/counter",

@@ -222,12 +222,15 @@
     box.className = "k-print k-print-" + st;
     if (st === "printed") {
       box.textContent = T.printed;
+    } else if (st === "sent") {
+      box.textContent = T.sent; // issue 15: the printer cannot confirm, so say no more
     } else if (st === "failed") {
       box.innerHTML = "";
       const head = document.createElement("strong");
       head.textContent = T.failed + (p.message ? ": " + p.message : "");
       const help = document.createElement("span");
-      help.textContent = T.failed_help;
+      // "staff were told" only when the server says an alert reached them (issue 15)
+      help.textContent = p.staff_told ? T.failed_help : T.failed_help_ask;
       box.append(head, help);
     } else if (st === "off") {
       box.textContent = T.off;

@@ -491,6 +491,14 @@ def device_test_print(device_id: int) -> Any:
     return redirect(url_for("admin.device_page", device_id=device_id, _anchor="printer"))
 
 
+@bp.route("/devices/<int:device_id>/print-alerts/<alert_id>/dismiss", methods=["POST"])
+def device_print_alert_dismiss(device_id: int, alert_id: str) -> Any:
+    """Mark a kiosk's unprinted ticket as handled (the alert closes; audited)."""
+    done = devices.dismiss_print_alert(device_id, alert_id, **_who())
+    flash(_("Đã đánh dấu xử lý vé chưa in số %(code)s.", code=done["ticket"]["code"]))
+    return redirect(url_for("admin.device_page", device_id=device_id, _anchor="print-alerts"))
+
+
 @bp.route("/devices/<int:device_id>/printer-status", methods=["POST"])
 def device_printer_status(device_id: int) -> Any:
     """Read the kiosk printer's state now."""

@@ -51,6 +51,7 @@ ACTION_LABELS: dict[str, Any] = {
     "device_revoked": _l("Thu hồi thiết bị"),
     "device_printer": _l("Đổi máy in của ki-ốt"),
     "device_test_print": _l("In thử"),
+    "print_alert_dismissed": _l("Bỏ qua cảnh báo vé chưa in"),
     "backup": _l("Sao lưu dữ liệu"),
     "restore": _l("Khôi phục dữ liệu"),
     # Officers' ticket actions (from the ticket event log).

@@ -9,6 +9,7 @@ the surfaces check the device's kind (``DeviceView.require``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -28,12 +29,14 @@ from db import db
 from db.models import (
     DISPLAY_DEVICE,
     KIOSK_DEVICE,
+    PRINT_JOB_DONE,
     RATING_DEVICE,
     Counter,
     Device,
+    PrintJob,
+    PrintJobState,
     Site,
     Ticket,
-    TicketEvent,
 )
 from motcua.errors import (
     DeviceForbidden,
@@ -87,6 +90,7 @@ class DeviceView:
     online: bool
     printer: dict[str, Any] | None = None
     last_print: dict[str, Any] | None = None
+    print_alerts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     @property
     def kind_label(self) -> str:
@@ -346,29 +350,29 @@ def revoke_device(
 
 
 def _last_prints(names: list[str]) -> dict[str, dict[str, Any]]:
-    """The latest print outcome per kiosk name (from the ticket event log)."""
+    """The latest concluded print job per kiosk name: printed, sent (unconfirmed) or failed."""
     if not names:
         return {}
+    done = [s.value for s in PRINT_JOB_DONE]
     latest = (
-        sa.select(sa.func.max(TicketEvent.id))
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(Ticket.kiosk.in_(names), TicketEvent.kind.in_(("printed", "print_failed")))
-        .group_by(Ticket.kiosk)
+        sa.select(sa.func.max(PrintJob.id))
+        .join(Ticket, Ticket.id == PrintJob.ticket_id)
+        .where(sa.func.coalesce(PrintJob.kiosk, Ticket.kiosk).in_(names))
+        .where(PrintJob.state.in_(done))
+        .group_by(sa.func.coalesce(PrintJob.kiosk, Ticket.kiosk))
     )
     out: dict[str, dict[str, Any]] = {}
-    for event, kiosk in db.session.execute(
-        sa.select(TicketEvent, Ticket.kiosk)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-        .where(TicketEvent.id.in_(latest))
+    for job, kiosk in db.session.execute(
+        sa.select(PrintJob, sa.func.coalesce(PrintJob.kiosk, Ticket.kiosk))
+        .join(Ticket, Ticket.id == PrintJob.ticket_id)
+        .where(PrintJob.id.in_(latest))
     ):
-        detail = event.detail or {}
-        if kiosk is None:
-            continue
         out[kiosk] = {
-            "ok": event.kind == "printed",
-            "at": event.at,
-            "message": detail.get("message") or "",
-            "error_code": detail.get("error_code"),
+            "ok": job.state != PrintJobState.FAILED.value,
+            "state": job.state,
+            "at": job.finished_at,
+            "message": job.message or "",
+            "error_code": job.error_code,
         }
     return out
 
@@ -391,7 +395,10 @@ def get_device(device_id: int, *, now: dt.datetime | None = None) -> DeviceView:
     """One device."""
     now = ensure_now(now)
     device = _device(device_id)
-    return _view(device, now, _last_prints([device.name]).get(device.name))
+    view = _view(device, now, _last_prints([device.name]).get(device.name))
+    if device.kind == KIOSK:
+        view = dataclasses.replace(view, print_alerts=print_jobs.open_alerts(kiosk=device.name))
+    return view
 
 
 def printer_backends() -> list[dict[str, Any]]:
@@ -475,6 +482,14 @@ def test_print(
         now=now,
     )
     return {"ok": bool(result.ok), "message": message, "error_code": result.error_code}
+
+
+def dismiss_print_alert(
+    device_id: int, alert_id: str, *, actor_id: int | None = None, actor: str = ""
+) -> dict[str, Any]:
+    """An administrator handled a kiosk's unprinted ticket another way (audited)."""
+    get_device(device_id)
+    return print_jobs.dismiss_alert(alert_id, actor_id=actor_id, actor=actor)
 
 
 def printer_status(device_id: int) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The kiosk's services: issue and reprint a number, the start screen, a ticket's public status.
 
-``issue_at_kiosk`` commits the ticket (through ``tickets.issue_ticket``), then hands its receipt
-to the kiosk's spool (``print_jobs.submit``) and returns at once: printing never blocks or loses
-a ticket. What a screen says in words (the status headline, the QR drawing) is the kiosk
+``issue_at_kiosk`` commits the ticket (through ``tickets.issue_ticket``), then queues its receipt
+as a print job (``print_jobs.submit``) and returns at once: printing never blocks or loses a
+ticket. What a screen says in words (the status headline, the QR drawing) is the kiosk
 surface's job (``kiosk/screens.py``); these functions return plain data.
 """
 
@@ -83,8 +83,11 @@ def issue_at_kiosk(
         left = int(current_app.config.get("KIOSK_REPRINT_MAX", 2))
     else:
         ticket = print_jobs.ticket_by_token(view.token)
-        state = print_jobs.current_state(ticket, kiosk)
         left = _reprints_left(print_jobs.print_events(ticket.id))
+        if print_jobs.has_job(ticket.id):
+            state = print_jobs.current_state(ticket, kiosk)
+        else:  # the first tap's process stopped between the ticket and its job: queue it now
+            state = print_jobs.submit(view, hall_name, unit_name, kiosk, "issue")
     return _kiosk_body(view, state, reprints_left=left)
 
 
@@ -192,6 +195,7 @@ def kiosk_home(
     services = catalog.list_services(site_code=site.code, now=now)
     is_open_now = hours.is_open(now, site.id)
     print_jobs.warm_up()
+    print_jobs.start_worker(current_app._get_current_object())  # type: ignore[attr-defined]
     return {
         "site": site_info,
         "seq": seq,

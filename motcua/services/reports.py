@@ -44,7 +44,7 @@ from db.models import (
     User,
 )
 from motcua.errors import NotFound, ValidationFailed
-from motcua.services import board
+from motcua.services import board, print_alerts
 from motcua.services import sessions as outreach
 from motcua.services.common import dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
@@ -1016,39 +1016,23 @@ def live_snapshot(
 
 
 def _printer_alerts(site_id: int, day: dt.date) -> list[dict[str, Any]]:
-    """Kiosks whose latest print job today failed (the ``print_status`` facts with alert)."""
-    first = dt.datetime.combine(day, dt.time(0), tzinfo=HALL_TZ).astimezone(dt.UTC)
-    latest = (
-        sa.select(sa.func.max(TicketEvent.id).label("id"))
-        .where(
-            TicketEvent.site_id == site_id,
-            TicketEvent.at >= first,
-            TicketEvent.kind.in_(("printed", "print_failed")),
-        )
-        .group_by(TicketEvent.detail["kiosk"].as_string())
-        .subquery()
-    )
+    """Tickets that did not print and that nobody has handled yet (whatever the day: an
+    alert stays until the ticket prints or an officer dismisses it)."""
     alerts = []
-    for event, code in db.session.execute(
-        sa.select(TicketEvent, Ticket.code)
-        .join(latest, latest.c.id == TicketEvent.id)
-        .join(Ticket, Ticket.id == TicketEvent.ticket_id)
-    ).all():
-        if event.kind != "print_failed":
-            continue
-        detail = event.detail or {}
-        kiosk = detail.get("kiosk") or str(_l("mặc định"))
+    for alert in print_alerts.open_alerts(site_id=site_id):
+        kiosk = alert["kiosk"] or str(_l("mặc định"))
         alerts.append(
             {
                 "kind": "printer",
-                "kiosk": detail.get("kiosk"),
+                "kiosk": alert["kiosk"],
+                "ticket": alert["ticket"]["code"],
                 "text": str(
                     _l(
-                        "Máy in ki-ốt %(kiosk)s: %(problem)s (số %(code)s, %(time)s)",
+                        "Vé %(code)s chưa in được ở ki-ốt %(kiosk)s: %(problem)s (%(time)s)",
+                        code=alert["ticket"]["code"],
                         kiosk=kiosk,
-                        problem=detail.get("message") or _l("gặp sự cố"),
-                        code=code,
-                        time=f"{event.at.astimezone(HALL_TZ):%H:%M}",
+                        problem=alert["message"],
+                        time=alert["at_local"],
                     )
                 ),
             }

@@ -51,7 +51,7 @@ _ESC_ARGS = {
     ord("{"): 1,
     ord("p"): 3,
 }
-_GS_ARGS = {ord("!"): 1, ord("B"): 1, ord("b"): 1, ord("L"): 2, ord("W"): 2, ord("H"): 1}
+_GS_ARGS = {ord("!"): 1, ord("B"): 1, ord("b"): 1, ord("W"): 2, ord("H"): 1, ord("r"): 1}
 
 
 class DecodeError(ValueError):
@@ -63,6 +63,7 @@ class Decoded:
     """What a printer would do with the bytes: raster blocks, text, and the commands seen."""
 
     images: list[Image.Image] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)  # each image's left margin (GS L), dots
     text: str = ""
     commands: list[str] = field(default_factory=list)
     code_pages: list[int] = field(default_factory=list)
@@ -70,14 +71,17 @@ class Decoded:
     status_queries: list[int] = field(default_factory=list)
 
     def page(self, width: int | None = None) -> Image.Image:
-        """Stack the raster blocks top-down at the left edge, as paper would show them."""
+        """Stack the raster blocks top-down at their left margins, as paper would show them."""
         if not self.images:
             raise DecodeError("no raster image in the bytes")
-        page_width = max([width or 0, *(image.width for image in self.images)])
+        offsets = self.offsets or [0] * len(self.images)
+        page_width = max(
+            [width or 0, *(x + image.width for x, image in zip(offsets, self.images, strict=True))]
+        )
         page = Image.new("1", (page_width, sum(image.height for image in self.images)), 1)
         y = 0
-        for image in self.images:
-            page.paste(image, (0, y))
+        for x, image in zip(offsets, self.images, strict=True):
+            page.paste(image, (x, y))
             y += image.height
         return page
 
@@ -86,6 +90,7 @@ def decode(data: bytes) -> Decoded:
     """Walk ESC/POS bytes and return the images, text and commands they hold."""
     out = Decoded()
     code_page = 0
+    margin = 0
     pending = bytearray()
     chunks: list[str] = []
 
@@ -113,6 +118,7 @@ def decode(data: bytes) -> Decoded:
             elif command == ord("@"):
                 flush_text()
                 code_page = 0
+                margin = 0
             out.commands.append(f"ESC {chr(command)}")
             i += 2 + _ESC_ARGS[command]
         elif byte == GS:
@@ -130,6 +136,7 @@ def decode(data: bytes) -> Decoded:
                 # ESC/POS: bit 1 = black dot. Pillow "1": bit 1 = white. Flip every bit.
                 raw = bytes(255 - b for b in data[i + 8 : end])
                 out.images.append(Image.frombytes("1", (width_bytes * 8, height), raw))
+                out.offsets.append(margin)
                 out.commands.append("GS v 0")
                 i = end
             elif command == ord("V"):
@@ -137,6 +144,16 @@ def decode(data: bytes) -> Decoded:
                 out.cuts += 1
                 out.commands.append("GS V")
                 i += 4 if mode in (65, 66) else 3
+            elif command == ord("L"):
+                if i + 4 > n:
+                    raise DecodeError(f"truncated GS L at {i}")
+                margin = data[i + 2] | data[i + 3] << 8
+                out.commands.append("GS L")
+                i += 4
+            elif command == ord("(") and data[i + 2 : i + 3] == b"H":
+                size = data[i + 3] | data[i + 4] << 8  # GS ( H: process ID request
+                out.commands.append("GS ( H")
+                i += 5 + size
             elif command in _GS_ARGS:
                 out.commands.append(f"GS {chr(command)}")
                 i += 2 + _GS_ARGS[command]

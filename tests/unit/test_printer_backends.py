@@ -16,6 +16,7 @@ from PIL import Image
 from printer.backends import (
     BACKENDS,
     MESSAGES,
+    PACE_KEY,
     PrinterError,
     PrinterStatus,
     print_job,
@@ -23,6 +24,7 @@ from printer.backends import (
     query_realtime_status,
     read_status,
 )
+from printer.pace import Pace
 from printer.receipt import Receipt, encode_receipt, render_receipt
 from tests.support.escpos_decode import decode
 from tests.support.fake_printer import FakePrinter, closed_port
@@ -52,15 +54,88 @@ def fake_printer(request: pytest.FixtureRequest) -> Iterator[FakePrinter]:
         yield fake
 
 
+def sent_job(fake: FakePrinter) -> bytes:
+    """The one job the fake printer received, without the confirmation request after it."""
+    assert fake.wait_for(1)
+    (job,) = fake.jobs
+    marker = job.rfind(b"\x1d(H")
+    return job[:marker] if marker >= 0 else job
+
+
 def test_network_job_is_received_byte_exact(fake_printer: FakePrinter, ticket: bytes) -> None:
-    """The printer receives exactly the job's bytes, after a status check."""
+    """The printer receives exactly the job's bytes after a status check, then confirms it."""
     result = print_job(fake_printer.config, ticket, "B007")
     assert result.ok, result.message
-    assert result.error_code is None
+    assert result.error_code is None and result.confirmed
+    assert result.message == MESSAGES["printed"]
     assert result.status is not None and result.status.state == "online"
-    assert fake_printer.wait_for(1)
-    assert fake_printer.jobs == [ticket]
-    assert fake_printer.queries == [1, 4]
+    assert sent_job(fake_printer) == ticket
+    assert fake_printer.jobs[0].endswith(b"\x00\x30\x30" + fake_printer.jobs[0][-4:])
+    assert fake_printer.queries == [1, 4] and fake_printer.confirmations == 1
+
+
+def test_gs_r_confirms_in_order(ticket: bytes) -> None:
+    """confirm=status: GS r 1 after the cut; its in-order answer confirms the job."""
+    with FakePrinter() as fake:
+        result = print_job({**fake.config, "confirm": "status"}, ticket, "B007")
+        assert (result.ok, result.confirmed) == (True, True)
+        assert fake.wait_for(1) and fake.jobs == [ticket + b"\x1dr\x01"]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error_code"),
+    [
+        ({"stall": True}, "timeout"),
+        ({"close_after": 8192}, "closed"),
+        ({"paper_out_after_job": True}, "paper_out"),
+        ({"confirms": False}, "unconfirmed"),
+    ],
+)
+@pytest.mark.parametrize("confirm", ["process_id", "status"])
+def test_an_unconfirmed_job_is_never_printed(
+    ticket: bytes, fault: dict[str, object], error_code: str, confirm: str
+) -> None:
+    """Stalled, cut off, out of paper after the job, or silent: failed with the reason."""
+    with FakePrinter(**fault) as fake:  # type: ignore[arg-type]
+        config = {**fake.config, "confirm": confirm, "confirm_timeout": 0.6, "timeout": 1}
+        result = print_job({**config, "status_timeout": 0.3}, ticket, "B007")
+    assert (result.ok, result.confirmed, result.error_code) == (False, False, error_code)
+    assert result.message == MESSAGES[error_code]
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [
+        ({"stall": True}, "timeout"),
+        ({"close_after": 8192}, "closed"),
+        ({"paper_out_after_job": True}, "paper_out"),
+        ({"confirms": False}, "sent"),
+    ],
+)
+def test_a_printer_that_cannot_confirm_is_asked_after_the_job(
+    ticket: bytes, fault: dict[str, object], outcome: str
+) -> None:
+    """confirm=none: DLE EOT after the job; alive with paper is "sent", never "printed"."""
+    with FakePrinter(**fault) as fake:  # type: ignore[arg-type]
+        config = {**fake.config, "confirm": "none", "status_timeout": 0.3, "timeout": 1}
+        result = print_job(config, ticket, "B007")
+    assert not result.confirmed
+    assert (result.error_code or "sent") == outcome
+    assert result.ok is (outcome == "sent")
+    if result.ok:
+        assert result.message == MESSAGES["sent"]
+
+
+def test_a_slow_printer_is_given_its_own_pace(ticket: bytes) -> None:
+    """Status answers 1.2 s late against a 1 s setting: asked twice, then waited for by pace."""
+    with FakePrinter(answer_delay=1.2) as fake:
+        result = print_job({**fake.config, "status_timeout": 1.0}, ticket, "B007")
+        assert result.ok and result.confirmed, result.message
+        learned = Pace().learn(result.timings, len(ticket))
+        assert learned.status_s is not None and learned.status_s > 1.0
+        assert learned.status_wait(1.0) > 3.0
+        again = print_job({**fake.config, "status_timeout": 1.0, PACE_KEY: learned}, ticket, "x")
+        assert again.ok and again.confirmed
 
 
 @pytest.mark.parametrize("fake_printer", ["paper_out"], indirect=True)
@@ -83,8 +158,7 @@ def test_paper_near_end_still_prints_and_warns(fake_printer: FakePrinter, ticket
     assert result.status is not None
     assert result.status.state == "paper_near_end"
     assert result.status.message == "Máy in sắp hết giấy"
-    assert fake_printer.wait_for(1)
-    assert fake_printer.jobs == [ticket]
+    assert sent_job(fake_printer) == ticket
 
 
 @pytest.mark.parametrize(
@@ -148,16 +222,17 @@ def test_non_escpos_answer_is_unknown_and_prints(fake_printer: FakePrinter, tick
     """An answer that is not an ESC/POS status byte reads as unknown, and the job is sent."""
     assert read_status(fake_printer.config).state == "unknown"
     result = print_job(fake_printer.config, ticket, "B007")
-    assert result.ok
+    assert result.ok and result.confirmed
     assert fake_printer.wait_for(2)
-    assert fake_printer.jobs == [ticket]
+    assert fake_printer.jobs[0].startswith(ticket)
 
 
 @pytest.mark.parametrize("fake_printer", ["silent"], indirect=True)
 def test_status_check_can_be_turned_off(fake_printer: FakePrinter, ticket: bytes) -> None:
     """check_status=False sends the job without asking (printers that never answer DLE EOT)."""
-    result = print_job({**fake_printer.config, "check_status": False}, ticket, "B007")
-    assert result.ok
+    config = {**fake_printer.config, "check_status": False, "confirm": "none"}
+    result = print_job(config, ticket, "B007")
+    assert result.ok and not result.confirmed  # sent, not printed
     assert fake_printer.wait_for(1)
     assert fake_printer.jobs == [ticket]
     assert fake_printer.queries == []
@@ -320,6 +395,7 @@ FORMS = [
             "host": "192.168.1.50",
             "port": 9100,
             "profile": "TM-T20II",
+            "confirm": "process_id",
         },
     ),
     ({"backend": "network", "host": "máy in", "port": "99999"}, {"host", "port"}),
@@ -331,6 +407,7 @@ FORMS = [
             "cut": False,
             "vendor_id": "0x04b8",
             "product_id": "0202",
+            "confirm": "process_id",
         },
     ),
     (
@@ -339,7 +416,13 @@ FORMS = [
     ),
     (
         {"backend": "serial", "devfile": "COM3"},
-        {"backend": "serial", "width_px": 576, "cut": False, "devfile": "COM3"},
+        {
+            "backend": "serial",
+            "width_px": 576,
+            "cut": False,
+            "devfile": "COM3",
+            "confirm": "process_id",
+        },
     ),
     ({"backend": "serial", "devfile": "ttyUSB0"}, {"devfile"}),
     (

@@ -226,7 +226,7 @@ def test_csv_fields_are_quoted_only_when_needed() -> None:
 
 
 def test_live_snapshot_alerts(app: Flask) -> None:
-    """Waits over target and a failed print show as alerts; a later good print clears it."""
+    """Waits over target and an unprinted ticket show as alerts; its reprint clears it."""
     with app.test_request_context():
         c1 = counter_id(app, 1)
         tickets.issue_ticket("A", now=at(0))
@@ -240,7 +240,7 @@ def test_live_snapshot_alerts(app: Flask) -> None:
         live = reports.live_snapshot(now=at(20))
         assert [a["kind"] for a in live["alerts"]] == ["wait", "printer"]
         assert "chờ lâu nhất 19 phút (mục tiêu 15 phút)" in live["alerts"][0]["text"]
-        assert "Máy in ki-ốt sanh-1: Hết giấy" in live["alerts"][1]["text"]
+        assert "Vé A002 chưa in được ở ki-ốt sanh-1: Hết giấy" in live["alerts"][1]["text"]
         counter = next(c for c in live["counters"] if c["number"] == 1)
         assert (counter["state"], counter["ticket"]) == ("serving", "A001")
         assert live["today"]["issued"] == 2 and live["today"]["waiting"] == 1

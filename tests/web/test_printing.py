@@ -220,6 +220,13 @@ def test_printer_cli_test_page_and_status(app: Flask, prints: Path) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["printer", "test"])
     assert result.exit_code == 0, result.output
+    assert f"file {prints.resolve()})" in result.output
+    elsewhere = prints.parent / "elsewhere"
+    app.config["PRINTER"] = {"backend": "file", "folder": str(elsewhere)}
+    moved = runner.invoke(args=["printer", "test"])
+    assert f"file {elsewhere.resolve()})" in moved.output  # the folder it really wrote to
+    assert len(list(elsewhere.glob("test-page-*.bin"))) == 1
+    app.config["PRINTER"] = {"backend": "file", "path": str(prints)}
     (page,) = prints.glob("test-page-*.bin")
     assert qr_text(page.read_bytes()) == "MOTCUA-PRINTER-TEST"
     failed = runner.invoke(args=["printer", "test", "--kiosk", "sanh-2"])
@@ -231,19 +238,19 @@ def test_printer_cli_test_page_and_status(app: Flask, prints: Path) -> None:
     assert lines[1].split()[:3] == ["sanh-2", "network", "offline"]
 
 
-def test_a_spool_that_refuses_the_job_still_gives_the_number(
-    app: Flask, client: FlaskClient, prints: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_receipt_that_cannot_be_rendered_still_gives_the_number(
+    app: Flask, client: FlaskClient
 ) -> None:
-    """If the job cannot even be queued, the tap still gets its number and the failure is logged."""
-    from printer.spool import PrintSpool
-
-    def refuse(*_: Any, **__: Any) -> bool:
-        raise RuntimeError("spool is broken")
-
-    monkeypatch.setattr(PrintSpool, "submit", refuse)
+    """A printer set up wrongly (its profile prints 512 dots, the ticket is 576): the tap gets
+    its number at once, the job fails with the reason and staff are told."""
+    app.config["PRINTER"] = {"backend": "dummy", "width_px": 576, "profile": "TM-T88V"}
     started = time.perf_counter()
     body = take(client, "E")
-    assert time.perf_counter() - started < 2  # no wait on the in-process write lock
+    assert time.perf_counter() - started < 2
     assert body["ticket"]["code"] == "E001" and body["print"]["state"] == "failed"
+    assert body["print"]["staff_told"] is True
     failed = events_of(app, body["ticket"]["token"])[-1]
-    assert failed.kind == "print_failed" and failed.detail["error_code"] == "spool_error"
+    assert failed.kind == "print_failed" and failed.detail["error_code"] == "render_error"
+    with app.app_context():
+        (alert,) = print_jobs.open_alerts()
+    assert alert["ticket"]["code"] == "E001" and alert["error_code"] == "render_error"

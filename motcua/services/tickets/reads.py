@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from motcua.errors import CounterNotFound, TicketNotFound
+from motcua.services import print_alerts
 from motcua.services.common import QueuePolicy, begin_snapshot_read, current_policy, transactional
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.verbs import check_counter_access
@@ -87,4 +88,10 @@ def counter_state(
         "priority_first": priority_first,
         "generated_at": now.isoformat(),
         "seq": counter.seq,
+        # Tickets of this counter's areas that did not print: a banner until handled.
+        "print_alerts": _print_alerts(counter.site_id, [a.id for a in areas]),
     }
+
+
+def _print_alerts(site_id: int, area_ids: list[int]) -> list[dict[str, Any]]:
+    return print_alerts.open_alerts(site_id=site_id, area_ids=area_ids)
