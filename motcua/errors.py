@@ -135,7 +135,17 @@ HTTP_MESSAGES: dict[int, Any] = {
     422: _l("Dữ liệu gửi lên không hợp lệ."),
     429: _l("Quá nhiều yêu cầu, vui lòng thử lại sau ít phút."),
     500: _l("Hệ thống gặp sự cố. Vui lòng thử lại hoặc báo cán bộ hỗ trợ."),
+    503: _l("Cơ sở dữ liệu tạm thời không truy cập được. Vui lòng thử lại sau ít phút."),
 }
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (restarting, network down): a 503, not a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 def error_payload(exc: DomainError) -> dict[str, Any]:
@@ -152,7 +162,10 @@ def run_for_ack(action: Callable[[], dict[str, Any]], what: str) -> dict[str, An
         return action()
     except DomainError as exc:
         return {"ok": False, **error_payload(exc)}
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            log.warning("%s failed: database unavailable (%s)", what, exc)
+            return {"ok": False, **http_error_payload(503)}
         log.exception("%s failed", what)
         return {"ok": False, "error": "server_error", "message": str(HTTP_MESSAGES[500])}
 
@@ -170,6 +183,7 @@ def http_error_payload(status: int, errors: Any = None) -> dict[str, Any]:
         415: "unsupported_media_type",
         422: "invalid_request",
         429: "too_many_requests",
+        503: "database_unavailable",
     }
     body: dict[str, Any] = {
         "error": codes.get(status, "server_error" if status >= 500 else "error"),
@@ -205,11 +219,21 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        status = 500
+        if database_unavailable(exc):
+            status = 503
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+        headers = {"Retry-After": "5"} if status == 503 else {}
         if _wants_json():
-            return jsonify(http_error_payload(500)), 500
+            return jsonify(http_error_payload(status)), status, headers
         from flask import render_template
 
-        return render_template(
-            "error.html", status=500, message=http_error_payload(500)["message"]
-        ), 500
+        return (
+            render_template(
+                "error.html", status=status, message=http_error_payload(status)["message"]
+            ),
+            status,
+            headers,
+        )

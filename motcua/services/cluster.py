@@ -92,18 +92,21 @@ def follow(
     housekeeping: Callable[[], None] | None,
     interval_s: float,
     sleep: Callable[[float], None] = time.sleep,
+    retry_s: float = LEADER_RETRY_S,
+    stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Run for ever: other processes' invalidations in, housekeeping while elected.
+    """Run until ``stop()``: other processes' invalidations in, housekeeping while elected.
 
     ``forget(kind)`` drops one of this process's caches (``"*"``: all of them);
-    ``housekeeping()`` runs every ``interval_s`` in the one process holding the lock.
+    ``housekeeping()`` runs every ``interval_s`` in the one process holding the lock, which
+    the others ask for every ``retry_s``.
     """
     import psycopg
 
     with app.app_context():
         conninfo = _conninfo(db.engine.url)
     next_run = 0.0
-    while True:
+    while not stop():
         try:
             with psycopg.connect(
                 conninfo,
@@ -120,14 +123,14 @@ def follow(
                 log.info("listening for cache invalidations")
                 leader = False
                 next_try = next_check = 0.0
-                while True:
+                while not stop():
                     now = time.monotonic()
                     if housekeeping is not None and not leader and now >= next_try:
                         row = conn.execute(
                             "SELECT pg_try_advisory_lock(%s)", (HOUSEKEEPING_LOCK,)
                         ).fetchone()
                         leader = bool(row and row[0])
-                        next_try = now + LEADER_RETRY_S
+                        next_try = now + retry_s
                         if leader:
                             log.info("this process runs housekeeping")
                     if leader and housekeeping is not None and now >= next_run:
@@ -136,7 +139,7 @@ def follow(
                     if now >= next_check:
                         conn.execute("SELECT 1")
                         next_check = now + HEALTH_CHECK_S
-                    for note in conn.notifies(timeout=1.0):
+                    for note in conn.notifies(timeout=min(1.0, retry_s)):
                         forget(note.payload)
         except (psycopg.Error, OSError) as exc:
             log.warning("cluster connection lost (%s); reconnecting", exc)
