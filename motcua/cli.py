@@ -72,16 +72,28 @@ def serve_command(host: str, port: int) -> None:
 
     if not monkey.is_module_patched("threading"):  # launch.py patches first; else here
         monkey.patch_all()
-    from gevent.pywsgi import WSGIServer
+    from gevent.pywsgi import WSGIHandler, WSGIServer
 
     from motcua import create_server
+
+    class Handler(WSGIHandler):
+        """pywsgi's handler, but a connection that was a websocket is not read again.
+
+        Once a websocket ends, the client's last frames are still in flight: read as the
+        next HTTP request of a kept-alive connection they would be logged as garbage.
+        """
+
+        def run_application(self) -> None:
+            super().run_application()
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
 
     # Built after the patching, so that every lock the app makes is cooperative.
     app = create_server()
     click.echo(f"motcua đang chạy tại http://{host}:{port}/  (Ctrl+C để dừng)")
     # The WSGI server Flask-SocketIO's run() uses in gevent mode (websockets through
     # simple-websocket), without run()'s refusal to start inside a `flask` CLI command.
-    server = WSGIServer((host, port), app, log=None)
+    server = WSGIServer((host, port), app, log=None, handler_class=Handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
