@@ -24,6 +24,19 @@ from tests.support.parts import missing_part
 VENV_BIN = Path(sys.executable).parent
 
 
+def _control_socket() -> list[str]:
+    # gunicorn >= 27 opens a control socket at one fixed path per user: two servers on one
+    # machine would share it.
+    try:
+        import gunicorn
+    except ImportError:
+        return []
+    return ["--no-control-socket"] if gunicorn.version_info >= (27,) else []
+
+
+CONTROL_SOCKET = _control_socket()
+
+
 def free_port() -> int:
     """An ephemeral TCP port on loopback."""
     with socket.socket() as s:
@@ -162,7 +175,7 @@ class Server:
             self.proc = subprocess.Popen(
                 [str(VENV_BIN / "gunicorn"), "-k", "gevent", "-w", "1"]
                 + ["--worker-connections", "1000", "--graceful-timeout", "2"]
-                + ["-b", f"127.0.0.1:{self.port}", "motcua:create_server()"],
+                + ["-b", f"127.0.0.1:{self.port}", *CONTROL_SOCKET, "motcua:create_server()"],
                 env=self.env,
                 cwd=self.root,
                 stdout=log,
