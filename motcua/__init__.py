@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:  # Flask imports ssl: `motcua serve` patches for gevent before it (launch.py)
+    from flask import Flask
 
 log = logging.getLogger(__name__)
 
@@ -15,6 +16,7 @@ MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "db" / "migrations
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory (flaskr): defaults, instance config.py, then FLASK_* env vars."""
+    from flask import Flask
     from flask_babel import Babel
 
     from db import configure_engine_events, db
@@ -42,18 +44,30 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
 
+    if str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        # A pooled connection a restarted PostgreSQL closed is replaced, not handed out.
+        options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **options}
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)
+        _refuse_sqlite_with_a_message_queue(app, db.engine.dialect.name)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
     Babel(app)
     login_manager.init_app(app)
+    message_queue = app.config.get("SOCKETIO_MESSAGE_QUEUE")
+    transports = app.config.get("SOCKETIO_TRANSPORTS") or (
+        # Several processes: no sticky sessions needed when clients open websockets directly
+        # (docs/cluster.md); a long-polling session would hop between processes and fail.
+        ["websocket"] if message_queue else ["polling", "websocket"]
+    )
     socketio.init_app(
         app,
-        async_mode="threading",
+        async_mode=async_mode(app),
         ping_interval=app.config["SOCKETIO_PING_INTERVAL"],
         ping_timeout=app.config["SOCKETIO_PING_TIMEOUT"],
-        message_queue=app.config.get("SOCKETIO_MESSAGE_QUEUE"),
+        message_queue=message_queue,
+        transports=transports,
         cors_allowed_origins=[],
     )
 
@@ -83,6 +97,58 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config is None and app.config.get("GC_FREEZE"):
         _freeze_startup_objects()
     return app
+
+
+def create_server(test_config: dict[str, Any] | None = None) -> Flask:
+    """The app of a served process: create_app, then this process's share of the cluster work.
+
+    What gunicorn runs (``gunicorn -k gevent -w 1 'motcua:create_server()'``) and what
+    ``motcua serve`` runs: besides the app it refuses a second server on one SQLite file,
+    follows the other processes' cache invalidations and takes part in the election of the
+    one process that runs housekeeping (motcua/server.py).
+    """
+    from motcua.server import start_process_tasks
+
+    app = create_app(test_config)
+    start_process_tasks(app)
+    return app
+
+
+def async_mode(app: Flask) -> str:
+    """gevent when this process is monkey-patched by gevent (served), else threading.
+
+    gunicorn's gevent worker and ``motcua serve`` patch the standard library before the app
+    is built, so every lock the app creates is cooperative; anything else (tests, CLI
+    commands, benchmarks that build an app in-process) keeps the threading mode. A gevent
+    mode in an unpatched process would hand real locks to greenlets: one greenlet waiting
+    on a lock another holds across a yield would block the whole process.
+    """
+    configured = app.config.get("SOCKETIO_ASYNC_MODE")
+    if configured:
+        return str(configured)
+    import sys
+
+    if "gevent" in sys.modules:
+        from gevent import monkey
+
+        if monkey.is_module_patched("threading"):
+            return "gevent"
+    return "threading"
+
+
+SQLITE_WITH_QUEUE = (
+    "SQLite chỉ dùng cho một tiến trình máy chủ: khi chạy nhiều tiến trình "
+    "(SOCKETIO_MESSAGE_QUEUE) hãy dùng PostgreSQL "
+    "(SQLALCHEMY_DATABASE_URI=postgresql+psycopg://…). "
+    "/ SQLite serves one server process only: with a message queue (several processes) "
+    "use PostgreSQL."
+)
+
+
+def _refuse_sqlite_with_a_message_queue(app: Flask, dialect: str) -> None:
+    """Several processes on one SQLite file would each own caches, timers and write locks."""
+    if dialect == "sqlite" and app.config.get("SOCKETIO_MESSAGE_QUEUE"):
+        raise RuntimeError(SQLITE_WITH_QUEUE)
 
 
 def _freeze_startup_objects() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from typing import Any
 
 import click
@@ -23,6 +22,12 @@ def _create_app(*_: Any) -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
 def main() -> None:
     """motcua: queue tickets, calls and ratings for a one-stop hall."""
+
+
+def _add_serve() -> None:
+    # On the group itself, not on app.cli: finding an app command builds the app, and
+    # `serve` must patch for gevent before the app exists.
+    main.add_command(serve_command)
 
 
 def init_database() -> dict[str, int]:
@@ -61,34 +66,38 @@ def demo_command() -> None:
 @click.command("serve")
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@with_appcontext
 def serve_command(host: str, port: int) -> None:
-    """Run the server (Socket.IO, threading mode)."""
-    from werkzeug.serving import run_simple
+    """Run the server (gevent: thousands of screens and phones in one process)."""
+    from gevent import monkey
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    start_housekeeping(app)
+    if not monkey.is_module_patched("threading"):  # launch.py patches first; else here
+        monkey.patch_all()
+    from gevent.pywsgi import WSGIHandler, WSGIServer
+
+    from motcua import create_server
+
+    class Handler(WSGIHandler):
+        """pywsgi's handler, but a connection that was a websocket is not read again.
+
+        Once a websocket ends, the client's last frames are still in flight: read as the
+        next HTTP request of a kept-alive connection they would be logged as garbage.
+        """
+
+        def run_application(self) -> None:
+            super().run_application()
+            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                self.close_connection = True
+
+    # Built after the patching, so that every lock the app makes is cooperative.
+    app = create_server()
     click.echo(f"motcua đang chạy tại http://{host}:{port}/  (Ctrl+C để dừng)")
-    # What SocketIO.run does in threading mode, minus Flask's refusal to run a server
-    # from inside a `flask` CLI command. For many clients use gunicorn (README).
-    run_simple(host, port, app, threaded=True, use_reloader=False)
-
-
-def start_housekeeping(app: Flask, interval_s: int = 600) -> None:
-    """Expire tickets of earlier business days now and then, in the background."""
-    from motcua.extensions import socketio
-    from motcua.services import tickets
-
-    def loop() -> None:
-        while True:
-            with app.app_context():
-                try:
-                    tickets.expire_stale()
-                except Exception:
-                    log.exception("housekeeping failed")
-            time.sleep(interval_s)
-
-    socketio.start_background_task(loop)
+    # The WSGI server Flask-SocketIO's run() uses in gevent mode (websockets through
+    # simple-websocket), without run()'s refusal to start inside a `flask` CLI command.
+    server = WSGIServer((host, port), app, log=None, handler_class=Handler)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop(timeout=2)
 
 
 @click.command("expire")
@@ -132,7 +141,7 @@ def user_add(username: str, role: str, full_name: str, position: str, password_s
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to the app (``flask --app motcua …`` works too)."""
-    for command in (init_command, demo_command, serve_command, expire_command, user_group):
+    for command in (init_command, demo_command, expire_command, user_group):
         app.cli.add_command(command)
     from motcua.cli_printer import printer_group
     from motcua.cli_session import session_group
@@ -143,3 +152,6 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+
+
+_add_serve()

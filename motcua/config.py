@@ -39,7 +39,14 @@ DEFAULTS: dict[str, Any] = {
     # Realtime
     "SOCKETIO_PING_INTERVAL": 5,
     "SOCKETIO_PING_TIMEOUT": 5,
-    "SOCKETIO_MESSAGE_QUEUE": None,
+    "SOCKETIO_MESSAGE_QUEUE": None,  # redis://… : several processes (docs/cluster.md)
+    # None: gevent in a gevent-patched (served) process, else threading (motcua.async_mode).
+    "SOCKETIO_ASYNC_MODE": None,
+    # None: ["websocket"] with a message queue (no sticky sessions needed), else both.
+    "SOCKETIO_TRANSPORTS": None,
+    # Housekeeping (expiring tickets of earlier days) in served processes; one process of a
+    # cluster runs it (motcua/server.py). 0 turns it off.
+    "HOUSEKEEPING_INTERVAL_S": 600,
     # Move everything alive once the app is built out of the garbage collector's reach
     # (gc.freeze): a full collection then walks only what was made since, not the whole
     # process (measured: 80-150 ms pauses without it). Not applied to test apps.

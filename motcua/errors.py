@@ -206,7 +206,17 @@ HTTP_MESSAGES: dict[int, Any] = {
     422: _l("Dữ liệu gửi lên không hợp lệ."),
     429: _l("Quá nhiều yêu cầu, vui lòng thử lại sau ít phút."),
     500: _l("Hệ thống gặp sự cố. Vui lòng thử lại hoặc báo cán bộ hỗ trợ."),
+    503: _l("Cơ sở dữ liệu tạm thời không truy cập được. Vui lòng thử lại sau ít phút."),
 }
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database cannot be reached (restarting, network down): a 503, not a bug."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
 def error_payload(exc: DomainError) -> dict[str, Any]:
@@ -223,6 +233,8 @@ def failure(exc: BaseException) -> tuple[int, dict[str, Any]]:
         return exc.status, error_payload(exc)
     if isinstance(exc, ma.ValidationError):
         return 422, http_error_payload(422, exc.normalized_messages())
+    if database_unavailable(exc):
+        return 503, http_error_payload(503)
     return 500, http_error_payload(500)
 
 
@@ -239,6 +251,7 @@ def http_error_payload(status: int, errors: Any = None) -> dict[str, Any]:
         415: "unsupported_media_type",
         422: "invalid_request",
         429: "too_many_requests",
+        503: "database_unavailable",
     }
     body: dict[str, Any] = {
         "error": codes.get(status, "server_error" if status >= 500 else "error"),
@@ -276,11 +289,21 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        status = 500
+        if database_unavailable(exc):
+            status = 503
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+        else:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+        headers = {"Retry-After": "5"} if status == 503 else {}
         if _wants_json():
-            return jsonify(http_error_payload(500)), 500
+            return jsonify(http_error_payload(status)), status, headers
         from flask import render_template
 
-        return render_template(
-            "error.html", status=500, message=http_error_payload(500)["message"]
-        ), 500
+        return (
+            render_template(
+                "error.html", status=status, message=http_error_payload(status)["message"]
+            ),
+            status,
+            headers,
+        )

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages motcua needs. Usage: install-system-deps.sh [run|test]
 #   run:  espeak-ng (offline Vietnamese voice), fonts with Vietnamese glyphs
-#   test: the above plus PostgreSQL (PostgreSQL tests), Chromium and its headless shell
+#   test: the above plus PostgreSQL (PostgreSQL tests), Redis and nginx (the cluster test),
+#         Chromium and its headless shell
 #         (browser tests), sox
 set -euo pipefail
 pkgs=(espeak-ng fonts-noto-core fonts-dejavu-core)
 if [ "${1:-test}" = "test" ]; then
-  pkgs+=(postgresql chromium chromium-headless-shell chromium-driver sox)
+  pkgs+=(postgresql redis-server nginx chromium chromium-headless-shell chromium-driver sox)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

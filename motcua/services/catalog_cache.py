@@ -2,8 +2,8 @@
 
 Issuing a ticket is the hot path (a kiosk tap). Looking up the site, the area and
 the counters that serve it on every tap cost three queries; they change only when
-an administrator edits the hall. Services that change them call ``invalidate``;
-a few seconds' TTL is the safety net for changes made by another process.
+an administrator edits the hall. Services that change them call ``invalidate``, which
+reaches every server process (services/cluster.py); a few seconds' TTL is the safety net.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 
 from db import db
 from db.models import Counter, ServiceArea, Site, counter_areas
+from motcua.services import cluster
 
 TTL_S = 5.0
 AVERAGE_TTL_S = 30.0
@@ -61,10 +62,11 @@ class _Cache:
     averages: dict[tuple[int, int, dt.date], tuple[float, float]] = field(default_factory=dict)
 
 
-def _cache() -> _Cache:
-    cache = current_app.extensions.get(EXTENSION_KEY)
+def _cache(app: Flask | None = None) -> _Cache:
+    extensions = (app or current_app).extensions
+    cache = extensions.get(EXTENSION_KEY)
     if cache is None:
-        cache = current_app.extensions.setdefault(EXTENSION_KEY, _Cache())
+        cache = extensions.setdefault(EXTENSION_KEY, _Cache())
     return cache  # type: ignore[no-any-return]
 
 
@@ -112,8 +114,17 @@ def snapshot() -> CatalogSnapshot:
 
 
 def invalidate() -> None:
-    """Forget the catalog (call after changing sites, areas or counters)."""
-    cache = _cache()
+    """Forget the catalog here and in every other server process (after changing it).
+
+    Inside a transaction the other processes hear it at the commit (services/cluster.py).
+    """
+    forget()
+    cluster.announce_invalidation("catalog")
+
+
+def forget(app: Flask | None = None) -> None:
+    """Forget this process's catalog (another process changed it)."""
+    cache = _cache(app)
     with cache.lock:
         cache.snapshot = None
         cache.averages.clear()

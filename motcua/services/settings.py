@@ -2,10 +2,10 @@
 
 ``effective(key)`` is the value in force: a site's own value (scope ``site:<id>``), else the
 hall's (scope ""), else the app configuration (defaults, instance config.py, FLASK_* variables).
-Reads come from a per-app cache, dropped on every change here and otherwise reloaded after a few
-seconds (a change made by another process). Every change is validated whole before anything is
-written, recorded in the audit log, committed, then published as ``settings_changed`` so that
-screens reload.
+Reads come from a per-app cache, dropped on every change, in every server process
+(services/cluster.py), and otherwise reloaded after a few seconds (the safety net). Every
+change is validated whole before anything is written, recorded in the audit log, committed,
+then published as ``settings_changed`` so that screens reload.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from db import db
 from db.models import Device, Setting, Site
 from motcua import realtime
 from motcua.errors import ValidationFailed
-from motcua.services import audit
+from motcua.services import audit, cluster
 from motcua.services.transactions import transactional
 from motcua.timeutil import ensure_now
 
@@ -198,7 +198,16 @@ def own_value(scope: str, key: str) -> Any:
 
 
 def invalidate(app: Flask | None = None) -> None:
-    """Forget the cached settings (called after every change)."""
+    """Forget the cached settings here and in every other server process (after a change).
+
+    Inside a transaction the other processes hear it at the commit (services/cluster.py).
+    """
+    forget(app)
+    cluster.announce_invalidation("settings")
+
+
+def forget(app: Flask | None = None) -> None:
+    """Forget this process's cached settings (another process changed them)."""
     cache = _cache(app or current_app._get_current_object())  # type: ignore[attr-defined]
     with cache.lock:
         cache.scopes = None

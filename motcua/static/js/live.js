@@ -75,6 +75,10 @@
     const opts = Object.assign({}, DEFAULTS, options);
     const socket = global.io(opts.namespace, {
       auth: opts.auth,
+      // A websocket straight away: behind nginx with several server processes no sticky
+      // session is needed (docs/cluster.md); long polling only where websockets fail.
+      transports: ["websocket", "polling"],
+      tryAllTransports: true,
       reconnection: true,
       reconnectionAttempts: Infinity,
       reconnectionDelay: 500,
