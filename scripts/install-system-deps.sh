@@ -2,11 +2,12 @@
 # Debian packages motcua needs. Usage: install-system-deps.sh [run|test]
 #   run:  espeak-ng (offline Vietnamese voice), fonts with Vietnamese glyphs
 #   test: the above plus PostgreSQL (PostgreSQL tests), Chromium and its headless shell
-#         (browser tests), sox
+#         (browser tests), sox, nginx (the deploy kit's site is checked with nginx -t;
+#         bench/bench_scale.py runs it), redis-server (bench_scale's message queue)
 set -euo pipefail
 pkgs=(espeak-ng fonts-noto-core fonts-dejavu-core)
 if [ "${1:-test}" = "test" ]; then
-  pkgs+=(postgresql chromium chromium-headless-shell chromium-driver sox)
+  pkgs+=(postgresql chromium chromium-headless-shell chromium-driver sox nginx redis-server)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
