@@ -34,9 +34,7 @@ share (bench/hostcpu.py) is printed beside it.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import faulthandler
-import http.client
 import json
 import logging
 import math
@@ -49,7 +47,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -62,11 +59,10 @@ sys.path.insert(0, str(BENCH))
 import bench_realtime  # noqa: E402  (bench/, this script's folder)
 from bench_realtime import PASSWORD, InOrderClient, percentile  # noqa: E402
 from hostcpu import CpuSample  # noqa: E402
+from scale_clients import KIOSKS, SERVICES, Spec, hold_main, kiosk_main  # noqa: E402
 from scale_cluster import Cluster, reset_database, rss_mb  # noqa: E402
 
 COUNTERS = 40
-KIOSKS = 8
-SERVICES = ("A", "B", "C", "D", "E", "F", "G", "H")
 # A busy hall's peak: 6 tickets issued and 6 called a minute (360 an hour, 20 counters).
 PEAK_PER_MIN = 6
 PER_CLIENT_PROCESS = 1250  # held connections per client process
@@ -117,9 +113,6 @@ def login_cookie(base: str) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in http.cookies)
 
 
-Spec = tuple[str, str, str | None]  # namespace, auth (JSON), cookie
-
-
 def mix_specs(
     n: int, tokens: list[str], counters: list[dict[str, Any]], cookie: str
 ) -> dict[str, list[Spec]]:
@@ -143,88 +136,6 @@ def mix_specs(
 
 
 # --------------------------------------------------------------------------- held connections
-
-
-async def _hold_one(
-    url: str, spec: Spec, record: bool, sem: asyncio.Semaphore, state: dict[str, Any]
-) -> None:
-    """Connect as the page does (namespace connect, then snapshot), then idle; note calls."""
-    import websockets
-
-    namespace, auth, cookie = spec
-    async with sem:
-        try:
-            ws = await websockets.connect(
-                url,
-                additional_headers={"Cookie": cookie} if cookie else None,
-                ping_interval=None,
-                compression=None,
-                open_timeout=60,
-                max_size=None,
-            )
-            await asyncio.wait_for(ws.recv(), 60)  # Engine.IO open packet
-            await ws.send(f"40{namespace},{auth}")
-            while True:
-                msg = await asyncio.wait_for(ws.recv(), 60)
-                if msg == "2":
-                    await ws.send("3")
-                elif msg.startswith(f"40{namespace},"):
-                    break
-                elif msg.startswith(f"44{namespace},"):
-                    raise RuntimeError(f"refused: {msg[:160]}")
-            await ws.send(f'42{namespace},1["snapshot",{{}}]')
-        except Exception as exc:  # noqa: BLE001  (counted and reported)
-            state["failed"] += 1
-            if len(state["why"]) < 5:
-                state["why"].append(f"{namespace}: {exc!r}"[:200])
-            return
-    state["connected"] += 1
-    called = f'42{namespace},["ticket_called",'
-    try:
-        async for msg in ws:
-            if msg == "2":
-                await ws.send("3")
-            elif record and isinstance(msg, str) and msg.startswith(called):
-                at = time.perf_counter()
-                payload = json.loads(msg[len(namespace) + 3 :])[1]
-                state["receipts"].append((payload["ticket"]["code"], at))
-    except Exception:  # noqa: BLE001  (a closed link: counted below)
-        pass
-    if not state["stopping"]:
-        state["dropped"] += 1
-
-
-async def _hold_all(
-    base: str, specs: list[Spec], record: bool, ready: Any, stop: Any, results: Any
-) -> None:
-    url = base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-    state: dict[str, Any] = {
-        "connected": 0,
-        "failed": 0,
-        "dropped": 0,
-        "why": [],
-        "receipts": [],
-        "stopping": False,
-    }
-    sem = asyncio.Semaphore(64)  # connections being opened at once, per client process
-    started = time.perf_counter()
-    tasks = [asyncio.create_task(_hold_one(url, s, record, sem, state)) for s in specs]
-    while state["connected"] + state["failed"] < len(specs):
-        await asyncio.sleep(0.05)
-    ready.put((state["connected"], state["failed"], time.perf_counter() - started, state["why"]))
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, stop.wait)
-    state["stopping"] = True
-    results.put((state["receipts"], state["dropped"], state["connected"]))
-    for task in tasks:
-        task.cancel()
-
-
-def hold_main(
-    base: str, specs: list[Spec], record: bool, ready: Any, stop: Any, results: Any
-) -> None:
-    """A client process holding its share of the connections until ``stop`` is set."""
-    asyncio.run(_hold_all(base, specs, record, ready, stop, results))
 
 
 class Holders:
@@ -261,11 +172,11 @@ class Holders:
             self.why.extend(why)
         return time.perf_counter() - started
 
-    def close(self) -> tuple[dict[str, list[float]], int]:
-        """Stop every holder; (ticket code -> receipt times, dropped connections)."""
+    def close(self) -> tuple[dict[str, list[float]], list[float]]:
+        """Stop every holder; (ticket code -> receipt times, when connections dropped)."""
         self.stop.set()
         receipts: dict[str, list[float]] = {}
-        dropped = 0
+        dropped: list[float] = []
         for _ in self.procs:
             try:
                 got, lost, _ = self.results.get(timeout=120)
@@ -285,44 +196,6 @@ class Holders:
 # --------------------------------------------------------------------------- kiosks
 
 
-def kiosk_main(
-    port: int, n: int, gap_s: float, offset: int, source: str | None, out: Any, stop: Any
-) -> None:
-    """One kiosk: n tickets (until ``stop`` when n is 0), one every gap_s; latencies, codes."""
-    conn = http.client.HTTPConnection(
-        "127.0.0.1", port, timeout=30, source_address=(source, 0) if source else None
-    )
-    latencies: list[float] = []
-    codes: list[str] = []
-    errors: Counter[str] = Counter()
-    i = 0
-    next_at = time.perf_counter() + gap_s * offset / KIOSKS  # kiosks not in phase
-    while (i < n) if n else not stop.is_set():
-        if gap_s:
-            time.sleep(max(0.0, next_at - time.perf_counter()))
-            next_at += gap_s
-        body = json.dumps({"service": SERVICES[(offset + i) % len(SERVICES)]})
-        headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
-        t = time.perf_counter()
-        try:
-            conn.request("POST", "/api/v1/tickets", body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-        except OSError as exc:
-            errors[type(exc).__name__] += 1
-            conn.close()
-            i += 1
-            continue
-        latencies.append(1000 * (time.perf_counter() - t))
-        if resp.status == 201:
-            ticket = json.loads(data)
-            codes.append(f"{ticket['business_day']}/{ticket['code']}")
-        else:
-            errors[str(resp.status)] += 1
-        i += 1
-    out.put((latencies, codes, dict(errors)))
-
-
 class Kiosks:
     """KIOSKS kiosk processes (kiosk_main); their figures once they are done."""
 
@@ -331,6 +204,8 @@ class Kiosks:
         # returned, and the Event's and the Queue's semaphores must still exist then.
         self.out: Any = MP.Queue()
         self.stop = MP.Event()
+        self.go = MP.Event()
+        ready: Any = MP.Queue()
         self.procs = [
             MP.Process(
                 target=kiosk_main,
@@ -342,6 +217,8 @@ class Kiosks:
                     f"127.0.{k + 1}.1" if sources else None,
                     self.out,
                     self.stop,
+                    ready,
+                    self.go,
                 ),
                 daemon=True,
             )
@@ -349,6 +226,9 @@ class Kiosks:
         ]
         for p in self.procs:
             p.start()
+        for _ in self.procs:
+            ready.get(timeout=120)
+        self.go.set()
 
     def results(self) -> dict[str, Any]:
         """Wait for the kiosks (tell them to stop first when they run until told), gather."""
@@ -486,9 +366,10 @@ def phase_held(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         time.sleep(2)
         rss_held = rss_mb(worker)
 
-        host0 = CpuSample.now()
-        k = Kiosks(cluster.ports[0], args.kiosk_tickets, args.kiosk_gap_ms / 1000).results()
-        host_k = host0.until(CpuSample.now())
+        held_kiosks = Kiosks(cluster.ports[0], args.kiosk_tickets, args.kiosk_gap_ms / 1000)
+        host0, kiosks_from = CpuSample.now(), time.perf_counter()
+        k = held_kiosks.results()
+        host_k, kiosks_to = host0.until(CpuSample.now()), time.perf_counter()
         rss_end = rss_mb(worker)
         receipts, dropped = holders.close()
         consoles.close()
@@ -499,7 +380,9 @@ def phase_held(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         f"\n== one process ({args.async_mode}), {db_url.split(':')[0]}: {held} connections held "
         f"(displays {counts['display']}, consoles {counts['console']} + {len(consoles.clients)} "
         f"calling, tablets {counts['tablet']}, phones {counts['phone']}); opened in {took:.0f} s; "
-        f"failed to open {holders.failed}, dropped {dropped}"
+        f"failed to open {holders.failed}; dropped {len(dropped)} (before the kiosks "
+        f"{sum(t < kiosks_from for t in dropped)}, while they issued "
+        f"{sum(kiosks_from <= t <= kiosks_to for t in dropped)})"
     )
     for why in holders.why[:3]:
         print(f"   e.g. {why}")
@@ -591,7 +474,8 @@ def phase_soak(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         soak_kiosks.stop.set()
         k = soak_kiosks.results()
         host = host0.until(CpuSample.now())
-        _, dropped = holders.close()
+        _, drops = holders.close()
+        dropped = len(drops)
         consoles.close()
     rss = [r for _, r in samples]
     half = [(t, r) for t, r in samples if t >= minutes / 2]
