@@ -429,8 +429,9 @@ def phase_throughput(args: argparse.Namespace, workdir: Path) -> None:
             started = time.perf_counter()
             k = Kiosks(cluster.nginx_port, args.requests // KIOSKS, 0.0, sources=True).results()
             elapsed = time.perf_counter() - started
-            split = cluster.upstream_split()
-            rows.append((processes, k, k["ok"] / elapsed, host0.until(CpuSample.now()), split))
+            host = host0.until(CpuSample.now())
+        split = cluster.upstream_split()  # after nginx stopped: its log buffer is written
+        rows.append((processes, k, k["ok"] / elapsed, host, split))
     print("\n== throughput, PostgreSQL, 8 kiosks back to back through nginx (ip_hash):")
     for processes, k, tps, host, split in rows:
         shares = ", ".join(f"{a}: {n}" for a, n in sorted(split.items()) if a != "-")

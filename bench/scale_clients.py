@@ -135,8 +135,16 @@ def kiosk_main(
         headers = {"Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
         t = time.perf_counter()
         try:
-            conn.request("POST", "/api/v1/tickets", body=body, headers=headers)
-            resp = conn.getresponse()
+            try:
+                conn.request("POST", "/api/v1/tickets", body=body, headers=headers)
+                resp = conn.getresponse()
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+                # The server closed an idle keep-alive connection (gunicorn: after 2 s), as a
+                # browser finds out too: it opens a new one and sends again. The idempotency
+                # key makes the retry safe: the server never issues a second ticket for it.
+                conn.close()
+                conn.request("POST", "/api/v1/tickets", body=body, headers=headers)
+                resp = conn.getresponse()
             data = resp.read()
         except OSError as exc:
             errors[type(exc).__name__] += 1

@@ -201,6 +201,7 @@ class Cluster:
         prefix = self.workdir / "nginx"
         prefix.mkdir(exist_ok=True)
         self.nginx_port = free_port()
+        (prefix / "access.log").unlink(missing_ok=True)  # upstream_split: this cluster's only
         (prefix / "motcua.conf").write_text(nginx_site(self.ports, self.nginx_port))
         temp = " ".join(
             f"{kind}_temp_path {prefix / kind};"
