@@ -477,6 +477,7 @@ def phase_soak(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         host = host0.until(CpuSample.now())
         _, drops = holders.close()
         dropped = len(drops)
+        restarted = cluster.worker_pids() != [worker]  # gunicorn replaced a stuck worker
         consoles.close()
     rss = [r for _, r in samples]
     half = [(t, r) for t, r in samples if t >= minutes / 2]
@@ -489,8 +490,10 @@ def phase_soak(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
     print(
         f"   tickets {k['ok']} of {k['n']}, p50 {k['p50']:.1f} ms, p99 {k['p99']:.1f} ms, "
         f"max {k['max']:.1f} ms, errors {errors_text(k['errors'])}, duplicates {k['duplicates']}; "
-        f"console verbs failed {consoles.failed}; connections dropped {dropped}, failed to open "
-        f"{holders.failed}"
+        f"console verbs failed {consoles.failed}; connections dropped {dropped}"
+        + (f" (the first {(min(drops) - started) / 60:.1f} min in)" if drops else "")
+        + f", failed to open {holders.failed}"
+        + ("; THE WORKER WAS RESTARTED" if restarted else "")
     )
     print(
         f"   worker RSS MB: start {rss[0]:.0f}, max {max(rss):.0f}, end {rss[-1]:.0f}; "
