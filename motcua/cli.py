@@ -152,6 +152,9 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    from motcua.cli_doctor import doctor_command
+
+    app.cli.add_command(doctor_command)
 
 
 _add_serve()

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Debian packages motcua needs. Usage: install-system-deps.sh [run|test]
 #   run:  espeak-ng (offline Vietnamese voice), fonts with Vietnamese glyphs
-#   test: the above plus PostgreSQL (PostgreSQL tests), Redis and nginx (the cluster test),
-#         Chromium and its headless shell
-#         (browser tests), sox
+#   test: the above plus PostgreSQL (PostgreSQL tests), Redis and nginx (the cluster test, the
+#         deploy kit's site checked with nginx -t, bench/bench_scale.py), Chromium and its
+#         headless shell (browser tests), sox
 set -euo pipefail
 pkgs=(espeak-ng fonts-noto-core fonts-dejavu-core)
 if [ "${1:-test}" = "test" ]; then
