@@ -116,6 +116,10 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_MAX_FAILURES": 5,  # per username and IP address ...
     "LOGIN_FAILURE_WINDOW_S": 15 * 60,  # ... within this window, then 429
     "PHOTO_MAX_BYTES": 3 * 1024 * 1024,
+    # Request bodies: small everywhere (413 beyond), larger only where a file is uploaded.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "PHOTO_UPLOAD_MAX_BYTES": 4 * 1024 * 1024,  # the photo plus its form
+    "SESSION_IMPORT_MAX_BYTES": 64 * 1024 * 1024,  # a session's records bundle
     "CONTENT_SECURITY_POLICY": None,  # None: motcua's own ('self' only)
     "WTF_CSRF_CHECK_DEFAULT": False,  # motcua.security decides which requests need a token
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session

@@ -31,6 +31,7 @@ from motcua.admin.forms import (
     rows,
 )
 from motcua.errors import ValidationFailed
+from motcua.security import body_limit
 from motcua.services import audit, devices, hall, settings, staff
 from motcua.services.devices import Pairing
 from motcua.timeutil import local
@@ -271,6 +272,7 @@ def user_active(user_id: int) -> Any:
 
 
 @bp.route("/users/<int:user_id>/photo", methods=["POST"])
+@body_limit("PHOTO_UPLOAD_MAX_BYTES")
 def user_photo(user_id: int) -> Any:
     """Upload an officer's photo (shown on the rating tablet)."""
     upload = request.files.get("photo")

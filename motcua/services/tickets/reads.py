@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from motcua.errors import CounterNotFound, TicketNotFound
+from motcua.inputs import fits_db_int
 from motcua.services.common import QueuePolicy, begin_snapshot_read, current_policy, transactional
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.verbs import check_counter_access
@@ -42,6 +43,8 @@ def counter_state(
     now = ensure_now(now)
     policy = policy or current_policy()
     conn = st.conn()
+    if not fits_db_int(counter_id):  # no such row; the driver would overflow
+        raise CounterNotFound(counter=str(counter_id)[:20])
     counter = conn.execute(st.COUNTER_INFO, {"cid": counter_id}).first()
     if counter is None or not counter.active:
         raise CounterNotFound(counter=counter_id)
