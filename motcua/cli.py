@@ -43,6 +43,21 @@ def init_command() -> None:
     """Create or upgrade the database and seed the default service areas."""
     result = init_database()
     click.echo(f"Cơ sở dữ liệu đã sẵn sàng. Lĩnh vực mới thêm: {result['areas_added']}.")
+    _say_where_the_key_is()
+
+
+def _say_where_the_key_is() -> None:
+    """Tell the operator where the generated secret key lives (create_app made it)."""
+    from pathlib import Path
+
+    from motcua.config import SECRET_KEY_FILE
+
+    path = Path(current_app.instance_path) / SECRET_KEY_FILE
+    if path.exists():
+        click.echo(
+            f"Khóa bí mật của máy chủ: {path} (chỉ tài khoản chạy máy chủ đọc được; "
+            "hãy sao lưu cùng dữ liệu)."
+        )
 
 
 @click.command("demo")
@@ -52,6 +67,7 @@ def demo_command() -> None:
     from motcua.services.demo import seed_demo
 
     init_database()
+    _say_where_the_key_is()
     info = seed_demo()
     click.echo(f"Đã tạo dữ liệu mẫu. Đăng nhập (mật khẩu chung: {info['password']}):")
     for login in info["logins"]:

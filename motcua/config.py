@@ -4,13 +4,19 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
-DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+#: Keys published with motcua (the demo's old default): refused in every mode.
+KNOWN_SECRET_KEYS = frozenset({"dev-insecure-change-me"})
+#: The key generated for an instance that configures none (mode 0600).
+SECRET_KEY_FILE = "secret_key"
 
 DEFAULTS: dict[str, Any] = {
-    # Flask / security
-    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Flask / security. None: the instance's own generated key (<instance>/secret_key).
+    "SECRET_KEY": None,
     "ENV_PRODUCTION": False,
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug method; tests use a cheap one
     "SESSION_COOKIE_SAMESITE": "Lax",  # never sent on cross-site POSTs (CSRF on the API)
@@ -130,3 +136,39 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
 }
+
+
+def instance_secret_key(instance_path: str | Path) -> str:
+    """The instance's generated secret key, created (mode 0600) on first use.
+
+    Created with O_EXCL, so that two processes starting together agree on one key.
+    """
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if not key:
+            raise RuntimeError(f"{path} is empty: delete it to have a new key generated") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+    return key
+
+
+def resolve_secret_key(configured: Any, instance_path: str | Path, *, testing: bool) -> str:
+    """The key to sign with: the configured one, else the instance's generated one.
+
+    A published key is refused in every mode; a test app must set its own.
+    """
+    if configured in KNOWN_SECRET_KEYS:
+        raise RuntimeError(
+            "Refusing to start with a published SECRET_KEY: remove it from the configuration "
+            "(motcua then generates one into the instance folder) or set your own"
+        )
+    if configured:
+        return str(configured)
+    if testing:
+        raise RuntimeError("A test app must set its own SECRET_KEY")
+    return instance_secret_key(instance_path)
