@@ -119,8 +119,13 @@ DEFAULTS: dict[str, Any] = {
     "REQUIRE_DEVICE_PAIRING": False,
     "DEVICE_PAIRING_MINUTES": 15,  # a pairing code expires after this
     "DEVICE_ONLINE_SECONDS": 150,  # a device seen this recently shows as online
-    "LOGIN_MAX_FAILURES": 5,  # per username and IP address ...
-    "LOGIN_FAILURE_WINDOW_S": 15 * 60,  # ... within this window, then 429
+    # Login throttling per username and IP address: LOGIN_MAX_FAILURES wrong passwords within
+    # the window are free, then each try waits LOGIN_DELAY_BASE_S doubling per failure, at most
+    # LOGIN_DELAY_MAX_S (429 with Retry-After); never a lock: the administrator can lift it.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_S": 15 * 60,
+    "LOGIN_DELAY_BASE_S": 2,
+    "LOGIN_DELAY_MAX_S": 120,
     "PHOTO_MAX_BYTES": 3 * 1024 * 1024,
     # Request bodies: small everywhere (413 beyond), larger only where a file is uploaded.
     "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -218,7 +218,12 @@ def user_new() -> Any:
 def user_edit(user_id: int) -> Any:
     """Edit an account's name, position, unit, role and default counter."""
     user = staff.get_staff(user_id)
-    context = {"user": user, "roles": _roles(), "counters": hall.list_counters()}
+    context = {
+        "user": user,
+        "roles": _roles(),
+        "counters": hall.list_counters(),
+        "throttled": staff.throttled_usernames().get(user.username),
+    }
     if request.method == "POST":
         try:
             staff.update_staff(user_id, **StaffForm.read().values(), **_who())
@@ -269,6 +274,17 @@ def user_active(user_id: int) -> Any:
     active = bool(ActiveForm.read().active.data)
     done = _("Đã mở khóa tài khoản.") if active else _("Đã khóa tài khoản.")
     return _user_action(user_id, done, lambda: staff.set_active(user_id, active, **_who()))
+
+
+@bp.route("/users/<int:user_id>/login-unlock", methods=["POST"])
+def user_login_unlock(user_id: int) -> Any:
+    """Lift the sign-in delay of an account after wrong passwords (audited)."""
+    username = staff.get_staff(user_id).username
+    return _user_action(
+        user_id,
+        _("Đã mở khóa đăng nhập: tài khoản đăng nhập lại được ngay."),
+        lambda: staff.lift_login_throttle(username, ip=request.remote_addr, **_who()),
+    )
 
 
 @bp.route("/users/<int:user_id>/photo", methods=["POST"])

@@ -25,7 +25,8 @@ MAX_LIMIT = 1000
 ACTION_LABELS: dict[str, Any] = {
     "login": _l("Đăng nhập"),
     "login_failed": _l("Đăng nhập sai"),
-    "login_throttled": _l("Đăng nhập bị chặn tạm thời"),
+    "login_throttled": _l("Đăng nhập bị giãn cách"),
+    "login_unlocked": _l("Mở khóa đăng nhập"),
     "logout": _l("Đăng xuất"),
     "setting_changed": _l("Đổi cài đặt"),
     "setting_reset": _l("Trả cài đặt về mặc định"),
