@@ -129,7 +129,10 @@ class TicketSchema(ma.Schema):
     started_at = ma.fields.String(allow_none=True)
     call_count = ma.fields.Integer()
     misses = ma.fields.Integer()
-    dossier_code = ma.fields.String(allow_none=True)
+    dossier_code = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Mã hồ sơ: staff answers only; null on the public status"},
+    )
     created = ma.fields.Boolean(metadata={"description": "False when an idempotent retry"})
 
 

@@ -16,11 +16,17 @@ from motcua.timeutil import business_day, ensure_now
 
 @transactional
 def ticket_status(token: str, *, policy: QueuePolicy | None = None) -> TicketView:
-    """The public view of a ticket by its unguessable token."""
+    """The public view of a ticket by its unguessable token (what its QR opens).
+
+    Without the dossier code: a QR photographed or a status link shared must not tell
+    which dossier a citizen filed; staff see the code on their consoles and reports.
+    """
     row = st.conn().execute(st.TICKET_BY_TOKEN, {"token": token}).first()
     if row is None:
         raise TicketNotFound()
-    return full_view(row._asdict(), policy or current_policy())
+    view = full_view(row._asdict(), policy or current_policy())
+    view.dossier_code = None
+    return view
 
 
 @transactional
