@@ -93,7 +93,7 @@ def serve_command(host: str, port: int) -> None:
 def start_housekeeping(app: Flask, interval_s: int = 600) -> None:
     """Expire tickets of earlier business days now and then, in the background."""
     from motcua.extensions import socketio
-    from motcua.services import tickets
+    from motcua.services import privacy, tickets
 
     def loop() -> None:
         while True:
@@ -102,6 +102,10 @@ def start_housekeeping(app: Flask, interval_s: int = 600) -> None:
                     tickets.expire_stale()
                 except Exception:
                     log.exception("housekeeping failed")
+                try:  # retention of personal data (issue 14)
+                    privacy.purge()
+                except Exception:
+                    log.exception("personal data purge failed")
             time.sleep(interval_s)
 
     socketio.start_background_task(loop)
@@ -114,6 +118,20 @@ def expire_command() -> None:
     from motcua.services import tickets
 
     click.echo(f"Đã đóng {tickets.expire_stale()} số thứ tự của các ngày trước.")
+
+
+@click.command("purge")
+@click.option("--days", type=click.IntRange(min=1), help="Giữ N ngày (mặc định: RETENTION_DAYS).")
+@with_appcontext
+def purge_command(days: int | None) -> None:
+    """Erase dossier codes, notes and comments older than the retention (RETENTION_DAYS)."""
+    from motcua.services import privacy
+
+    result = privacy.purge(days=days, actor="cli")
+    click.echo(
+        f"Đã xóa dữ liệu cá nhân trước ngày {result.kept_from:%d/%m/%Y}: "
+        f"{result.tickets} số thứ tự, {result.events} ghi chú, {result.ratings} góp ý."
+    )
 
 
 @click.group("user")
@@ -148,7 +166,14 @@ def user_add(username: str, role: str, full_name: str, position: str, password_s
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to the app (``flask --app motcua …`` works too)."""
-    for command in (init_command, demo_command, serve_command, expire_command, user_group):
+    for command in (
+        init_command,
+        demo_command,
+        serve_command,
+        expire_command,
+        purge_command,
+        user_group,
+    ):
         app.cli.add_command(command)
     from motcua.cli_printer import printer_group
     from motcua.cli_session import session_group

@@ -127,6 +127,11 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_DELAY_BASE_S": 2,
     "LOGIN_DELAY_MAX_S": 120,
     "PHOTO_MAX_BYTES": 3 * 1024 * 1024,
+    # Personal data (motcua/services/privacy.py, docs/security.md): dossier codes, transfer
+    # notes, cancel reasons and rating comments are erased after this many days (tickets stay
+    # as anonymous statistics); phone and ID numbers typed into free text are masked at write.
+    "RETENTION_DAYS": 90,
+    "MASK_PERSONAL_TEXT": True,
     # Request bodies: small everywhere (413 beyond), larger only where a file is uploaded.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "PHOTO_UPLOAD_MAX_BYTES": 4 * 1024 * 1024,  # the photo plus its form

@@ -32,7 +32,7 @@ from motcua.admin.forms import (
 )
 from motcua.errors import ValidationFailed
 from motcua.security import body_limit
-from motcua.services import audit, devices, hall, settings, staff
+from motcua.services import audit, devices, hall, privacy, settings, staff
 from motcua.services.devices import Pairing
 from motcua.timeutil import local
 
@@ -518,6 +518,35 @@ def device_printer_status(device_id: int) -> Any:
 
 
 # --------------------------------------------------------------------------- audit
+
+
+@bp.route("/privacy")
+def privacy_page() -> Any:
+    """Dữ liệu cá nhân: what is kept, for how long, and what the database holds now."""
+    policy = privacy.retention_policy()
+    last = local(policy.last_purge).strftime("%H:%M %d/%m/%Y") if policy.last_purge else None
+    return render_template(
+        "admin/privacy.html",
+        policy=policy,
+        kept=privacy.what_is_kept(policy.days),
+        last_purge=last,
+    )
+
+
+@bp.route("/privacy/purge", methods=["POST"])
+def privacy_purge() -> Any:
+    """Erase now what is older than the retention (the housekeeping does it every 10 minutes)."""
+    result = privacy.purge(**_who())
+    flash(
+        _(
+            "Đã xóa dữ liệu cá nhân trước ngày %(d)s: %(t)s số thứ tự, %(e)s ghi chú, %(r)s góp ý.",
+            d=result.kept_from.strftime("%d/%m/%Y"),
+            t=result.tickets,
+            e=result.events,
+            r=result.ratings,
+        )
+    )
+    return redirect(url_for("admin.privacy_page"))
 
 
 @bp.route("/audit")

@@ -53,6 +53,7 @@ ACTION_LABELS: dict[str, Any] = {
     "device_printer": _l("Đổi máy in của ki-ốt"),
     "device_test_print": _l("In thử"),
     "backup": _l("Sao lưu dữ liệu"),
+    "data_purged": _l("Xóa dữ liệu cá nhân quá hạn"),
     "restore": _l("Khôi phục dữ liệu"),
     # Officers' ticket actions (from the ticket event log).
     "ticket:called": _l("Gọi số"),
@@ -211,3 +212,10 @@ def count(action: str, **where: Any) -> int:
     if where.get("since") is not None:
         stmt = stmt.where(AuditEntry.at > where["since"])
     return int(db.session.scalar(stmt) or 0)
+
+
+def last_at(action: str) -> dt.datetime | None:
+    """When the action was last recorded (None: never)."""
+    return db.session.scalar(  # type: ignore[no-any-return]
+        sa.select(sa.func.max(AuditEntry.at)).where(AuditEntry.action == action)
+    )

@@ -36,6 +36,7 @@ from motcua.errors import (
 from motcua.inputs import fits_db_int
 from motcua.services import audit, catalog_cache
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
+from motcua.services.privacy import mask_personal
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import TicketView, queue_entry, row_view
 from motcua.timeutil import business_day, ensure_now
@@ -412,7 +413,7 @@ def transfer(
             "from_area_id": from_area_id,
             "to_area_id": area_id,
             "to_counter": to_number,
-            "note": (note or "")[:MAX_NOTE],
+            "note": (mask_personal(note) or "")[:MAX_NOTE],
         },
         estimate=True,
         queue=queue_entry(act.ticket, to_number),
@@ -443,7 +444,7 @@ def cancel(
     now = ensure_now(now)
     ticket.update(status=CANCELLED, finished_at=now)
     st.update_ticket(ticket["id"], status=CANCELLED, finished_at=now)
-    reason = (reason or "").strip()[:MAX_NOTE] or None
+    reason = (mask_personal((reason or "").strip()) or "")[:MAX_NOTE] or None
     return _record(
         ticket,
         None,
