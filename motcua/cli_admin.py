@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
-import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
 log = logging.getLogger(__name__)

@@ -104,6 +104,8 @@ def _refuse_control_chars() -> None:
 
 
 def _check_csrf() -> None:
+    if request.routing_exception is not None:  # 404/405: the routing error is the answer
+        return
     if needs_csrf_check(request.method, request.path, request.is_json):
         csrf.protect()
 
