@@ -20,6 +20,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import NotFound
 
 from motcua.errors import ControlCharacters
 from motcua.inputs import has_control_chars, load_json
@@ -93,7 +94,9 @@ def _refuse_control_chars() -> None:
     JSON bodies are checked by the schemas that load them (``motcua.api.schemas.Input``) and
     Socket.IO payloads by ``motcua.namespaces.load_args``.
     """
-    if has_control_chars(list(request.args.lists())) or has_control_chars(request.path):
+    if has_control_chars(request.path):  # no route, no ticket token has one: nothing is there
+        raise NotFound()
+    if has_control_chars(list(request.args.lists())):
         raise ControlCharacters()
     if request.method in UNSAFE_METHODS and request.mimetype in (
         "application/x-www-form-urlencoded",

@@ -239,7 +239,7 @@ def counter_id(app: Flask, number: int) -> int:
 # The longest tests first. Under pytest-xdist (scripts/test.sh: -n 2 --maxschedchunk 1) the
 # first worker starts with the two concurrency tests (~1 min), the second with the browser
 # tests (~1 min), and the short tests, handed out one at a time, fill the rest evenly.
-LONGEST_FIRST = ("tests/unit/test_concurrency.py", "tests/browser/")
+LONGEST_FIRST = ("tests/unit/test_concurrency.py", "tests/browser/", "tests/web/test_fuzz_live.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

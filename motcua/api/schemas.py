@@ -277,5 +277,13 @@ class BoardSchema(ma.Schema):
 class BoardQuerySchema(Input):
     """Filters of GET /board (a screen above some counters)."""
 
-    areas = ma.fields.String(load_default=None, metadata={"example": "A,B"})
-    counters = ma.fields.String(load_default=None, metadata={"example": "1,2"})
+    areas = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(max=500),
+        metadata={"example": "A,B", "pattern": r"^[A-Za-z0-9_.\-]*(,[A-Za-z0-9_.\-]*)*$"},
+    )
+    counters = ma.fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\s*(\d{1,9}\s*(,\s*\d{1,9}\s*)*)?,?\s*$"),
+        metadata={"example": "1,2", "pattern": r"^(\d{1,9}(,\d{1,9})*)?$"},
+    )
