@@ -139,7 +139,7 @@ def user_from_api_token(token: str) -> UserView:
     uid = data.get("uid") if isinstance(data, dict) else None
     # A token signed with our key but not made by issue_api_token (say, a key leaked to a
     # tool) is refused like a forged one, never a 500.
-    user = get_user(uid) if fits_db_int(uid) else None
+    user = get_user(uid) if isinstance(uid, int) and fits_db_int(uid) else None
     if user is None:
         raise Unauthorized()
     return user

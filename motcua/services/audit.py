@@ -216,6 +216,6 @@ def count(action: str, **where: Any) -> int:
 
 def last_at(action: str) -> dt.datetime | None:
     """When the action was last recorded (None: never)."""
-    return db.session.scalar(  # type: ignore[no-any-return]
+    return db.session.scalar(
         sa.select(sa.func.max(AuditEntry.at)).where(AuditEntry.action == action)
     )

@@ -93,6 +93,12 @@ class RetentionPolicy:
     last_purge: dt.datetime | None
 
 
+def _rowcount(statement: sa.Update) -> int:
+    """Run an UPDATE; how many rows it changed."""
+    result = cast(sa.CursorResult[Any], db.session.execute(statement))
+    return int(result.rowcount)
+
+
 def _old_tickets(kept_from: dt.date) -> sa.Select[tuple[int]]:
     return sa.select(TICKETS.c.id).where(TICKETS.c.business_day < kept_from)
 
@@ -118,14 +124,14 @@ def purge(
     days = retention_days() if days is None else max(1, int(days))
     kept_from = business_day(now) - dt.timedelta(days=days)
     old = _old_tickets(kept_from)
-    tickets = db.session.execute(
+    tickets = _rowcount(
         sa.update(TICKETS)
         .where(
             TICKETS.c.business_day < kept_from,
             sa.or_(TICKETS.c.dossier_code.is_not(None), TICKETS.c.idempotency_key.is_not(None)),
         )
         .values(dossier_code=None, idempotency_key=None, request_hash=None)
-    ).rowcount
+    )
     events = 0
     rows = db.session.execute(
         sa.select(EVENTS.c.id, EVENTS.c.detail).where(
@@ -139,11 +145,11 @@ def purge(
                 sa.update(EVENTS).where(EVENTS.c.id == event_id).values(detail=kept or None)
             )
             events += 1
-    ratings = db.session.execute(
+    ratings = _rowcount(
         sa.update(RATINGS)
         .where(RATINGS.c.ticket_id.in_(old), RATINGS.c.comment.is_not(None))
         .values(comment=None)
-    ).rowcount
+    )
     result = PurgeResult(kept_from=kept_from, tickets=tickets, events=events, ratings=ratings)
     if tickets or events or ratings or actor:
         audit.record(
