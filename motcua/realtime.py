@@ -15,10 +15,11 @@ log = logging.getLogger(__name__)
 
 # Surfaces that follow a site's board; each is a Socket.IO namespace.
 SITE_NAMESPACES = ("/display", "/counter", "/kiosk", "/rating", "/leader")
-# Anyone in the hall (or on its Wi-Fi) may open these: they get only what a stranger standing
-# in the hall may see on the board: the number, its area, its counter, its state and times.
-PUBLIC_NAMESPACES = frozenset({"/display", "/kiosk"})
-# Staff rooms (signed-in officers and leaders, the counter's paired tablet) get the whole fact.
+# Anyone in the hall (or on its Wi-Fi) may open these (/rating admits an unpaired tablet by its
+# counter number): they get only what a stranger standing in the hall may see on the board:
+# the number, its area, its counter, its state and times, and who sits at which counter.
+PUBLIC_NAMESPACES = frozenset({"/display", "/kiosk", "/rating"})
+# Staff rooms (/counter, /leader: signed-in officers and leaders) get the whole fact.
 PUBLIC_TICKET_FIELDS = frozenset(
     {
         "uuid",  # matches a kiosk's print status to the ticket on its screen
@@ -40,7 +41,7 @@ PUBLIC_TICKET_FIELDS = frozenset(
     }
 )
 # Top-level fields of a fact that never leave the staff rooms.
-PRIVATE_FACT_FIELDS = frozenset({"note", "reason", "comment", "dossier_code", "officer"})
+PRIVATE_FACT_FIELDS = frozenset({"note", "reason", "comment", "dossier_code"})
 # The ticket's own status page (it holds the token) sees its priority but never the dossier code.
 OWNER_HIDDEN_FIELDS = frozenset({"dossier_code"})
 
@@ -69,7 +70,7 @@ def staff_fact(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def public_fact(payload: dict[str, Any]) -> dict[str, Any]:
-    """A fact for the public namespaces: no dossier code, priority, note, officer or token."""
+    """A fact for the public namespaces: no dossier code, priority, note or token."""
     out = {k: v for k, v in payload.items() if k not in PRIVATE_FACT_FIELDS}
     ticket = payload.get("ticket")
     if isinstance(ticket, dict):

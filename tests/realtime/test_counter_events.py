@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_socketio import SocketIOTestClient
 
+from motcua import realtime
 from motcua.extensions import socketio
 from tests.conftest import counter_id, login
 from tests.realtime.conftest import Clock, events
@@ -114,11 +115,10 @@ def test_call_next_acks_the_ticket_and_publishes_the_call(
     [fact] = events(board, "/display", "ticket_called")
     assert fact["seq"] == ack["seq"] == 2
     assert fact["counter"] == 1 and fact["recall"] is False
-    assert "officer" not in fact  # the lobby gets the number, the counter, the area only
+    assert fact["officer"] == user_id(desk.app, "canbo1")  # the tablet's card follows it
     assert fact["ticket"]["code"] == "A001"
-    [staff_fact] = events(desk, NS, "ticket_called")
-    assert staff_fact["seq"] == 2
-    assert staff_fact["officer"] == user_id(desk.app, "canbo1")  # the tablet's card follows it
+    assert set(fact["ticket"]) <= realtime.PUBLIC_TICKET_FIELDS  # what a stranger may see
+    assert [e["seq"] for e in events(desk, NS, "ticket_called")] == [2]
     state = snapshot(desk)
     assert state["current"]["code"] == "A001" and state["waiting"] == []
 
@@ -269,7 +269,7 @@ def test_pause_blocks_calls_until_resumed(
     paused = act(desk, "pause", {"paused": True})
     assert paused == {"ok": True, "counter": 1, "paused": True, "seq": 2}
     [fact] = events(board, "/display", "counter_changed")
-    assert fact == {"seq": 2, "counter": 1, "paused": True}  # no officer on public screens
+    assert fact == {"seq": 2, "counter": 1, "paused": True, "officer": user_id(desk.app, "canbo1")}
     refused = act(desk, "call_next")
     assert refused["error"] == "counter_paused"
     assert "tạm nghỉ" in refused["message"]
