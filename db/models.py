@@ -203,6 +203,8 @@ class Ticket(Base):
     status: Mapped[TicketStatus] = mapped_column(StatusType())
     priority: Mapped[str | None] = mapped_column(sa.String(32))
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(128))
+    # SHA-256 of what the keyed request asked for: the same key with another request is refused.
+    request_hash: Mapped[str | None] = mapped_column(sa.String(64))
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     # Position in the queue; reset when a no-show goes to the back.
     queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())

@@ -20,7 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import Babel
 
     from db import configure_engine_events, db
-    from motcua.config import DEFAULT_SECRET_KEY, DEFAULTS
+    from motcua.config import DEFAULTS, resolve_secret_key
     from motcua.errors import register_error_handlers
     from motcua.extensions import login_manager, migrate, socketio
 
@@ -36,11 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(
             Path(app.instance_path) / "motcua.sqlite3"
         )
-    if app.config.get("ENV_PRODUCTION") and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
-        raise RuntimeError(
-            "Refusing to start in production with the default SECRET_KEY: "
-            "set FLASK_SECRET_KEY or SECRET_KEY in instance/config.py"
-        )
+    # No known secret, ever (motcua/config.py): a published key is refused in every mode.
+    app.config["SECRET_KEY"] = resolve_secret_key(
+        app.config.get("SECRET_KEY"), app.instance_path, testing=test_config is not None
+    )
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "vi")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Ho_Chi_Minh")
 

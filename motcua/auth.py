@@ -35,7 +35,7 @@ class LoginUser(UserMixin):
 
 @login_manager.user_loader
 def _load_user(user_id: str) -> LoginUser | None:
-    view = accounts.get_user(int(user_id)) if user_id.isdigit() else None
+    view = accounts.get_user(int(user_id)) if user_id.isascii() and user_id.isdigit() else None
     return LoginUser(view) if view else None
 
 

@@ -48,6 +48,21 @@ def init_command() -> None:
     """Create or upgrade the database and seed the default service areas."""
     result = init_database()
     click.echo(f"Cơ sở dữ liệu đã sẵn sàng. Lĩnh vực mới thêm: {result['areas_added']}.")
+    _say_where_the_key_is()
+
+
+def _say_where_the_key_is() -> None:
+    """Tell the operator where the generated secret key lives (create_app made it)."""
+    from pathlib import Path
+
+    from motcua.config import SECRET_KEY_FILE
+
+    path = Path(current_app.instance_path) / SECRET_KEY_FILE
+    if path.exists():
+        click.echo(
+            f"Khóa bí mật của máy chủ: {path} (chỉ tài khoản chạy máy chủ đọc được; "
+            "hãy sao lưu cùng dữ liệu)."
+        )
 
 
 @click.command("demo")
@@ -57,6 +72,7 @@ def demo_command() -> None:
     from motcua.services.demo import seed_demo
 
     init_database()
+    _say_where_the_key_is()
     info = seed_demo()
     click.echo(f"Đã tạo dữ liệu mẫu. Đăng nhập (mật khẩu chung: {info['password']}):")
     for login in info["logins"]:
@@ -109,6 +125,20 @@ def expire_command() -> None:
     click.echo(f"Đã đóng {tickets.expire_stale()} số thứ tự của các ngày trước.")
 
 
+@click.command("purge")
+@click.option("--days", type=click.IntRange(min=1), help="Giữ N ngày (mặc định: RETENTION_DAYS).")
+@with_appcontext
+def purge_command(days: int | None) -> None:
+    """Erase dossier codes, notes and comments older than the retention (RETENTION_DAYS)."""
+    from motcua.services import privacy
+
+    result = privacy.purge(days=days, actor="cli")
+    click.echo(
+        f"Đã xóa dữ liệu cá nhân trước ngày {result.kept_from:%d/%m/%Y}: "
+        f"{result.tickets} số thứ tự, {result.events} ghi chú, {result.ratings} góp ý."
+    )
+
+
 @click.group("user")
 def user_group() -> None:
     """Manage accounts."""
@@ -141,7 +171,7 @@ def user_add(username: str, role: str, full_name: str, position: str, password_s
 
 def register_cli(app: Flask) -> None:
     """Attach the commands to the app (``flask --app motcua …`` works too)."""
-    for command in (init_command, demo_command, expire_command, user_group):
+    for command in (init_command, demo_command, expire_command, purge_command, user_group):
         app.cli.add_command(command)
     from motcua.cli_printer import printer_group
     from motcua.cli_session import session_group

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.engine import URL, make_url
@@ -88,8 +89,10 @@ def _check_sqlite_backup(path: Path) -> None:
 
 
 def sqlite_restore(backup: Path, live: Path) -> None:
-    """Replace the live database's content with a backup's (online backup API, in place)."""
+    """Replace the live database's content with a backup's (online backup API, in place);
+    a live file that does not exist yet (a fresh instance) is created."""
     _check_sqlite_backup(backup)
+    live.parent.mkdir(parents=True, exist_ok=True)
     src = sqlite3.connect(f"file:{backup}?mode=ro", uri=True)
     dst = sqlite3.connect(live, timeout=30)
     try:
@@ -167,8 +170,20 @@ def backup_database(path: Path | None = None) -> Path:
     return target
 
 
-def restore_database(path: Path) -> Path:
-    """Restore a backup over the configured database; returns the safety copy made first."""
+def _holds_data(url: URL) -> bool:
+    """Whether the configured database exists and has tables (a fresh instance has none)."""
+    from db import db
+
+    if url.get_backend_name() == "sqlite":
+        path = _sqlite_path(url)
+        if not path.exists() or path.stat().st_size == 0:
+            return False
+    return bool(sa.inspect(db.engine).get_table_names())
+
+
+def restore_database(path: Path) -> Path | None:
+    """Restore a backup over the configured database; returns the safety copy made first
+    (None onto a fresh instance: there is nothing to keep)."""
     from flask_migrate import upgrade
 
     from db import db
@@ -177,7 +192,9 @@ def restore_database(path: Path) -> Path:
     if not path.is_file():
         raise BackupError(f"Không thấy tệp {path}.")
     url = _url()
-    safety = backup_database(None)
+    if url.get_backend_name() == "sqlite":
+        _check_sqlite_backup(path)  # before anything is touched
+    safety = backup_database(None) if _holds_data(url) else None
     db.session.remove()
     db.engine.dispose()
     if url.get_backend_name() == "sqlite":
@@ -188,7 +205,7 @@ def restore_database(path: Path) -> Path:
     upgrade(directory=current_app.extensions["migrate"].directory)
     catalog_cache.invalidate()
     settings.invalidate()
-    _audit("restore", str(path), {"safety_copy": str(safety)})
+    _audit("restore", str(path), {"safety_copy": str(safety) if safety else None})
     return safety
 
 
@@ -225,5 +242,8 @@ def restore_command(path: Path, yes: bool) -> None:
             "Hãy dừng máy chủ rồi chạy lại với --yes để xác nhận."
         )
     safety = restore_database(path)
-    click.echo(f"Đã khôi phục dữ liệu từ {path}. Dữ liệu trước đó được lưu ở {safety}.")
+    if safety is None:
+        click.echo(f"Đã khôi phục dữ liệu từ {path} vào máy chủ mới.")
+    else:
+        click.echo(f"Đã khôi phục dữ liệu từ {path}. Dữ liệu trước đó được lưu ở {safety}.")
     click.echo("Hãy khởi động lại máy chủ.")

@@ -4,13 +4,19 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+from pathlib import Path
 from typing import Any
 
-DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+#: Keys published with motcua (the demo's old default): refused in every mode.
+KNOWN_SECRET_KEYS = frozenset({"dev-insecure-change-me"})
+#: The key generated for an instance that configures none (mode 0600).
+SECRET_KEY_FILE = "secret_key"
 
 DEFAULTS: dict[str, Any] = {
-    # Flask / security
-    "SECRET_KEY": DEFAULT_SECRET_KEY,
+    # Flask / security. None: the instance's own generated key (<instance>/secret_key).
+    "SECRET_KEY": None,
     "ENV_PRODUCTION": False,
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug method; tests use a cheap one
     "SESSION_COOKIE_SAMESITE": "Lax",  # never sent on cross-site POSTs (CSRF on the API)
@@ -120,9 +126,23 @@ DEFAULTS: dict[str, Any] = {
     "REQUIRE_DEVICE_PAIRING": False,
     "DEVICE_PAIRING_MINUTES": 15,  # a pairing code expires after this
     "DEVICE_ONLINE_SECONDS": 150,  # a device seen this recently shows as online
-    "LOGIN_MAX_FAILURES": 5,  # per username and IP address ...
-    "LOGIN_FAILURE_WINDOW_S": 15 * 60,  # ... within this window, then 429
+    # Login throttling per username and IP address: LOGIN_MAX_FAILURES wrong passwords within
+    # the window are free, then each try waits LOGIN_DELAY_BASE_S doubling per failure, at most
+    # LOGIN_DELAY_MAX_S (429 with Retry-After); never a lock: the administrator can lift it.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_FAILURE_WINDOW_S": 15 * 60,
+    "LOGIN_DELAY_BASE_S": 2,
+    "LOGIN_DELAY_MAX_S": 120,
     "PHOTO_MAX_BYTES": 3 * 1024 * 1024,
+    # Personal data (motcua/services/privacy.py, docs/security.md): dossier codes, transfer
+    # notes, cancel reasons and rating comments are erased after this many days (tickets stay
+    # as anonymous statistics); phone and ID numbers typed into free text are masked at write.
+    "RETENTION_DAYS": 90,
+    "MASK_PERSONAL_TEXT": True,
+    # Request bodies: small everywhere (413 beyond), larger only where a file is uploaded.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "PHOTO_UPLOAD_MAX_BYTES": 4 * 1024 * 1024,  # the photo plus its form
+    "SESSION_IMPORT_MAX_BYTES": 64 * 1024 * 1024,  # a session's records bundle
     "CONTENT_SECURITY_POLICY": None,  # None: motcua's own ('self' only)
     "WTF_CSRF_CHECK_DEFAULT": False,  # motcua.security decides which requests need a token
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
@@ -133,3 +153,39 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
 }
+
+
+def instance_secret_key(instance_path: str | Path) -> str:
+    """The instance's generated secret key, created (mode 0600) on first use.
+
+    Created with O_EXCL, so that two processes starting together agree on one key.
+    """
+    path = Path(instance_path) / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if not key:
+            raise RuntimeError(f"{path} is empty: delete it to have a new key generated") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(key + "\n")
+    return key
+
+
+def resolve_secret_key(configured: Any, instance_path: str | Path, *, testing: bool) -> str:
+    """The key to sign with: the configured one, else the instance's generated one.
+
+    A published key is refused in every mode; a test app must set its own.
+    """
+    if configured in KNOWN_SECRET_KEYS:
+        raise RuntimeError(
+            "Refusing to start with a published SECRET_KEY: remove it from the configuration "
+            "(motcua then generates one into the instance folder) or set your own"
+        )
+    if configured:
+        return str(configured)
+    if testing:
+        raise RuntimeError("A test app must set its own SECRET_KEY")
+    return instance_secret_key(instance_path)

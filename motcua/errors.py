@@ -134,10 +134,44 @@ class BundleRefused(DomainError):
 
 
 class TooManyAttempts(DomainError):
-    """Too many wrong passwords for this username from this address."""
+    """Too many wrong passwords for this username from this address: wait, or ask the admin."""
 
     code, status = "too_many_attempts", 429
-    message = _l("Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút.")
+    message = _l(
+        "Đăng nhập sai nhiều lần. Vui lòng chờ ít giây rồi thử lại, hoặc nhờ quản trị viên "
+        "mở khóa đăng nhập cho tài khoản."
+    )
+
+    def __init__(self, retry_after: int | None = None, **details: Any) -> None:
+        message = None
+        if retry_after is not None:
+            details["retry_after"] = retry_after
+            message = _l(
+                "Đăng nhập sai nhiều lần. Vui lòng thử lại sau %(s)s giây, hoặc nhờ quản trị "
+                "viên mở khóa đăng nhập cho tài khoản.",
+                s=retry_after,
+            )
+        super().__init__(message, **details)
+
+
+class ControlCharacters(DomainError):
+    """A NUL or another control character in a text field (PostgreSQL refuses NUL)."""
+
+    code, status = "control_characters", 422
+    message = _l(
+        "Dữ liệu gửi lên có ký tự điều khiển không hợp lệ (ví dụ ký tự NUL). "
+        "Vui lòng nhập lại bằng chữ, số và dấu câu thông thường."
+    )
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key already used for a different request (IETF httpapi draft)."""
+
+    code, status = "idempotency_key_reused", 422
+    message = _l(
+        "Mã chống trùng (Idempotency-Key) này đã được dùng cho một yêu cầu khác. "
+        "Mỗi lần lấy số cần một mã mới."
+    )
 
 
 # --------------------------------------------------------------------------- kiosk and printing
@@ -273,19 +307,26 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ma.ValidationError)
     def _refused(exc: DomainError | ma.ValidationError) -> Any:
         status, body = failure(exc)
-        return jsonify(body), status
+        retry = exc.details.get("retry_after") if isinstance(exc, DomainError) else None
+        return jsonify(body), status, ({"Retry-After": str(retry)} if retry else {})
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         status = exc.code or 500
+        # Keep the exception's own headers (405's Allow, 401's WWW-Authenticate, ...).
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
         if _wants_json():
             errors = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
-            return jsonify(http_error_payload(status, errors)), status
+            return jsonify(http_error_payload(status, errors)), status, headers
         from flask import render_template
 
-        return render_template(
-            "error.html", status=status, message=http_error_payload(status)["message"]
-        ), status
+        return (
+            render_template(
+                "error.html", status=status, message=http_error_payload(status)["message"]
+            ),
+            status,
+            headers,
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -25,7 +25,8 @@ import marshmallow as ma
 from flask import session
 from flask_socketio import ConnectionRefusedError, Namespace
 
-from motcua.errors import DomainError, Unauthorized, failure
+from motcua.errors import ControlCharacters, DomainError, Unauthorized, failure
+from motcua.inputs import has_control_chars
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,12 @@ SESSION_PREFIX = "motcua.socket:"
 
 
 def load_args(schema: ma.Schema | None, data: Any) -> dict[str, Any]:
-    """A verb's or connect's arguments loaded by its schema (None is an empty object)."""
+    """A verb's or connect's arguments loaded by its schema (None is an empty object).
+
+    Control characters anywhere in the payload are refused first (``ControlCharacters``).
+    """
+    if has_control_chars(data):
+        raise ControlCharacters()
     if schema is None:  # no arguments declared: an object passes as sent, anything else is {}
         return dict(data) if isinstance(data, Mapping) else {}
     return dict(schema.load({} if data is None else data))

@@ -15,6 +15,35 @@ log = logging.getLogger(__name__)
 
 # Surfaces that follow a site's board; each is a Socket.IO namespace.
 SITE_NAMESPACES = ("/display", "/counter", "/kiosk", "/rating", "/leader")
+# Anyone in the hall (or on its Wi-Fi) may open these (/rating admits an unpaired tablet by its
+# counter number): they get only what a stranger standing in the hall may see on the board:
+# the number, its area, its counter, its state and times, and who sits at which counter.
+PUBLIC_NAMESPACES = frozenset({"/display", "/kiosk", "/rating"})
+# Staff rooms (/counter, /leader: signed-in officers and leaders) get the whole fact.
+PUBLIC_TICKET_FIELDS = frozenset(
+    {
+        "uuid",  # matches a kiosk's print status to the ticket on its screen
+        "code",
+        "number",
+        "status",
+        "area_code",
+        "area_prefix",
+        "area_name",
+        "counter_number",
+        "serving_counters",
+        "issued_at",
+        "called_at",
+        "started_at",
+        "finished_at",
+        "business_day",
+        "site_code",
+        "seq",
+    }
+)
+# Top-level fields of a fact that never leave the staff rooms.
+PRIVATE_FACT_FIELDS = frozenset({"note", "reason", "comment", "dossier_code"})
+# The ticket's own status page (it holds the token) sees its priority but never the dossier code.
+OWNER_HIDDEN_FIELDS = frozenset({"dossier_code"})
 
 
 def site_room(site_id: int) -> str:
@@ -32,22 +61,47 @@ def ticket_room(token: str) -> str:
     return f"ticket:{token}"
 
 
+def staff_fact(payload: dict[str, Any]) -> dict[str, Any]:
+    """A fact for the staff rooms: everything but the ticket's token."""
+    ticket = payload.get("ticket")
+    if not isinstance(ticket, dict) or "token" not in ticket:
+        return payload
+    return {**payload, "ticket": {k: v for k, v in ticket.items() if k != "token"}}
+
+
+def public_fact(payload: dict[str, Any]) -> dict[str, Any]:
+    """A fact for the public namespaces: no dossier code, priority, note or token."""
+    out = {k: v for k, v in payload.items() if k not in PRIVATE_FACT_FIELDS}
+    ticket = payload.get("ticket")
+    if isinstance(ticket, dict):
+        out["ticket"] = {k: v for k, v in ticket.items() if k in PUBLIC_TICKET_FIELDS}
+    return out
+
+
+def owner_fact(payload: dict[str, Any]) -> dict[str, Any]:
+    """A fact for the ticket's own status page: its token and priority, not its dossier code."""
+    ticket = payload.get("ticket")
+    if not isinstance(ticket, dict):
+        return payload
+    return {**payload, "ticket": {k: v for k, v in ticket.items() if k not in OWNER_HIDDEN_FIELDS}}
+
+
 def publish(site_id: int, event: str, payload: dict[str, Any]) -> None:
     """Send a fact to every surface following the site; never raises.
 
-    A ticket's public token opens its status page (and its rating): it goes only to
-    that ticket's own room, never to a site room where any screen on the LAN listens.
+    Privacy by design: the public namespaces (/display, /kiosk: any screen or phone on the
+    hall's network) get ``public_fact``, the staff namespaces the whole fact. A ticket's
+    public token opens its status page (and its rating): it goes only to that ticket's own
+    room, never to a site room.
     """
     try:
         ticket = payload.get("ticket")
         token = ticket.get("token") if isinstance(ticket, dict) else None
-        public = payload
-        if token:
-            assert isinstance(ticket, dict)
-            public = {**payload, "ticket": {k: v for k, v in ticket.items() if k != "token"}}
+        staff, public = staff_fact(payload), public_fact(payload)
         for namespace in SITE_NAMESPACES:
-            socketio.emit(event, public, to=site_room(site_id), namespace=namespace)
+            fact = public if namespace in PUBLIC_NAMESPACES else staff
+            socketio.emit(event, fact, to=site_room(site_id), namespace=namespace)
         if token:
-            socketio.emit(event, payload, to=ticket_room(token), namespace="/kiosk")
+            socketio.emit(event, owner_fact(payload), to=ticket_room(token), namespace="/kiosk")
     except Exception:  # a broken socket must never undo a committed ticket
         log.exception("could not publish %s for site %s", event, site_id)

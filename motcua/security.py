@@ -13,13 +13,21 @@ template that needs an inline ``<style>`` gives it ``nonce="{{ csp_nonce() }}"``
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import NotFound
+
+from motcua.errors import ControlCharacters
+from motcua.inputs import has_control_chars, load_json
 
 csrf = CSRFProtect()
+F = TypeVar("F", bound=Callable[..., Any])
+BODY_LIMIT_ATTR = "_motcua_body_limit"
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_MESSAGE = _l(
@@ -53,7 +61,54 @@ def csp_nonce() -> str:
     return str(nonce)
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading at most ``MAX_JSON_DEPTH`` levels (``request.get_json``: 400)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse JSON; deeper than the bound raises a ``JSONDecodeError`` (malformed)."""
+        return load_json(s, **kwargs)
+
+
+def body_limit(config_key: str) -> Callable[[F], F]:
+    """Mark a view whose request body may be larger than MAX_CONTENT_LENGTH (the setting
+    ``config_key`` gives its limit in bytes); put it right under the route decorator."""
+
+    def mark(view: F) -> F:
+        setattr(view, BODY_LIMIT_ATTR, config_key)
+        return view
+
+    return mark
+
+
+def _limit_body() -> None:
+    """Every body is small (MAX_CONTENT_LENGTH) unless its view says otherwise (413)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    key = getattr(view, BODY_LIMIT_ATTR, None)
+    if key is not None:
+        request.max_content_length = int(current_app.config[key])
+
+
+def _refuse_control_chars() -> None:
+    """NUL and other control characters in the address or a form: refused (422), once here.
+
+    JSON bodies are checked by the schemas that load them (``motcua.api.schemas.Input``) and
+    Socket.IO payloads by ``motcua.namespaces.load_args``.
+    """
+    if has_control_chars(request.path):  # no route, no ticket token has one: nothing is there
+        raise NotFound()
+    if has_control_chars(list(request.args.lists())):
+        raise ControlCharacters()
+    if request.method in UNSAFE_METHODS and request.mimetype in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        if has_control_chars(list(request.form.lists())):
+            raise ControlCharacters()
+
+
 def _check_csrf() -> None:
+    if request.routing_exception is not None:  # 404/405: the routing error is the answer
+        return
     if needs_csrf_check(request.method, request.path, request.is_json):
         csrf.protect()
 
@@ -77,7 +132,10 @@ def _csrf_refused(_exc: CSRFError) -> Any:
 
 def init_app(app: Flask) -> None:
     """Attach CSRF protection, the security headers and ``csp_nonce()`` to the app."""
+    app.json = BoundedJSONProvider(app)
     csrf.init_app(app)
+    app.before_request(_limit_body)
+    app.before_request(_refuse_control_chars)
     app.before_request(_check_csrf)
     app.after_request(_add_headers)
     app.register_error_handler(CSRFError, _csrf_refused)

@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask
 
 from motcua.extensions import socketio
-from motcua.services import catalog_cache, cluster, settings, tickets
+from motcua.services import catalog_cache, cluster, privacy, settings, tickets
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ def start_process_tasks(app: Flask) -> None:
     def housekeeping() -> None:
         with app.app_context():
             tickets.expire_stale()
+            privacy.purge()  # retention of personal data: RETENTION_DAYS
 
     if dialect == "postgresql":
         socketio.start_background_task(

@@ -238,9 +238,14 @@ def counter_id(app: Flask, number: int) -> int:
 
 # The longest tests first. Under pytest-xdist (scripts/test.sh: -n 2 --maxschedchunk 1) the
 # first worker starts with the cluster test (~30 s) then the two concurrency tests (~1 min),
-# the second with the browser tests (~1 min), and the short tests, handed out one at a
-# time, fill the rest evenly.
-LONGEST_FIRST = ("tests/cluster/", "tests/unit/test_concurrency.py", "tests/browser/")
+# the second with the browser tests (~1 min), the fuzzing of the live API next, and the short
+# tests, handed out one at a time, fill the rest evenly.
+LONGEST_FIRST = (
+    "tests/cluster/",
+    "tests/unit/test_concurrency.py",
+    "tests/browser/",
+    "tests/web/test_fuzz_live.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

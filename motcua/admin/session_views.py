@@ -11,6 +11,7 @@ from flask_login import current_user
 from motcua.admin import bp
 from motcua.admin.forms import SessionPlanForm
 from motcua.errors import BundleRefused, DomainError, ValidationFailed
+from motcua.security import body_limit
 from motcua.services import session_records, sessions
 
 STATUS_INVALID = 422
@@ -67,6 +68,7 @@ def session_kit(code: str) -> Any:
 
 
 @bp.route("/sessions/import", methods=["POST"])
+@body_limit("SESSION_IMPORT_MAX_BYTES")
 def session_import() -> Any:
     """Upload a laptop's records file and show what was merged or refused."""
     upload = request.files.get("bundle")

@@ -31,7 +31,8 @@ from motcua.admin.forms import (
     rows,
 )
 from motcua.errors import ValidationFailed
-from motcua.services import audit, devices, hall, settings, staff
+from motcua.security import body_limit
+from motcua.services import audit, devices, hall, privacy, settings, staff
 from motcua.services.devices import Pairing
 from motcua.timeutil import local
 
@@ -217,7 +218,12 @@ def user_new() -> Any:
 def user_edit(user_id: int) -> Any:
     """Edit an account's name, position, unit, role and default counter."""
     user = staff.get_staff(user_id)
-    context = {"user": user, "roles": _roles(), "counters": hall.list_counters()}
+    context = {
+        "user": user,
+        "roles": _roles(),
+        "counters": hall.list_counters(),
+        "throttled": staff.throttled_usernames().get(user.username),
+    }
     if request.method == "POST":
         try:
             staff.update_staff(user_id, **StaffForm.read().values(), **_who())
@@ -270,7 +276,19 @@ def user_active(user_id: int) -> Any:
     return _user_action(user_id, done, lambda: staff.set_active(user_id, active, **_who()))
 
 
+@bp.route("/users/<int:user_id>/login-unlock", methods=["POST"])
+def user_login_unlock(user_id: int) -> Any:
+    """Lift the sign-in delay of an account after wrong passwords (audited)."""
+    username = staff.get_staff(user_id).username
+    return _user_action(
+        user_id,
+        _("Đã mở khóa đăng nhập: tài khoản đăng nhập lại được ngay."),
+        lambda: staff.lift_login_throttle(username, ip=request.remote_addr, **_who()),
+    )
+
+
 @bp.route("/users/<int:user_id>/photo", methods=["POST"])
+@body_limit("PHOTO_UPLOAD_MAX_BYTES")
 def user_photo(user_id: int) -> Any:
     """Upload an officer's photo (shown on the rating tablet)."""
     upload = request.files.get("photo")
@@ -508,6 +526,35 @@ def device_printer_status(device_id: int) -> Any:
 
 
 # --------------------------------------------------------------------------- audit
+
+
+@bp.route("/privacy")
+def privacy_page() -> Any:
+    """Dữ liệu cá nhân: what is kept, for how long, and what the database holds now."""
+    policy = privacy.retention_policy()
+    last = local(policy.last_purge).strftime("%H:%M %d/%m/%Y") if policy.last_purge else None
+    return render_template(
+        "admin/privacy.html",
+        policy=policy,
+        kept=privacy.what_is_kept(policy.days),
+        last_purge=last,
+    )
+
+
+@bp.route("/privacy/purge", methods=["POST"])
+def privacy_purge() -> Any:
+    """Erase now what is older than the retention (the housekeeping does it every 10 minutes)."""
+    result = privacy.purge(**_who())
+    flash(
+        _(
+            "Đã xóa dữ liệu cá nhân trước ngày %(d)s: %(t)s số thứ tự, %(e)s ghi chú, %(r)s góp ý.",
+            d=result.kept_from.strftime("%d/%m/%Y"),
+            t=result.tickets,
+            e=result.events,
+            r=result.ratings,
+        )
+    )
+    return redirect(url_for("admin.privacy_page"))
 
 
 @bp.route("/audit")

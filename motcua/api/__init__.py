@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask import Flask
 from flask_smorest import Api
@@ -24,6 +26,23 @@ class MotcuaApi(Api):  # type: ignore[misc]
         """Errors are handled app-wide by motcua.errors."""
 
 
+#: What ``motcua.inputs.CONTROL_CHARS`` refuses, as an OpenAPI (ECMA-262) pattern.
+PLAIN_TEXT_PATTERN = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f]*$"
+
+
+def _plain_text(converter: Any, field: ma.fields.Field, **_: Any) -> dict[str, Any]:
+    """Document the refusal of control characters on every string a request schema reads."""
+    from motcua.api.schemas import Input
+
+    if (
+        isinstance(field, ma.fields.String)
+        and isinstance(field.parent, Input)
+        and "pattern" not in field.metadata
+    ):
+        return {"pattern": PLAIN_TEXT_PATTERN}
+    return {}
+
+
 def register_api(app: Flask) -> MotcuaApi:
     """Attach the API and its OpenAPI document (/api/v1/openapi.json) to the app."""
     from motcua.api.views import blp
@@ -37,9 +56,19 @@ def register_api(app: Flask) -> MotcuaApi:
         },
     )
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    api.ma_plugin.converter.add_attribute_function(_plain_text)
     api.register_blueprint(blp)
     from motcua.api.sessions import blp as sessions_blp
 
     api.register_blueprint(sessions_blp)
+    # A transfer names its target: another area, another counter, or both (TransferSchema's
+    # own check), said in the document too so that clients and fuzzers know it.
+    api.spec.components.schemas["Transfer"]["anyOf"] = [
+        {
+            "required": ["to_service"],
+            "properties": {"to_service": {"type": "string", "pattern": "\\S"}},
+        },
+        {"required": ["to_counter"], "properties": {"to_counter": {"type": "integer"}}},
+    ]
     app.extensions["motcua_api"] = api
     return api

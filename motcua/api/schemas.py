@@ -11,6 +11,41 @@ from typing import Any
 import marshmallow as ma
 from marshmallow import validate
 
+from motcua.errors import ControlCharacters
+from motcua.inputs import MAX_DB_INT, has_control_chars
+
+
+class Input(ma.Schema):
+    """Base of every request schema: unknown fields and control characters are refused.
+
+    A NUL or another control character in any string (keys included) is refused whole with a
+    clear message (``ControlCharacters``, 422) before any field is read.
+    """
+
+    class Meta:
+        unknown = ma.RAISE
+
+    @ma.pre_load
+    def _refuse_control_chars(self, data: Any, **_: Any) -> Any:
+        if has_control_chars(data):
+            raise ControlCharacters()
+        return data
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """A JSON ``true`` or ``false`` only: ``1``, ``"yes"`` and ``"true"`` are refused."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def Id(**kwargs: Any) -> ma.fields.Integer:  # noqa: N802  (a field factory, named like one)
+    """A JSON integer that fits the database (``1.5``, ``"2"`` and ``2**63`` are refused)."""
+    kwargs.setdefault("validate", validate.Range(min=0, max=MAX_DB_INT))
+    return ma.fields.Integer(strict=True, **kwargs)
+
 
 class Text(ma.fields.String):
     """A string argument trimmed of surrounding spaces; an empty one loads as None."""
@@ -19,10 +54,6 @@ class Text(ma.fields.String):
         if isinstance(value, str):
             value = value.strip() or None
         return super().deserialize(value, *args, **kwargs)
-
-
-STRICT_TRUE = {True}
-STRICT_FALSE = {False}
 
 
 class ServiceSchema(ma.Schema):
@@ -38,11 +69,8 @@ class ServiceSchema(ma.Schema):
     target_wait_minutes = ma.fields.Integer()
 
 
-class TicketCreateSchema(ma.Schema):
+class TicketCreateSchema(Input):
     """Body of POST /tickets."""
-
-    class Meta:
-        unknown = ma.RAISE
 
     service = ma.fields.String(
         required=True,
@@ -64,7 +92,7 @@ class TicketCreateSchema(ma.Schema):
     )
 
 
-class ReprintSchema(ma.Schema):
+class ReprintSchema(Input):
     """Body of a kiosk's reprint: its idempotency key and the kiosk (both optional)."""
 
     key = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=128))
@@ -101,11 +129,14 @@ class TicketSchema(ma.Schema):
     started_at = ma.fields.String(allow_none=True)
     call_count = ma.fields.Integer()
     misses = ma.fields.Integer()
-    dossier_code = ma.fields.String(allow_none=True)
+    dossier_code = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Mã hồ sơ: staff answers only; null on the public status"},
+    )
     created = ma.fields.Boolean(metadata={"description": "False when an idempotent retry"})
 
 
-class TokenRequestSchema(ma.Schema):
+class TokenRequestSchema(Input):
     """Body of POST /auth/token."""
 
     username = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
@@ -122,7 +153,7 @@ class TokenSchema(ma.Schema):
     expires_in = ma.fields.Integer(required=True)
 
 
-class FinishSchema(ma.Schema):
+class FinishSchema(Input):
     """Body of POST /counters/{id}/finish."""
 
     dossier_code = Text(
@@ -133,7 +164,7 @@ class FinishSchema(ma.Schema):
     )
 
 
-class CancelSchema(ma.Schema):
+class CancelSchema(Input):
     """Body of POST /tickets/{token}/cancel: why the number is cancelled (kept in its log)."""
 
     reason = Text(
@@ -143,11 +174,11 @@ class CancelSchema(ma.Schema):
     )
 
 
-class TransferSchema(ma.Schema):
+class TransferSchema(Input):
     """Body of POST /counters/{id}/transfer: another area, another counter, or both."""
 
     to_service = Text(load_default=None, allow_none=True, validate=validate.Length(max=32))
-    to_counter = ma.fields.Integer(load_default=None, allow_none=True)
+    to_counter = Id(load_default=None, allow_none=True)
     note = Text(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @ma.validates_schema
@@ -156,22 +187,22 @@ class TransferSchema(ma.Schema):
             raise ma.ValidationError("Cần chọn lĩnh vực hoặc quầy nhận chuyển.", "to_service")
 
 
-class CallTicketSchema(ma.Schema):
+class CallTicketSchema(Input):
     """Body of POST /counters/{id}/call: a given number."""
 
     code = ma.fields.String(required=True, validate=validate.Length(min=2, max=16))
 
 
-class PauseSchema(ma.Schema):
+class PauseSchema(Input):
     """Body of POST /counters/{id}/pause: a JSON boolean ("yes" is refused)."""
 
-    paused = ma.fields.Boolean(required=True, truthy=STRICT_TRUE, falsy=STRICT_FALSE)
+    paused = StrictBoolean(required=True)
 
 
-class RatingSchema(ma.Schema):
+class RatingSchema(Input):
     """Body of POST /rating/t/{token}: a score, reasons from the hall's list, a comment."""
 
-    level = ma.fields.Integer(required=True, strict=True, metadata={"example": 5})
+    level = Id(required=True, metadata={"example": 5})
     reasons = ma.fields.List(ma.fields.String(), load_default=None, allow_none=True)
     comment = ma.fields.String(load_default=None, allow_none=True)  # the service trims it
 
@@ -182,11 +213,19 @@ class TabletRatingSchema(RatingSchema):
     ticket = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
-class SkipRatingSchema(ma.Schema):
+class SkipRatingSchema(Input):
     """Payload of the tablet's ``skip`` verb: the ticket left unrated, and why."""
 
     ticket = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
     reason = ma.fields.String(load_default="timeout")  # the service keeps 32 characters
+
+
+class PauseResultSchema(ma.Schema):
+    """Answer of POST /counters/{id}/pause: the counter's number, its state, the board seq."""
+
+    counter = ma.fields.Integer(required=True)
+    paused = ma.fields.Boolean(required=True)
+    seq = ma.fields.Integer(required=True)
 
 
 class BoardCallSchema(ma.Schema):
@@ -235,8 +274,16 @@ class BoardSchema(ma.Schema):
     counters = ma.fields.List(ma.fields.Nested(BoardCounterSchema))
 
 
-class BoardQuerySchema(ma.Schema):
+class BoardQuerySchema(Input):
     """Filters of GET /board (a screen above some counters)."""
 
-    areas = ma.fields.String(load_default=None, metadata={"example": "A,B"})
-    counters = ma.fields.String(load_default=None, metadata={"example": "1,2"})
+    areas = ma.fields.String(
+        load_default=None,
+        validate=validate.Length(max=500),
+        metadata={"example": "A,B", "pattern": r"^[A-Za-z0-9_.\-]*(,[A-Za-z0-9_.\-]*)*$"},
+    )
+    counters = ma.fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^\s*(\d{1,9}\s*(,\s*\d{1,9}\s*)*)?,?\s*$"),
+        metadata={"example": "1,2", "pattern": r"^(\d{1,9}(,\d{1,9})*)?$"},
+    )

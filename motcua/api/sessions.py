@@ -6,11 +6,13 @@ from typing import Any
 
 import marshmallow as ma
 from flask import request
-from flask_smorest import Blueprint
 from marshmallow import validate
 
+from motcua.api.parsing import Blueprint
+from motcua.api.schemas import Id, Input
 from motcua.auth import request_user, require_roles
 from motcua.errors import ValidationFailed
+from motcua.security import body_limit
 from motcua.services import session_records, sessions, walkin
 
 blp = Blueprint(
@@ -21,27 +23,50 @@ blp = Blueprint(
 )
 
 BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+#: The import's body in the OpenAPI document: the bundle as JSON, or a file field ``bundle``.
+IMPORT_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "A session's records bundle (the file the session laptop exports)",
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"bundle": {"type": "string", "format": "binary"}},
+                "required": ["bundle"],
+            }
+        },
+    },
+}
 
 
-class WalkinSchema(ma.Schema):
+class ImportQuerySchema(Input):
+    """Query of POST /sessions/import."""
+
+    dry_run = ma.fields.Boolean(
+        load_default=False,
+        truthy={"1", "true", "yes"},
+        falsy={"0", "false", "no"},
+        metadata={"description": "Check the bundle and report, without importing"},
+    )
+
+
+class WalkinSchema(Input):
     """Body of POST /sessions/walkins."""
-
-    class Meta:
-        unknown = ma.RAISE
 
     area = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
     dossier_code = ma.fields.String(
         load_default=None, allow_none=True, validate=validate.Length(max=64)
     )
-    rating = ma.fields.Integer(load_default=None, allow_none=True)
-    counter = ma.fields.Integer(load_default=None, allow_none=True)
+    rating = Id(load_default=None, allow_none=True)
+    counter = Id(load_default=None, allow_none=True)
 
 
 def _bundle_bytes() -> bytes:
-    """The bundle: an uploaded file field ``bundle``, else the raw request body."""
-    if request.content_length and request.content_length > MAX_BUNDLE_BYTES:
-        raise ValidationFailed(field="bundle")
+    """The bundle: an uploaded file field ``bundle``, else the raw request body.
+
+    Bodies above SESSION_IMPORT_MAX_BYTES are refused (413) before they are read.
+    """
     upload = request.files.get("bundle")
     data = upload.read() if upload is not None else request.get_data()
     if not data:
@@ -50,16 +75,19 @@ def _bundle_bytes() -> bytes:
 
 
 @blp.route("/import", methods=["POST"])
-@blp.response(200)
-@blp.alt_response(422, description="The bundle is refused whole (damaged, tampered, unknown)")
-@blp.doc(security=BEARER)
+@body_limit("SESSION_IMPORT_MAX_BYTES")
 @require_roles("admin")
-def import_bundle() -> Any:
+@blp.arguments(ImportQuerySchema, location="query")
+@blp.response(200)
+@blp.alt_response(413, description="Larger than SESSION_IMPORT_MAX_BYTES (64 MB)")
+@blp.alt_response(422, description="The bundle is refused whole (damaged, tampered, unknown)")
+@blp.doc(security=BEARER, requestBody=IMPORT_BODY)
+def import_bundle(query: dict[str, Any]) -> Any:
     """Merge a session's records bundle (JSON body or file ``bundle``); ``?dry_run=1`` checks."""
     user = request_user()
     result = session_records.import_records(
         _bundle_bytes(),
-        dry_run=request.args.get("dry_run") in ("1", "true", "yes"),
+        dry_run=query["dry_run"],
         actor_id=user.id if user else None,
         actor=user.username if user else "",
     )
@@ -67,10 +95,10 @@ def import_bundle() -> Any:
 
 
 @blp.route("/walkins", methods=["POST"])
+@require_roles("officer")
 @blp.arguments(WalkinSchema)
 @blp.response(201)
 @blp.doc(security=BEARER)
-@require_roles("officer")
 def create_walkin(body: dict[str, Any]) -> Any:
     """Log one served transaction without a ticket (home visit): area, mã hồ sơ, rating."""
     user = request_user()
@@ -85,9 +113,9 @@ def create_walkin(body: dict[str, Any]) -> Any:
 
 
 @blp.route("")
+@require_roles("leader", "admin")
 @blp.response(200)
 @blp.doc(security=BEARER)
-@require_roles("leader", "admin")
 def list_sessions() -> Any:
     """The planned sessions, newest first."""
     return [v.as_dict() for v in sessions.list_sessions()]

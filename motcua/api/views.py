@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, url_for
-from flask_smorest import Blueprint
 
+from motcua.api.parsing import Blueprint
 from motcua.api.schemas import (
     BoardQuerySchema,
     BoardSchema,
     CallTicketSchema,
     CancelSchema,
     FinishSchema,
+    PauseResultSchema,
     PauseSchema,
     ServiceSchema,
     TicketCreateSchema,
@@ -63,6 +64,7 @@ def list_services() -> Any:
 @blp.response(201, TicketSchema)
 @blp.alt_response(200, schema=TicketSchema, description="Idempotent retry: the same ticket")
 @blp.alt_response(404, description="Unknown or inactive service")
+@blp.alt_response(422, description="Invalid body, or an Idempotency-Key reused for another body")
 def create_ticket(body: dict[str, Any]) -> Any:
     """Issue a ticket; an ``Idempotency-Key`` header makes a retried tap get the same one."""
     from flask import request
@@ -86,9 +88,9 @@ def get_ticket(token: str) -> Any:
 
 
 @blp.route("/tickets/<token>/reprint", methods=["POST"])
+@require_roles("officer", "admin")
 @blp.response(200)
 @blp.doc(security=BEARER)
-@require_roles("officer", "admin")
 def reprint_ticket(token: str) -> Any:
     """Print a ticket again, at any time (staff); ``?kiosk=NAME`` picks that kiosk's printer."""
     from flask import request
@@ -99,10 +101,10 @@ def reprint_ticket(token: str) -> Any:
 
 
 @blp.route("/tickets/<token>/cancel", methods=["POST"])
+@require_login
 @blp.arguments(CancelSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def cancel_ticket(body: dict[str, Any], token: str) -> Any:
     """Cancel a waiting or called ticket, with a reason (officers, leaders, administrators)."""
     return ticket_body(tickets.cancel(token, actor_id=_actor_id(), reason=body["reason"]))
@@ -134,66 +136,66 @@ def _counter_action(action: str, counter_id: int, **kwargs: Any) -> dict[str, An
 
 
 @blp.route("/counters/<int:counter_id>/call-next", methods=["POST"])
+@require_login
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def call_next(counter_id: int) -> Any:
     """Call the next waiting ticket to this counter (409 queue_empty when none)."""
     return _counter_action("call_next", counter_id)
 
 
 @blp.route("/counters/<int:counter_id>/call", methods=["POST"])
+@require_login
 @blp.arguments(CallTicketSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def call_ticket(body: dict[str, Any], counter_id: int) -> Any:
     """Call a given waiting number to this counter."""
     return _counter_action("call", counter_id, code=body["code"])
 
 
 @blp.route("/counters/<int:counter_id>/recall", methods=["POST"])
+@require_login
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def recall(counter_id: int) -> Any:
     """Announce the counter's current ticket again."""
     return _counter_action("recall", counter_id)
 
 
 @blp.route("/counters/<int:counter_id>/no-show", methods=["POST"])
+@require_login
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def no_show(counter_id: int) -> Any:
     """Mark the called citizen absent (back of the queue or ended, per the hall's rule)."""
     return _counter_action("no_show", counter_id)
 
 
 @blp.route("/counters/<int:counter_id>/start", methods=["POST"])
+@require_login
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def start(counter_id: int) -> Any:
     """The citizen is at the counter: start the service."""
     return _counter_action("start", counter_id)
 
 
 @blp.route("/counters/<int:counter_id>/finish", methods=["POST"])
+@require_login
 @blp.arguments(FinishSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def finish(body: dict[str, Any], counter_id: int) -> Any:
     """Finish the transaction (optionally with its mã hồ sơ); arms the rating."""
     return _counter_action("finish", counter_id, dossier_code=body.get("dossier_code"))
 
 
 @blp.route("/counters/<int:counter_id>/transfer", methods=["POST"])
+@require_login
 @blp.arguments(TransferSchema())
 @blp.response(200, TicketSchema)
 @blp.doc(security=BEARER)
-@require_login
 def transfer(body: dict[str, Any], counter_id: int) -> Any:
     """Transfer the current ticket to another area or counter; it keeps its issue time."""
     return _counter_action(
@@ -206,9 +208,10 @@ def transfer(body: dict[str, Any], counter_id: int) -> Any:
 
 
 @blp.route("/counters/<int:counter_id>/pause", methods=["POST"])
-@blp.arguments(PauseSchema())
-@blp.doc(security=BEARER)
 @require_login
+@blp.arguments(PauseSchema())
+@blp.response(200, PauseResultSchema)
+@blp.doc(security=BEARER)
 def pause(body: dict[str, Any], counter_id: int) -> Any:
     """Pause or resume the counter."""
     return tickets.set_paused(counter_id, body["paused"], officer_id=_actor_id())

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from db import db
 from db.models import User
 from motcua.errors import InvalidCredentials, Unauthorized, ValidationFailed
+from motcua.inputs import fits_db_int
 from motcua.services.common import transactional
 from motcua.timeutil import ensure_now
 
@@ -109,6 +110,8 @@ def authenticate(username: str, password: str) -> UserView:
 @transactional
 def get_user(user_id: int) -> UserView | None:
     """An active user by id, or None."""
+    if not fits_db_int(user_id):
+        return None
     user = db.session.get(User, user_id)
     return _view(user) if user is not None and user.active else None
 
@@ -133,7 +136,10 @@ def user_from_api_token(token: str) -> UserView:
         raise Unauthorized(_l("Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại.")) from exc
     except BadSignature as exc:
         raise Unauthorized() from exc
-    user = get_user(int(data.get("uid", 0)))
+    uid = data.get("uid") if isinstance(data, dict) else None
+    # A token signed with our key but not made by issue_api_token (say, a key leaked to a
+    # tool) is refused like a forged one, never a 500.
+    user = get_user(uid) if isinstance(uid, int) and fits_db_int(uid) else None
     if user is None:
         raise Unauthorized()
     return user

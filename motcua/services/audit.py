@@ -25,7 +25,8 @@ MAX_LIMIT = 1000
 ACTION_LABELS: dict[str, Any] = {
     "login": _l("Đăng nhập"),
     "login_failed": _l("Đăng nhập sai"),
-    "login_throttled": _l("Đăng nhập bị chặn tạm thời"),
+    "login_throttled": _l("Đăng nhập bị giãn cách"),
+    "login_unlocked": _l("Mở khóa đăng nhập"),
     "logout": _l("Đăng xuất"),
     "setting_changed": _l("Đổi cài đặt"),
     "setting_reset": _l("Trả cài đặt về mặc định"),
@@ -53,6 +54,7 @@ ACTION_LABELS: dict[str, Any] = {
     "device_test_print": _l("In thử"),
     "print_alert_dismissed": _l("Bỏ qua cảnh báo vé chưa in"),
     "backup": _l("Sao lưu dữ liệu"),
+    "data_purged": _l("Xóa dữ liệu cá nhân quá hạn"),
     "restore": _l("Khôi phục dữ liệu"),
     # Officers' ticket actions (from the ticket event log).
     "ticket:called": _l("Gọi số"),
@@ -211,3 +213,10 @@ def count(action: str, **where: Any) -> int:
     if where.get("since") is not None:
         stmt = stmt.where(AuditEntry.at > where["since"])
     return int(db.session.scalar(stmt) or 0)
+
+
+def last_at(action: str) -> dt.datetime | None:
+    """When the action was last recorded (None: never)."""
+    return db.session.scalar(
+        sa.select(sa.func.max(AuditEntry.at)).where(AuditEntry.action == action)
+    )

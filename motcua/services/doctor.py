@@ -459,7 +459,7 @@ def database_clock(app: Flask) -> dt.datetime | None:
 
 def check_secret_key(secret_key: Any) -> CheckResult:
     """The secret key that signs sessions is not the default and is long enough."""
-    from motcua.config import DEFAULT_SECRET_KEY
+    from motcua.config import KNOWN_SECRET_KEYS
 
     name = "Khóa bí mật (SECRET_KEY)"
     fix = (
@@ -467,7 +467,7 @@ def check_secret_key(secret_key: Any) -> CheckResult:
         "python3 -c 'import secrets; print(secrets.token_hex(32))'"
     )
     key = secret_key if isinstance(secret_key, str | bytes) else ""
-    if not key or key == DEFAULT_SECRET_KEY:
+    if not key or key in KNOWN_SECRET_KEYS:
         return CheckResult(
             name,
             Level.FAIL,

@@ -41,6 +41,7 @@ from motcua.services.common import (
     default_site_code,
     transactional,
 )
+from motcua.services.privacy import mask_personal
 from motcua.timeutil import ensure_now
 
 log = logging.getLogger(__name__)
@@ -212,7 +213,7 @@ def _clean_answer(
     if comment is not None:
         if not isinstance(comment, str):
             raise ValidationFailed(field="comment")
-        text = " ".join(comment.split())[:MAX_COMMENT] or None
+        text = (mask_personal(" ".join(comment.split())) or "")[:MAX_COMMENT] or None
     return score, chosen or None, text
 
 

@@ -54,6 +54,7 @@ from db.models import (
 )
 from motcua import realtime
 from motcua.errors import BundleRefused, SessionNotFound
+from motcua.inputs import load_json
 from motcua.services.common import bump_seq, transactional
 from motcua.services.sessions import (
     SATURDAY_HALL,
@@ -391,7 +392,7 @@ _CONTENT = _l("Nội dung tệp dữ liệu phiên không hợp lệ. Không có
 def verify_bundle(data: bytes) -> tuple[dict[str, Any], ServiceSession, SessionKit]:
     """Check the bundle whole (format, checksum, kit, signature, shape); BundleRefused if not."""
     try:
-        envelope = json.loads(data.decode("utf-8"))
+        envelope = load_json(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BundleRefused(_CORRUPT, reason="corrupt") from exc
     if not isinstance(envelope, dict) or envelope.get("format") != RECORDS_FORMAT:
@@ -415,7 +416,7 @@ def verify_bundle(data: bytes) -> tuple[dict[str, Any], ServiceSession, SessionK
     if not hmac.compare_digest(sign(kit.key_hex, text), str(envelope.get("hmac_sha256", ""))):
         raise BundleRefused(_SIGNATURE, reason="signature")
     try:
-        payload = json.loads(text)
+        payload = load_json(text)
         ok = (
             payload["format"] == RECORDS_FORMAT
             and payload["kit"] == kit.uuid

@@ -45,6 +45,7 @@ from db.models import (
     User,
 )
 from motcua.errors import KitRefused, SessionNotFound, ValidationFailed
+from motcua.inputs import load_json
 from motcua.services import catalog_cache
 from motcua.services.common import default_site_code, transactional
 from motcua.timeutil import ensure_now
@@ -580,7 +581,7 @@ def make_kit(
 def read_kit(data: bytes) -> dict[str, Any]:
     """The kit's content after checking its format and checksum (KitRefused otherwise)."""
     try:
-        envelope = json.loads(data.decode("utf-8"))
+        envelope = load_json(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise KitRefused(
             _l("Tệp cài đặt phiên bị hỏng hoặc không đầy đủ. Hãy chép lại tệp từ Trung tâm.")
@@ -594,7 +595,7 @@ def read_kit(data: bytes) -> dict[str, Any]:
         raise KitRefused(
             _l("Mã kiểm tra của tệp cài đặt không khớp: tệp đã bị sửa hoặc chép không đủ.")
         )
-    payload = json.loads(text)
+    payload = load_json(text)
     if not isinstance(payload, dict) or payload.get("kit") != envelope.get("kit"):
         raise KitRefused()
     return payload

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -385,17 +386,100 @@ def photo_path(name: str) -> Path:
 # --------------------------------------------------------------------------- signing in
 
 
-def _failures(username: str, ip: str | None, now: dt.datetime) -> int:
+@dataclass(frozen=True)
+class Throttle:
+    """Wrong passwords for one username from one address, since the last success or lift."""
+
+    failures: int
+    last_failure: dt.datetime | None
+    retry_after: int  # seconds still to wait before the next try (0: may try now)
+
+
+def login_delay_s(failures: int) -> int:
+    """The wait after ``failures`` wrong passwords: none for the first LOGIN_MAX_FAILURES, then
+    LOGIN_DELAY_BASE_S doubling with each failure, at most LOGIN_DELAY_MAX_S (never a lock)."""
+    free = int(settings.effective("LOGIN_MAX_FAILURES", 5))
+    if failures < free:
+        return 0
+    base = int(settings.effective("LOGIN_DELAY_BASE_S", 2))
+    cap = int(settings.effective("LOGIN_DELAY_MAX_S", 120))
+    return int(min(cap, base * 2 ** min(failures - free, 20)))
+
+
+def _since(username: str, ip: str | None, now: dt.datetime) -> dt.datetime:
+    """Failures count from the window's start, the last success here, or the admin's lift."""
     window = int(settings.effective("LOGIN_FAILURE_WINDOW_S", 900))
-    since = now - dt.timedelta(seconds=window)
-    last_ok = db.session.scalar(
+    marks = [now - dt.timedelta(seconds=window)]
+    for mark in (
         sa.select(sa.func.max(AuditEntry.at)).where(
             AuditEntry.action == "login", AuditEntry.actor == username, AuditEntry.ip == ip
+        ),
+        sa.select(sa.func.max(AuditEntry.at)).where(
+            AuditEntry.action == "login_unlocked", AuditEntry.target == username
+        ),
+    ):
+        at = db.session.scalar(mark)
+        if at is not None:
+            marks.append(at)
+    return max(marks)
+
+
+def login_throttle(username: str, ip: str | None, *, now: dt.datetime | None = None) -> Throttle:
+    """Where a username stands at an address: its recent failures and the wait still due."""
+    now = ensure_now(now)
+    name = (username or "").strip().lower()[:64]
+    failures, last = db.session.execute(
+        sa.select(sa.func.count(), sa.func.max(AuditEntry.at)).where(
+            AuditEntry.action == "login_failed",
+            AuditEntry.actor == name,
+            AuditEntry.ip == ip,
+            AuditEntry.at > _since(name, ip, now),
         )
-    )
-    if last_ok is not None and last_ok > since:
-        since = last_ok
-    return audit.count("login_failed", actor=username, ip=ip, since=since)
+    ).one()
+    wait = 0
+    if last is not None:
+        due = last + dt.timedelta(seconds=login_delay_s(int(failures)))
+        wait = max(0, math.ceil((due - now).total_seconds()))
+    return Throttle(failures=int(failures), last_failure=last, retry_after=wait)
+
+
+@transactional
+def throttled_usernames(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Usernames with at least LOGIN_MAX_FAILURES recent failures (from any one address),
+    and that count: what the administrator may lift."""
+    now = ensure_now(now)
+    window = int(settings.effective("LOGIN_FAILURE_WINDOW_S", 900))
+    free = int(settings.effective("LOGIN_MAX_FAILURES", 5))
+    rows = db.session.execute(
+        sa.select(AuditEntry.actor, AuditEntry.ip).where(
+            AuditEntry.action == "login_failed",
+            AuditEntry.at > now - dt.timedelta(seconds=window),
+        )
+    ).all()
+    out: dict[str, int] = {}
+    for name, ip in sorted(set(rows), key=lambda r: (r[0], r[1] or "")):
+        failures = login_throttle(name, ip, now=now).failures
+        if failures >= free:
+            out[name] = max(out.get(name, 0), failures)
+    return out
+
+
+@transactional
+def lift_login_throttle(
+    username: str,
+    *,
+    actor_id: int | None = None,
+    actor: str = "",
+    ip: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
+    """Forget a username's wrong passwords (every address): it may sign in at once (audited)."""
+    now = ensure_now(now)
+    name = (username or "").strip().lower()[:64]
+    if not name:
+        raise ValidationFailed(field="username")
+    audit.record("login_unlocked", actor_id=actor_id, actor=actor, target=name, ip=ip, now=now)
+    db.session.commit()
 
 
 @transactional
@@ -407,14 +491,24 @@ def sign_in(
     channel: str = "web",
     now: dt.datetime | None = None,
 ) -> UserView:
-    """Check a password, throttled per username and address; every attempt is audited."""
+    """Check a password, throttled per username and address; every attempt is audited.
+
+    After LOGIN_MAX_FAILURES wrong passwords each try waits a little longer (``login_delay_s``),
+    so a guesser is slowed while the officer at the counter is never shut out for long.
+    """
     now = ensure_now(now)
     name = (username or "").strip().lower()[:64]
-    limit = int(settings.effective("LOGIN_MAX_FAILURES", 5))
-    if _failures(name, ip, now) >= limit:
-        audit.record("login_throttled", actor=name, ip=ip, details={"channel": channel}, now=now)
+    wait = login_throttle(name, ip, now=now).retry_after
+    if wait > 0:  # a short wait that grows with each failure, never a lock (the admin lifts it)
+        audit.record(
+            "login_throttled",
+            actor=name,
+            ip=ip,
+            details={"channel": channel, "retry_after": wait},
+            now=now,
+        )
         db.session.commit()
-        raise TooManyAttempts()
+        raise TooManyAttempts(retry_after=wait)
     try:
         user = accounts.authenticate(name, password)
     except InvalidCredentials:

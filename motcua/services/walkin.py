@@ -33,6 +33,7 @@ from db.models import (
 )
 from motcua import realtime
 from motcua.errors import NotFound, ServiceNotFound, ValidationFailed
+from motcua.inputs import fits_db_int
 from motcua.services import catalog_cache
 from motcua.services.common import bump_seq, current_policy, default_site_code, transactional
 from motcua.services.tickets import format_code, next_number
@@ -191,6 +192,8 @@ def _counter(site_id: int, area_id: int, user_id: int, number: int | None) -> Co
     """The counter to attribute: the one given, the officer's own, or one serving the area."""
     base = sa.select(Counter).where(Counter.site_id == site_id, Counter.active.is_(True))
     if number is not None:
+        if not fits_db_int(number):
+            raise ValidationFailed(_l("Không có quầy số %(n)s.", n=number), field="counter")
         counter = db.session.scalar(base.where(Counter.number == number))
         if counter is None:
             raise ValidationFailed(_l("Không có quầy số %(n)s.", n=number), field="counter")

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask_socketio import SocketIOTestClient
 
+from motcua import realtime
 from motcua.extensions import socketio
 from tests.conftest import counter_id, login
 from tests.realtime.conftest import Clock, events
@@ -116,6 +117,7 @@ def test_call_next_acks_the_ticket_and_publishes_the_call(
     assert fact["counter"] == 1 and fact["recall"] is False
     assert fact["officer"] == user_id(desk.app, "canbo1")  # the tablet's card follows it
     assert fact["ticket"]["code"] == "A001"
+    assert set(fact["ticket"]) <= realtime.PUBLIC_TICKET_FIELDS  # what a stranger may see
     assert [e["seq"] for e in events(desk, NS, "ticket_called")] == [2]
     state = snapshot(desk)
     assert state["current"]["code"] == "A001" and state["waiting"] == []
@@ -222,7 +224,7 @@ def test_transfer_to_a_given_counter(console: Console, make_ticket: Any) -> None
     make_ticket("A")
     desk = console(1)
     act(desk, "call_next")
-    ack = act(desk, "transfer", {"to_counter": "2"})
+    ack = act(desk, "transfer", {"to_counter": 2})
     assert ack["ok"] is True
     assert snapshot(desk)["waiting"] == []
     assert [t["code"] for t in snapshot(console(2, "canbo2"))["waiting"]] == ["A001"]

@@ -48,6 +48,30 @@ def test_a_malformed_counter_payload_gets_the_rest_code(
     desk.disconnect("/counter")
 
 
+@pytest.mark.parametrize(
+    ("verb", "payload"),
+    [("finish", {"dossier_code": "H01\x00"}), ("transfer", {"to_service": "B", "note": "\x1b[2J"})],
+)
+def test_control_characters_are_refused_alike_on_both_doors(
+    app: Flask, verb: str, payload: dict[str, Any]
+) -> None:
+    """A NUL or an escape in a verb's payload: control_characters, as REST answers it."""
+    http = app.test_client()
+    login(http, "canbo1")
+    cid = counter_id(app, 1)
+    desk = socketio.test_client(
+        app, namespace="/counter", flask_test_client=http, auth={"counter_id": cid}
+    )
+    ack = desk.emit(verb, payload, namespace="/counter", callback=True)
+    rest = app.test_client().post(
+        f"/api/v1/counters/{cid}/{verb}", json=payload, headers=bearer(app.test_client())
+    )
+    assert rest.status_code == 422
+    assert {"ok": False, **rest.json} == ack
+    assert ack["error"] == "control_characters"
+    desk.disconnect("/counter")
+
+
 def test_a_domain_refusal_reads_the_same_through_both_doors(app: Flask) -> None:
     """queue_empty from the service: the ack carries REST's code and Vietnamese message."""
     http = app.test_client()

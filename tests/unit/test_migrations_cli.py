@@ -109,19 +109,44 @@ def test_user_add_with_password_stdin(tmp_path: Path) -> None:
 
 def test_console_script_help_lists_the_commands() -> None:
     """The installed `motcua` entry point offers serve, init, demo and user."""
-    out = CliRunner().invoke(main, ["--help"]).output
+    out = CliRunner(env={"FLASK_SECRET_KEY": "help-test"}).invoke(main, ["--help"]).output
     for command in ("serve", "init", "demo", "user"):
         assert command in out
 
 
-def test_production_refuses_the_default_secret(tmp_path: Path) -> None:
-    """A secret key is required in production."""
+def test_the_published_secret_is_refused_in_every_mode(tmp_path: Path) -> None:
+    """The old default key is refused in production and out of it; a test app sets its own."""
     import pytest
 
+    uri = f"sqlite:///{tmp_path / 'p.db'}"
+    for production in (True, False):
+        with pytest.raises(RuntimeError, match="published SECRET_KEY"):
+            create_app(
+                {
+                    "ENV_PRODUCTION": production,
+                    "SECRET_KEY": "dev-insecure-change-me",
+                    "SQLALCHEMY_DATABASE_URI": uri,
+                }
+            )
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
-        create_app(
-            {"ENV_PRODUCTION": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}"}
-        )
+        create_app({"SQLALCHEMY_DATABASE_URI": uri})
+
+
+def test_an_instance_without_a_key_generates_its_own(tmp_path: Path) -> None:
+    """No key configured: a random key in <instance>/secret_key, mode 0600, kept across starts."""
+    import stat
+
+    from motcua.config import resolve_secret_key
+
+    first = resolve_secret_key(None, tmp_path, testing=False)
+    path = tmp_path / "secret_key"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(first) >= 60 and path.read_text().strip() == first
+    assert resolve_secret_key("", tmp_path, testing=False) == first  # the next start
+    assert resolve_secret_key("mine", tmp_path, testing=False) == "mine"  # configured wins
+    other = tmp_path / "other"
+    other.mkdir()
+    assert resolve_secret_key(None, other, testing=False) != first  # each instance its own
 
 
 def test_motcua_serve_answers_http_and_websocket(tmp_path: Path) -> None:
@@ -206,6 +231,7 @@ def test_server_app_freezes_its_startup_objects_unless_told_not_to(tmp_path: Pat
         env = dict(
             os.environ,
             FLASK_SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'gc.sqlite3'}",
+            FLASK_SECRET_KEY="gc-test",
             **extra,
         )
         out = subprocess.run(

@@ -303,3 +303,66 @@ def test_backup_and_restore_on_postgresql(pg_clean: Flask, tmp_path: Path) -> No
         pytest.skip("pg_dump not installed")
     pg_clean.instance_path = str(tmp_path / "instance")
     backup_then_restore(pg_clean, tmp_path / "hall.dump")
+
+
+def restore_onto_a_fresh_instance(hall: Flask, fresh: Flask, backup: Path) -> None:
+    """A hall's backup restores onto an instance that was never initialised: its data, its
+    accounts and the current schema are there, and no safety copy of nothing is made."""
+    runner = hall.test_cli_runner()
+    assert runner.invoke(args=["init"]).exit_code == 0
+    with hall.app_context():
+        from motcua.services import catalog
+
+        catalog.add_counter("main", 7, ["A"])
+    assert runner.invoke(args=["backup", str(backup)]).exit_code == 0
+    done = fresh.test_cli_runner().invoke(args=["restore", str(backup), "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "vào máy chủ mới" in done.output
+    assert not (Path(fresh.instance_path) / "backups").exists()
+    with fresh.app_context():
+        db.session.remove()
+        assert db.session.scalar(sa.text("SELECT number FROM counters")) == 7
+        version = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        assert version == "0007"
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_restore_onto_a_fresh_sqlite_instance(tmp_path: Path) -> None:
+    """`motcua restore` onto a never-initialised SQLite instance (no database file yet)."""
+    hall = migrated_app(f"sqlite:///{tmp_path / 'hall.sqlite3'}")
+    hall.instance_path = str(tmp_path / "hall-instance")
+    fresh = migrated_app(f"sqlite:///{tmp_path / 'new' / 'motcua.sqlite3'}")
+    fresh.instance_path = str(tmp_path / "new-instance")
+    assert not (tmp_path / "new" / "motcua.sqlite3").exists()
+    restore_onto_a_fresh_instance(hall, fresh, tmp_path / "hall-backup.sqlite3")
+
+
+def test_restore_onto_a_fresh_postgresql_database(pg_clean: Flask, tmp_path: Path) -> None:
+    """The same onto an empty PostgreSQL database (the hall here is a SQLite one)."""
+    import shutil
+
+    if shutil.which("pg_restore") is None:
+        pytest.skip("pg_restore not installed")
+    hall = migrated_app(postgres_url())
+    hall.instance_path = str(tmp_path / "hall-instance")
+    assert hall.test_cli_runner().invoke(args=["init"]).exit_code == 0
+    with hall.app_context():
+        from motcua.services import catalog
+
+        catalog.add_counter("main", 7, ["A"])
+    backup = tmp_path / "hall.dump"
+    assert hall.test_cli_runner().invoke(args=["backup", str(backup)]).exit_code == 0
+    with hall.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        db.engine.dispose()
+    pg_clean.instance_path = str(tmp_path / "new-instance")
+    done = pg_clean.test_cli_runner().invoke(args=["restore", str(backup), "--yes"])
+    assert done.exit_code == 0, done.output
+    assert "vào máy chủ mới" in done.output
+    with pg_clean.app_context():
+        db.session.remove()
+        assert db.session.scalar(sa.text("SELECT number FROM counters")) == 7
+        db.session.remove()

@@ -149,14 +149,17 @@ def test_pairing_in_the_browser_sets_the_device_cookie(open_hall: Flask) -> None
 
 
 def test_login_is_throttled_per_username_and_address(app: Flask, client: FlaskClient) -> None:
-    """5 wrong passwords → the 6th try (even right) gets 429 in Vietnamese; others unaffected."""
+    """5 wrong passwords → the next try (even right) waits, told in Vietnamese whom to ask;
+    other usernames and addresses are unaffected; the administrator lifts it (audited)."""
     for _ in range(5):
         assert login(client, "canbo1", "sai-mat-khau").status_code == 401
     blocked = login(client, "canbo1", PASSWORD)
     assert blocked.status_code == 429
-    assert "Đăng nhập sai quá nhiều lần" in blocked.get_data(as_text=True)
+    page = blocked.get_data(as_text=True)
+    assert "Đăng nhập sai nhiều lần" in page and "nhờ quản trị viên mở khóa" in page
     api = client.post("/api/v1/auth/token", json={"username": "canbo1", "password": PASSWORD})
     assert api.status_code == 429 and api.json["error"] == "too_many_attempts"
+    assert 0 < int(api.headers["Retry-After"]) <= 2 and api.json["details"]["retry_after"] <= 2
     assert login(client, "canbo2").status_code == 302  # another username
     elsewhere = app.test_client()
     ok = elsewhere.post(
@@ -165,10 +168,62 @@ def test_login_is_throttled_per_username_and_address(app: Flask, client: FlaskCl
         environ_overrides={"REMOTE_ADDR": "10.1.2.3"},
     )
     assert ok.status_code == 302  # another address
+    admin = app.test_client()
+    login(admin, "admin")
+    uid = counter_user_id(app, "canbo1")
+    assert "Gần đây đăng nhập sai 5 lần" in admin.get(f"/admin/users/{uid}").get_data(as_text=True)
+    lifted = admin.post(
+        f"/admin/users/{uid}/login-unlock",
+        data={"csrf_token": csrf_token(admin, f"/admin/users/{uid}")},
+    )
+    assert lifted.status_code == 302
+    again = app.test_client()
+    assert login(again, "canbo1").status_code == 302  # at once, from the throttled address
     with app.app_context():
         rows = db.session.execute(sa.select(AuditEntry.action, AuditEntry.actor)).all()
+        target = db.session.scalar(
+            sa.select(AuditEntry.target).where(AuditEntry.action == "login_unlocked")
+        )
     assert rows.count(("login_failed", "canbo1")) == 5
     assert ("login_throttled", "canbo1") in rows and ("login", "canbo2") in rows
+    assert ("login_unlocked", "admin") in rows and target == "canbo1"
+
+
+def counter_user_id(app: Flask, username: str) -> int:
+    """An account's id by its username."""
+    from db.models import User
+
+    with app.app_context():
+        return int(db.session.scalar(sa.select(User.id).where(User.username == username)))
+
+
+def test_the_login_delay_grows_but_never_locks(ctx: Flask) -> None:
+    """Each failure past the free ones doubles the wait (2, 4, 8 … s, at most 120 s); once it
+    has passed, the right password signs in."""
+    import datetime as dt
+
+    import pytest
+
+    from motcua.errors import InvalidCredentials, TooManyAttempts
+    from motcua.services import staff
+    from tests.conftest import T0
+
+    now, waits = T0, []
+    for _ in range(12):
+        try:
+            staff.sign_in("canbo1", "sai-mat-khau", ip="10.0.0.9", now=now)
+        except InvalidCredentials:
+            pass
+        except TooManyAttempts as exc:  # pragma: no cover - the loop waits out every delay
+            raise AssertionError(exc.details) from exc
+        waits.append(staff.login_throttle("canbo1", "10.0.0.9", now=now).retry_after)
+        now += dt.timedelta(seconds=waits[-1])
+    assert waits == [0, 0, 0, 0, 2, 4, 8, 16, 32, 64, 120, 120]
+    with pytest.raises(TooManyAttempts) as early:
+        staff.sign_in("canbo1", PASSWORD, ip="10.0.0.9", now=now - dt.timedelta(seconds=1))
+    assert early.value.details["retry_after"] == 1
+    assert staff.sign_in("canbo1", PASSWORD, ip="10.0.0.9", now=now).username == "canbo1"
+    assert staff.login_throttle("canbo1", "10.0.0.9", now=now).failures == 0  # success resets
 
 
 def test_officer_actions_show_in_the_audit_log(app: Flask, make_ticket: Any) -> None:

@@ -4,18 +4,28 @@ group commit with the taps arriving at the same moment."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import secrets
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from db import db
 from db.models import KIOSK_DEVICE, TicketStatus, new_uuid
 from motcua import realtime
-from motcua.errors import DeviceNotPaired, InvalidPriority, NotFound, ServiceNotFound
+from motcua.errors import (
+    DeviceNotPaired,
+    IdempotencyKeyReused,
+    InvalidPriority,
+    NotFound,
+    ServiceNotFound,
+    ValidationFailed,
+)
 from motcua.services import catalog_cache, hours
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, default_site_code
 from motcua.services.settings import effective
@@ -56,6 +66,7 @@ class IssueRequest:
     now: dt.datetime
     day: dt.date
     policy: QueuePolicy
+    fingerprint: str | None = None  # of a keyed request (request_fingerprint)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     uuid: str = field(default_factory=new_uuid)
     result: TicketView | None = None
@@ -158,7 +169,13 @@ def issue_ticket(
     policy = policy or current_policy()
     kiosk = check_issuer(device, actor_id) or kiosk
     if idempotency_key is not None:
-        idempotency_key = idempotency_key.strip()[:MAX_IDEMPOTENCY_KEY] or None
+        idempotency_key = idempotency_key.strip() or None
+    if idempotency_key is not None and len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        # Cut, two different keys could become one: refused instead.
+        raise ValidationFailed(
+            _l("Mã chống trùng (Idempotency-Key) dài quá %(n)s ký tự.", n=MAX_IDEMPOTENCY_KEY),
+            field="idempotency_key",
+        )
     catalog_now = catalog_cache.snapshot()
     site = catalog_now.sites.get(site_code or default_site_code())
     if site is None:
@@ -179,11 +196,25 @@ def issue_ticket(
         priority=priority,
         key=idempotency_key,
         kiosk=kiosk,
+        fingerprint=request_fingerprint(area.code, priority, kiosk) if idempotency_key else None,
         now=now,
         day=business_day(now),
         policy=policy,
     )
     return _batcher().submit(request)
+
+
+def request_fingerprint(area_code: str, priority: str | None, kiosk: str | None) -> str:
+    """SHA-256 of what a keyed tap asks for (the area, not how it was named; the priority; the
+    kiosk): a retry carries the same, another request under the same key does not."""
+    canonical = json.dumps([area_code, priority, kiosk], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _check_same_request(req: IssueRequest, stored: str | None) -> None:
+    """A repeated key must come with the same request (IETF httpapi Idempotency-Key draft)."""
+    if stored is not None and req.fingerprint is not None and stored != req.fingerprint:
+        raise IdempotencyKeyReused()
 
 
 def check_issuer(device: IssuingDevice | None, actor_id: int | None) -> str | None:
@@ -237,10 +268,16 @@ def _settle_alone(req: IssueRequest, exc: Exception) -> None:
             row = st.conn().execute(st.TICKET_BY_KEY, {"site_id": req.site.id, "key": req.key})
             existing = row.first()
             if existing is not None:
+                _check_same_request(req, existing.request_hash)
                 req.result = replace(full_view(existing._asdict(), req.policy), created=False)
                 db.session.commit()
                 req.done = True
                 return
+        except IdempotencyKeyReused as reused:
+            db.session.rollback()
+            req.error = reused
+            req.done = True
+            return
         except Exception:
             db.session.rollback()
             log.exception("looking up idempotency key after a conflict")
@@ -262,6 +299,7 @@ def _ticket_row(req: IssueRequest, number: int) -> dict[str, Any]:
         "status": TicketStatus.WAITING,
         "priority": req.priority,
         "idempotency_key": req.key,
+        "request_hash": req.fingerprint,
         "issued_at": req.now,
         "queued_at": req.now,
         "kiosk": req.kiosk,
@@ -336,6 +374,9 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         req.result = view
     for req, first in repeats:
         assert first.result is not None
+        if first.fingerprint != req.fingerprint:
+            req.error = IdempotencyKeyReused()
+            continue
         req.result = replace(first.result, created=False)
     for req in batch:
         req.done = True

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from motcua.errors import CounterNotFound, TicketNotFound
+from motcua.inputs import fits_db_int
 from motcua.services import print_alerts
 from motcua.services.common import QueuePolicy, begin_snapshot_read, current_policy, transactional
 from motcua.services.tickets import statements as st
@@ -16,11 +17,17 @@ from motcua.timeutil import business_day, ensure_now
 
 @transactional
 def ticket_status(token: str, *, policy: QueuePolicy | None = None) -> TicketView:
-    """The public view of a ticket by its unguessable token."""
+    """The public view of a ticket by its unguessable token (what its QR opens).
+
+    Without the dossier code: a QR photographed or a status link shared must not tell
+    which dossier a citizen filed; staff see the code on their consoles and reports.
+    """
     row = st.conn().execute(st.TICKET_BY_TOKEN, {"token": token}).first()
     if row is None:
         raise TicketNotFound()
-    return full_view(row._asdict(), policy or current_policy())
+    view = full_view(row._asdict(), policy or current_policy())
+    view.dossier_code = None
+    return view
 
 
 @transactional
@@ -43,6 +50,8 @@ def counter_state(
     now = ensure_now(now)
     policy = policy or current_policy()
     conn = st.conn()
+    if not fits_db_int(counter_id):  # no such row; the driver would overflow
+        raise CounterNotFound(counter=str(counter_id)[:20])
     counter = conn.execute(st.COUNTER_INFO, {"cid": counter_id}).first()
     if counter is None or not counter.active:
         raise CounterNotFound(counter=counter_id)

@@ -99,7 +99,8 @@ LOCK_TICKET_BY_CODE = TICKET_ROW.where(
 TICKET_BY_TOKEN = TICKET_ROW.where(TICKETS.c.token == sa.bindparam("token"))
 LOCK_TICKET_BY_TOKEN = TICKET_BY_TOKEN.with_for_update(of=TICKETS)
 TICKET_BY_ID = TICKET_ROW.where(TICKETS.c.id == sa.bindparam("tid"))
-TICKET_BY_KEY = TICKET_ROW.where(
+# A keyed tap's ticket, with the fingerprint of the request that issued it.
+TICKET_BY_KEY = TICKET_ROW.add_columns(TICKETS.c.request_hash).where(
     TICKETS.c.site_id == sa.bindparam("site_id"),
     TICKETS.c.idempotency_key == sa.bindparam("key"),
 )

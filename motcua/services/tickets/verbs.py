@@ -33,8 +33,10 @@ from motcua.errors import (
     TicketNotFound,
     ValidationFailed,
 )
+from motcua.inputs import fits_db_int
 from motcua.services import audit, catalog_cache
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
+from motcua.services.privacy import mask_personal
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import TicketView, queue_entry, row_view
 from motcua.timeutil import business_day, ensure_now
@@ -92,6 +94,8 @@ def check_counter_access(actor_id: int | None, counter_number: int) -> None:
 
 def _lock_counter(counter_id: int, officer_id: int | None) -> st.CounterRow:
     """Lock an active counter's row (FOR UPDATE) the actor may work, and return it."""
+    if not fits_db_int(counter_id):  # no such row; the driver would overflow
+        raise CounterNotFound(counter=str(counter_id)[:20])
     row = st.conn().execute(st.LOCK_COUNTER, {"cid": counter_id}).first()
     if row is None or not row.active:
         raise CounterNotFound(counter=counter_id)
@@ -102,6 +106,8 @@ def _lock_counter(counter_id: int, officer_id: int | None) -> st.CounterRow:
 def _lock_free_counter(counter_id: int, officer_id: int | None, now: dt.datetime) -> st.CounterRow:
     """Lock a counter that may call: open (not paused) and with no ticket at it."""
     day = business_day(now)
+    if not fits_db_int(counter_id):  # no such row; the driver would overflow
+        raise CounterNotFound(counter=str(counter_id)[:20])
     row = st.conn().execute(st.LOCK_FREE_COUNTER, {"cid": counter_id, "day": day}).first()
     if row is None or not row.active:
         raise CounterNotFound(counter=counter_id)
@@ -378,6 +384,8 @@ def transfer(
     conn, ticket = st.conn(), act.ticket
     target = None
     if to_counter is not None:
+        if not fits_db_int(to_counter):
+            raise CounterNotFound(counter=str(to_counter)[:20])
         params = {"site_id": act.counter.site_id, "number": to_counter}
         target = conn.execute(st.COUNTER_BY_NUMBER, params).first()
         if target is None or target.id == act.counter.id:
@@ -405,7 +413,7 @@ def transfer(
             "from_area_id": from_area_id,
             "to_area_id": area_id,
             "to_counter": to_number,
-            "note": (note or "")[:MAX_NOTE],
+            "note": (mask_personal(note) or "")[:MAX_NOTE],
         },
         estimate=True,
         queue=queue_entry(act.ticket, to_number),
@@ -436,7 +444,7 @@ def cancel(
     now = ensure_now(now)
     ticket.update(status=CANCELLED, finished_at=now)
     st.update_ticket(ticket["id"], status=CANCELLED, finished_at=now)
-    reason = (reason or "").strip()[:MAX_NOTE] or None
+    reason = (mask_personal((reason or "").strip()) or "")[:MAX_NOTE] or None
     return _record(
         ticket,
         None,
