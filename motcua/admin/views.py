@@ -141,7 +141,7 @@ def area_form(area_id: int | None = None) -> Any:
         flash(_("Đã lưu lĩnh vực."))
         return redirect(url_for("admin.areas"))
     area = hall.get_area(area_id) if area_id else None
-    form = area or {"active": True, "target_wait_minutes": 15, "sort_order": 0}
+    form = area or {"active": True, "target_wait_minutes": 15}
     chosen = set(area["counter_ids"]) if area else set()
     return render_template(
         "admin/area_form.html",
