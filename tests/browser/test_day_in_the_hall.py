@@ -137,7 +137,8 @@ TILES_INSIDE = """() => {
   const tiles = [...document.querySelectorAll('#waiting li')];
   tiles.forEach(li => {
     const r = li.getBoundingClientRect();
-    if (!(r.width > 0 && r.left >= 0 && r.top >= 0 && r.right <= vw + 0.5 && r.bottom <= floor + 0.5))
+    const inside = r.left >= 0 && r.top >= 0 && r.right <= vw + 0.5 && r.bottom <= floor + 0.5;
+    if (!(r.width > 0 && inside))
       bad.push(li.dataset.area + ' at ' + [r.left, r.top, r.right, r.bottom].map(Math.round));
     const count = parseFloat(getComputedStyle(li.querySelector('.w-count')).fontSize);
     const name = parseFloat(getComputedStyle(li.querySelector('.w-name')).fontSize);
