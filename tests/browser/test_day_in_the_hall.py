@@ -89,8 +89,12 @@ def test_a_mis_tapped_low_rating_can_be_taken_back(live_server: LiveServer, new_
     phone); walking away from the reasons screen records nothing against the officer."""
     live_server.app.config["RATING_TABLET_TIMEOUT_S"] = 2
     tablet = open_tablet(new_page, live_server)
+    assert tablet.inner_text("#officer-name") == "Chưa có cán bộ tại quầy"
+    open_console(new_page, live_server)  # the officer sits down: the tablet shows her at once
+    tablet.wait_for_selector("#officer-name >> text=Nguyễn Thị Lan")
     finish_one(live_server)
     tablet.wait_for_selector('#rt[data-screen="ask"]')
+    assert tablet.is_visible("#ask-photo") and tablet.inner_text("#ask-officer") == "Nguyễn Thị Lan"
     tablet.click('.r-level[data-level="1"]')
     tablet.wait_for_selector('#rt[data-screen="reasons"]')
     tablet.click("#reasons-back")

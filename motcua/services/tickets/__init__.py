@@ -26,6 +26,7 @@ from motcua.services.tickets.verbs import (
     recall,
     set_paused,
     start_service,
+    take_seat,
     transfer,
 )
 from motcua.services.tickets.views import TicketView, format_code
@@ -55,6 +56,7 @@ __all__ = [
     "recall",
     "set_paused",
     "start_service",
+    "take_seat",
     "ticket_status",
     "transfer",
 ]

@@ -473,6 +473,32 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
 
 
 @transactional
+def take_seat(counter_id: int, officer_id: int) -> dict[str, Any]:
+    """An officer opened the counter's console: they sit there from now on, so the rating
+    tablet shows them at once (not after their first call). ``counter_changed`` only when
+    someone else sat there before; returns the counter's id, number and site."""
+    counter = _lock_counter(counter_id, officer_id)
+    moved = counter.officer_id != officer_id
+    seq = None
+    if moved:
+        st.update_counter(counter.id, officer_id=officer_id)
+        seq = bump_seq(counter.site_id)
+    db.session.commit()
+    if moved:
+        realtime.publish(
+            counter.site_id,
+            "counter_changed",
+            {
+                "seq": seq,
+                "counter": counter.number,
+                "paused": counter.paused,
+                "officer": officer_id,
+            },
+        )
+    return {"id": counter.id, "number": counter.number, "site_id": counter.site_id}
+
+
+@transactional
 def expire_stale(*, now: dt.datetime | None = None) -> int:
     """Expire every open ticket of an earlier business day; return how many."""
     now = ensure_now(now)
