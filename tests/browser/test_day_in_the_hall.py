@@ -286,3 +286,34 @@ def test_recent_calls_name_each_ticket_once(live_server: LiveServer, new_page: A
     for page in (live, fresh):
         assert page.inner_text("#now-code") == first.code
         assert recent_list(page) == [(other.code, "2")]
+
+
+# --------------------------------------------------------------------------- the phone
+
+RECORD_VIBRATION = (
+    "window.__buzz = []; navigator.vibrate = p => { window.__buzz.push(p); return true; };"
+)
+
+
+def test_phone_follows_its_place_live(live_server: LiveServer, new_page: Any) -> None:
+    """People ahead arrive as the queue moves (pushed, not every 30 s); the call vibrates the
+    phone and retitles the tab; a recall alerts again."""
+    first, second, mine = (live_server.call(tickets.issue_ticket, "A") for _ in range(3))
+    phone = new_page(390, 844, has_touch=True, is_mobile=True)
+    phone.add_init_script(RECORD_VIBRATION)
+    phone.goto(live_server.url(f"/t/{mine.token}"))
+    phone.wait_for_selector("#s-live.k-link-live")
+    assert phone.inner_text("#s-ahead") == "2"
+    one = counter_id(live_server.app, 1)
+    live_server.call(tickets.call_next, one)
+    phone.wait_for_selector("#s-ahead >> text=1", timeout=3000)
+    live_server.call(tickets.cancel, second.token)
+    phone.wait_for_selector("#s-ahead >> text=0", timeout=3000)
+    live_server.call(tickets.finish, one)
+    live_server.call(tickets.call_next, one)
+    phone.wait_for_selector("#s-headline >> text=Mời Ông/Bà đến quầy số 1", timeout=3000)
+    assert phone.title() == f"ĐẾN LƯỢT: {mine.code} – mời đến quầy 1"
+    assert len(phone.evaluate("window.__buzz")) == 1
+    live_server.call(tickets.recall, one)
+    phone.wait_for_function("window.__buzz.length === 2", timeout=3000)
+    assert first.code == "A001"

@@ -20,7 +20,13 @@ from motcua.services import catalog_cache, hours
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, default_site_code
 from motcua.services.settings import effective
 from motcua.services.tickets import statements as st
-from motcua.services.tickets.views import TicketView, format_code, full_view, row_view
+from motcua.services.tickets.views import (
+    TicketView,
+    format_code,
+    full_view,
+    queue_positions,
+    row_view,
+)
 from motcua.timeutil import business_day, ensure_now
 
 log = logging.getLogger(__name__)
@@ -328,9 +334,15 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         for offset, view in enumerate(site_views):
             view.seq = last - len(site_views) + 1 + offset
     db.session.commit()
+    jumped: set[tuple[int, int, Any]] = set()
     for req, view in zip(fresh, views, strict=True):
         realtime.publish(req.site.id, "ticket_issued", {"seq": view.seq, "ticket": view.as_dict()})
         req.result = view
+        if req.priority and req.policy.priority_policy == "strict":
+            jumped.add((req.site.id, req.area.id, view.business_day))
+    for site_id, area_id, day in sorted(jumped):
+        # A priority ticket goes before the plain ones: they are told their new place.
+        realtime.publish_positions(queue_positions(site_id, area_id, day, current_policy()))
     for req, first in repeats:
         assert first.result is not None
         req.result = replace(first.result, created=False)

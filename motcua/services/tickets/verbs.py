@@ -36,7 +36,7 @@ from motcua.errors import (
 from motcua.services import audit, catalog_cache
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
 from motcua.services.tickets import statements as st
-from motcua.services.tickets.views import TicketView, queue_entry, row_view
+from motcua.services.tickets.views import TicketView, queue_entry, queue_positions, row_view
 from motcua.timeutil import business_day, ensure_now
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,24 @@ def _record(
     acting = counter.number if counter else counter_number
     payload = {"seq": seq, "ticket": view.as_dict(), "counter": acting, **extra}
     realtime.publish(ticket["site_id"], fact, payload)
+    if _moves_queue(fact, extra, was_waiting=kind == "cancelled" and counter_number is None):
+        publish_positions(ticket["site_id"], ticket["area_id"], ticket["business_day"], policy)
     return view
+
+
+def _moves_queue(fact: str, extra: dict[str, Any], *, was_waiting: bool) -> bool:
+    """Does this fact change the places of the tickets waiting in the ticket's area?"""
+    if fact == "ticket_called":
+        return not extra.get("recall")
+    if fact in ("ticket_no_show", "ticket_transferred"):
+        return extra.get("queue") is not None  # back in a queue
+    return fact == "ticket_cancelled" and was_waiting
+
+
+def publish_positions(site_id: int, area_id: int, day: dt.date, policy: QueuePolicy) -> None:
+    """After a commit: every waiting ticket of the area learns its new place (status pages
+    show people ahead live, not on their next poll)."""
+    realtime.publish_positions(queue_positions(site_id, area_id, day, policy))
 
 
 @dataclass
