@@ -230,6 +230,8 @@ class AnnounceSettingsForm(AdminForm):
 
     ANNOUNCE_TEMPLATE = Text()
     ANNOUNCE_REPEAT = Integer()
+    ANNOUNCE_THOUSAND = Text()
+    ANNOUNCE_LINH = Text()
 
 
 class DisplaySettingsForm(AdminForm):

@@ -301,8 +301,12 @@ def _section_changes(section: str) -> dict[str, Any]:
     if section == "ticket":
         return TicketSettingsForm.read().values()
     if section == "announce":
+        chosen = AnnounceSettingsForm.read().values()
+        for key in ("ANNOUNCE_THOUSAND", "ANNOUNCE_LINH"):  # not sent: left as they are
+            if not chosen.get(key):
+                chosen.pop(key, None)
         return {
-            **AnnounceSettingsForm.read().values(),
+            **chosen,
             "VOICE_SOURCES": [f.get(f"voice_{i}", "") for i in range(3)],
         }
     if section == "display":

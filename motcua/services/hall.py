@@ -421,7 +421,7 @@ def save_counter(
         )
         if clash:
             errors.add("number", _l("Điểm tiếp nhận này đã có quầy số %(n)s.", n=num))
-    name = _text(errors, "name", name, 100, required=False) or f"Quầy {num:02d}"
+    name = _text(errors, "name", name, 100, required=False) or f"Quầy {num}"
     order = num if sort_order is None else _int(errors, "sort_order", sort_order, 0, 999)
     areas = list(
         db.session.scalars(sa.select(ServiceArea).where(ServiceArea.id.in_(list(area_ids))))

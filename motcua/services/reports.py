@@ -428,7 +428,7 @@ def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str,
         out[None] = (str(_l("(chưa được gọi)")), fallback, (1, ""))
     elif group == "counter":
         for c in s.scalars(sa.select(Counter).where(Counter.id.in_(ids))):
-            name = str(_l("Quầy %(n)s", n=f"{c.number:02d}"))
+            name = str(_l("Quầy %(n)s", n=c.number))
             if c.name and c.name.strip() not in (name, f"Quầy {c.number}"):
                 name += f" – {c.name}"
             out[c.id] = (name, c.site.name, (c.site_id, c.number))

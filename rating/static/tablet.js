@@ -99,9 +99,7 @@
     $("hall-name").textContent = state.site.name;
     $("hall-unit").textContent = state.site.unit_name || "";
     $("counter-badge").hidden = false;
-    $("counter-badge").textContent = R.fmt(M.counter, {
-      n: String(state.counter.number).padStart(2, "0"),
-    });
+    $("counter-badge").textContent = R.fmt(M.counter, { n: String(state.counter.number) });
     $("counter-areas").textContent = state.counter.areas.join(" · ");
     const officer = state.officer;
     drawPhoto($("officer-photo"), officer);

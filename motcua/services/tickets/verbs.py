@@ -477,7 +477,7 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
     audit.record(
         "counter_paused" if paused else "counter_resumed",
         actor_id=officer_id,
-        target=f"{counter.number:02d}",
+        target=str(counter.number),
     )
     seq = bump_seq(counter.site_id)
     db.session.commit()
