@@ -349,7 +349,7 @@ def _settings_page(
             posted=request.form if section else None,
             section=section,
             errors=errors or {},
-            error=error,
+            section_error=error,  # shown in the section, by the fields it is about
         ),
         STATUS_INVALID if errors else 200,
     )

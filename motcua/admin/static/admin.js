@@ -8,6 +8,14 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
+  // A refused form: the first field in error is brought into view with the focus, next to
+  // its message (a long page must not hide it below a banner at the top).
+  const invalid = document.querySelector("[aria-invalid=true]");
+  if (invalid) {
+    invalid.scrollIntoView({ block: "center" });
+    invalid.focus({ preventScroll: true });
+  }
+
   // Rating scale: show as many label inputs as the chosen number of levels.
   document.querySelectorAll("[data-rating-scale]").forEach(function (box) {
     function sync() {
