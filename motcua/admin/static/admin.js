@@ -12,8 +12,13 @@
   // its message (a long page must not hide it below a banner at the top).
   const invalid = document.querySelector("[aria-invalid=true]");
   if (invalid) {
-    invalid.scrollIntoView({ block: "center" });
-    invalid.focus({ preventScroll: true });
+    // After the load: the browser's own jump to the #section would take the focus away.
+    window.addEventListener("load", function () {
+      window.setTimeout(function () {
+        invalid.scrollIntoView({ block: "center" });
+        invalid.focus({ preventScroll: true });
+      }, 0);
+    });
   }
 
   // Rating scale: show as many label inputs as the chosen number of levels.
