@@ -87,7 +87,13 @@ def unprintable_characters(text: str) -> list[str]:
 def _printable(errors: _Errors, field: str, text: str) -> None:
     bad = unprintable_characters(text)
     if bad:
-        shown = " ".join(ch for ch in bad if unicodedata.category(ch) not in ("Cc", "Cf"))
+        # The character and its code: a machine without an emoji font shows only a box.
+        shown = ", ".join(
+            f"{ch} (U+{ord(ch):04X})"
+            if unicodedata.category(ch) not in ("Cc", "Cf")
+            else f"U+{ord(ch):04X}"
+            for ch in bad
+        )
         errors.add(
             field,
             _l(
