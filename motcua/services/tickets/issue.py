@@ -323,6 +323,16 @@ def _write_batch(batch: list[IssueRequest]) -> None:
             site_code=req.site.code,
         )
         views.append(row_view(row, req.policy, None, estimate=True, counters=req.counters))
+    # A strict-priority ticket goes before the plain ones: their new places are read in this
+    # transaction and pushed after the commit.
+    jumped = sorted(
+        {
+            (req.site.id, req.area.id, view.business_day)
+            for req, view in zip(fresh, views, strict=True)
+            if req.priority and req.policy.priority_policy == "strict"
+        }
+    )
+    places = [p for key in jumped for p in queue_positions(*key, current_policy())]
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}
@@ -334,15 +344,11 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         for offset, view in enumerate(site_views):
             view.seq = last - len(site_views) + 1 + offset
     db.session.commit()
-    jumped: set[tuple[int, int, Any]] = set()
     for req, view in zip(fresh, views, strict=True):
         realtime.publish(req.site.id, "ticket_issued", {"seq": view.seq, "ticket": view.as_dict()})
         req.result = view
-        if req.priority and req.policy.priority_policy == "strict":
-            jumped.add((req.site.id, req.area.id, view.business_day))
-    for site_id, area_id, day in sorted(jumped):
-        # A priority ticket goes before the plain ones: they are told their new place.
-        realtime.publish_positions(queue_positions(site_id, area_id, day, current_policy()))
+    if places:
+        realtime.publish_positions(places)
     for req, first in repeats:
         assert first.result is not None
         req.result = replace(first.result, created=False)

@@ -155,13 +155,20 @@ def _record(
         [st.event_row(ticket, kind, now, actor_id=actor_id, counter_id=counter_id, detail=detail)]
     )
     view = row_view(ticket, policy, counter_number, estimate=estimate)
+    # The area's new places are read inside this transaction (it sees its own writes): no
+    # second transaction, so no second write lock on SQLite.
+    places = None
+    if _moves_queue(fact, extra, was_waiting=kind == "cancelled" and counter_number is None):
+        places = queue_positions(
+            ticket["site_id"], ticket["area_id"], ticket["business_day"], policy
+        )
     view.seq = seq = bump_seq(ticket["site_id"])  # the site row: the last lock, held briefly
     db.session.commit()
     acting = counter.number if counter else counter_number
     payload = {"seq": seq, "ticket": view.as_dict(), "counter": acting, **extra}
     realtime.publish(ticket["site_id"], fact, payload)
-    if _moves_queue(fact, extra, was_waiting=kind == "cancelled" and counter_number is None):
-        publish_positions(ticket["site_id"], ticket["area_id"], ticket["business_day"], policy)
+    if places is not None:
+        realtime.publish_positions(places)
     return view
 
 
@@ -172,12 +179,6 @@ def _moves_queue(fact: str, extra: dict[str, Any], *, was_waiting: bool) -> bool
     if fact in ("ticket_no_show", "ticket_transferred"):
         return extra.get("queue") is not None  # back in a queue
     return fact == "ticket_cancelled" and was_waiting
-
-
-def publish_positions(site_id: int, area_id: int, day: dt.date, policy: QueuePolicy) -> None:
-    """After a commit: every waiting ticket of the area learns its new place (status pages
-    show people ahead live, not on their next poll)."""
-    realtime.publish_positions(queue_positions(site_id, area_id, day, policy))
 
 
 @dataclass
