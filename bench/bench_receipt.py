@@ -46,7 +46,7 @@ def ticket(n: int) -> Receipt:
         unit_name="Phường Ba Đình",
         code=f"{'ABCE'[area]}{n % 1000 + 1:03d}",
         area_name=AREAS[area],
-        counters=[f"{area * 2 + 1:02d}", f"{area * 2 + 2:02d}"],
+        counters=[str(area * 2 + 1), str(area * 2 + 2)],
         waiting=n % 37,
         issued_at=START + timedelta(seconds=17 * n),
         # A real status URL: a LAN address and a 24-character token (secrets.token_urlsafe(18)).
@@ -129,7 +129,7 @@ def write_pngs(folder: Path) -> None:
         unit_name="Phường Ba Đình",
         code="A012",
         area_name="Tư pháp – Hộ tịch",
-        counters=["01", "02"],
+        counters=["1", "2"],
         waiting=5,
         issued_at=datetime(2026, 11, 21, 1, 15, 3, tzinfo=UTC),
         status_url="https://hall.example.vn/t/01JD8X9ZK3",

@@ -71,8 +71,9 @@ class CounterNamespace(SurfaceNamespace[ConsoleClient]):
         if not current_user.is_authenticated:
             raise Unauthorized()
         user = current_user.view
-        state = tickets.counter_state(auth["counter_id"], officer_id=user.id)
-        counter = state["counter"]
+        # The officer who opens the console sits at the counter from now (its tablet shows
+        # them at once); the service checks that they may work it.
+        counter = tickets.take_seat(auth["counter_id"], user.id)
         join_room(realtime.site_room(counter["site_id"]))
         join_room(realtime.counter_room(counter["id"]))
         log.info("console connected: %s at counter %s", user.username, counter["number"])

@@ -78,6 +78,15 @@ def console(number: int) -> Any:
         "resume": _("Mở lại quầy"),
         "call": _("Gọi"),
         "counter_short": _("Quầy %(n)s", n="{n}"),
+        "finish_first": _(
+            "Số %(code)s đang ở quầy: hãy hoàn thành hoặc chuyển số này trước khi gọi số khác.",
+            code="{code}",
+        ),
+        "key_unavailable": _("Phím %(key)s chưa dùng được lúc này.", key="{key}"),
+        "scanned": _("Đã nhận mã hồ sơ %(code)s. Bấm Enter để hoàn thành.", code="{code}"),
+        "scan_no_ticket": _(
+            "Đã quét mã %(code)s nhưng quầy chưa có số nào đang phục vụ.", code="{code}"
+        ),
     }
     return render_template(
         "counter/console.html",

@@ -57,6 +57,7 @@ def announcement_for(code: str, counter: int) -> str:
         counter,
         digits=config.get("ANNOUNCE_DIGITS", "number"),
         linh=config.get("ANNOUNCE_LINH", "linh"),
+        thousand=config.get("ANNOUNCE_THOUSAND", "nghìn"),
         letter_names=config.get("ANNOUNCE_LETTER_NAMES") or None,
     )
 

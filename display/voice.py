@@ -194,6 +194,7 @@ def code_to_words(
     digits: DigitsMode = "number",
     linh: str = "linh",
     letter_names: Mapping[str, str] | None = None,
+    thousand: str = "nghìn",
 ) -> str:
     """Spoken ticket code: "A012" -> "a mười hai" (digits="each": "a không một hai")."""
     if digits not in ("number", "each"):
@@ -206,7 +207,7 @@ def code_to_words(
     for part in parts:
         if part.isdigit():
             if digits == "number":
-                words.append(number_to_words(int(part), linh=linh))
+                words.append(number_to_words(int(part), linh=linh, thousand_word=thousand))
             else:
                 words.extend(_DIGITS[int(d)] for d in part)
         else:
@@ -214,11 +215,11 @@ def code_to_words(
     return " ".join(words)
 
 
-def counter_to_words(counter: str | int, *, linh: str = "linh") -> str:
+def counter_to_words(counter: str | int, *, linh: str = "linh", thousand: str = "nghìn") -> str:
     """Spoken form of a counter label: 2 or "02" -> "hai", "2A" -> "hai a"."""
     if isinstance(counter, int) and not isinstance(counter, bool):
-        return number_to_words(counter, linh=linh)
-    return code_to_words(str(counter), digits="number", linh=linh)
+        return number_to_words(counter, linh=linh, thousand_word=thousand)
+    return code_to_words(str(counter), digits="number", linh=linh, thousand=thousand)
 
 
 def announcement_text(
@@ -229,11 +230,15 @@ def announcement_text(
     digits: DigitsMode = "number",
     linh: str = "linh",
     letter_names: Mapping[str, str] | None = None,
+    thousand: str = "nghìn",
 ) -> str:
-    """Fill the call phrase: {so} = spoken ticket code, {quay} = counter number in words."""
+    """Fill the call phrase: {so} = spoken ticket code, {quay} = counter number in words;
+    ``thousand`` is "nghìn" or, as southern halls say, "ngàn"."""
     values = {
-        "so": code_to_words(code, digits=digits, linh=linh, letter_names=letter_names),
-        "quay": counter_to_words(counter, linh=linh),
+        "so": code_to_words(
+            code, digits=digits, linh=linh, letter_names=letter_names, thousand=thousand
+        ),
+        "quay": counter_to_words(counter, linh=linh, thousand=thousand),
     }
     try:
         text = (template or DEFAULT_TEMPLATE).format_map(values)

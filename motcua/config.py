@@ -74,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "ANNOUNCE_CHIME": True,  # False: no chime; or the path of the hall's own WAV
     "ANNOUNCE_DIGITS": "number",  # number: "a mười hai" | each: "a không một hai"
     "ANNOUNCE_LINH": "linh",  # or "lẻ"
+    "ANNOUNCE_THOUSAND": "nghìn",  # or "ngàn" (southern halls): 1023 = "một ngàn không trăm…"
     "ANNOUNCE_LETTER_NAMES": {},  # e.g. {"F": "ép-phờ"}
     # Tried in order by the display: clips (VOICE_CLIPS_DIR), browser (vi-VN Web Speech voice),
     # server (espeak-ng rendered and cached in instance/voice-cache).

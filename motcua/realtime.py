@@ -105,3 +105,18 @@ def publish(site_id: int, event: str, payload: dict[str, Any]) -> None:
             socketio.emit(event, owner_fact(payload), to=ticket_room(token), namespace="/kiosk")
     except Exception:  # a broken socket must never undo a committed ticket
         log.exception("could not publish %s for site %s", event, site_id)
+
+
+def publish_positions(positions: list[tuple[str, int, int]]) -> None:
+    """Tell each waiting ticket's status page its place: ``queue_position`` {people_ahead,
+    estimated_wait_minutes}, to that ticket's own room only; never raises."""
+    try:
+        for token, ahead, minutes in positions:
+            socketio.emit(
+                "queue_position",
+                {"people_ahead": ahead, "estimated_wait_minutes": minutes},
+                to=ticket_room(token),
+                namespace="/kiosk",
+            )
+    except Exception:  # a broken socket must never undo a committed change
+        log.exception("could not publish queue positions")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
@@ -13,6 +14,25 @@ bp = Blueprint("web", __name__, template_folder="templates")
 def index() -> Any:
     """Links to every screen of the hall."""
     return render_template("index.html", endpoints=set(current_app.view_functions))
+
+
+_DEFAULT_COUNTER_NAME = re.compile(r"^\s*qu[ầa]y\s*(?:số\s*)?0*(\d+)\s*$", re.IGNORECASE)
+
+
+@bp.app_template_filter("counter_name_adds")
+def counter_name_adds(name: str | None, number: int) -> bool:
+    """Does a counter's name say more than "Quầy <number>" (so it is worth showing)?"""
+    found = _DEFAULT_COUNTER_NAME.match(name or "")
+    return bool(name and name.strip()) and not (found and int(found.group(1)) == int(number))
+
+
+@bp.app_template_filter("keep_words")
+def keep_words(name: str) -> str:
+    """An area name whose short parts never break across lines: "Tư pháp – Hộ tịch" wraps
+    only at the dash, never as "Hộ / tịch" (no-break spaces inside parts of 1–2 words)."""
+    parts = re.split(r"\s+[–-]\s+", str(name))
+    kept = [p.replace(" ", "\u00a0") if len(p.split()) <= 2 else p for p in parts]
+    return "\u00a0– ".join(kept)
 
 
 @bp.route("/favicon.ico")

@@ -191,7 +191,7 @@ def _render_receipt(receipt: Receipt, width_px: int) -> Image.Image:
     if receipt.counters:
         canvas.text(f"Quầy phục vụ: {', '.join(receipt.counters)}", body)
         canvas.space(style.gap // 2)
-    canvas.text(f"Số người đang chờ: {receipt.waiting}", body)
+    canvas.text(f"Số người chờ trước Ông/Bà: {receipt.waiting}", body)
     canvas.space(style.gap // 2)
     canvas.text(f"Thời gian in vé: {receipt.issued_local}", body)
 

@@ -24,6 +24,7 @@ def tablet_messages() -> dict[str, str]:
         "reasons_title": _("Xin cho biết lý do (có thể chọn nhiều):"),
         "comment": _("Góp ý thêm (không bắt buộc)"),
         "send": _("Gửi đánh giá"),
+        "back": _("‹ Chọn lại mức đánh giá"),
         "thanks": _("Cảm ơn Ông/Bà đã đánh giá!"),
         "thanks_detail": _("Ý kiến của Ông/Bà giúp chúng tôi phục vụ tốt hơn."),
         "thanks_other": _("Lượt giao dịch này đã được đánh giá qua điện thoại. Xin cảm ơn!"),
@@ -90,6 +91,7 @@ def phone_messages() -> dict[str, str]:
         "reasons_title": _("Xin cho biết lý do (có thể chọn nhiều):"),
         "comment": _("Góp ý thêm (không bắt buộc)"),
         "send": _("Gửi đánh giá"),
+        "back": _("‹ Chọn lại mức đánh giá"),
         "thanks": _("Cảm ơn Ông/Bà đã đánh giá!"),
         "rated": _(
             "Lượt giao dịch này đã được đánh giá: %(label)s. Xin cảm ơn Ông/Bà!", label="{label}"

@@ -44,7 +44,7 @@
     const counter = state.counter;
     const card = $("ticket-card");
     card.dataset.status = cur ? cur.status : "none";
-    $("cur-code").textContent = cur ? cur.code : "—";
+    $("cur-code").textContent = cur ? cur.code : "";
     $("cur-status").textContent = cur
       ? (cur.status === "serving" ? M.status_serving : M.status_called)
       : M.status_none;
@@ -190,6 +190,10 @@
 
   function callGiven() {
     const code = $("call-code").value.trim().toUpperCase();
+    if (state && state.current) {
+      say(fmt(M.finish_first, { code: state.current.code }), "error");
+      return;
+    }
     if (!code) {
       say(M.code_required, "error");
       $("call-code").focus();
@@ -225,19 +229,107 @@
     }
   });
 
-  // Shortcuts: the letter alone when not typing, Alt+letter anywhere; Esc leaves a field.
+  // ------------------------------------------------------------------ keys and the scanner
+  // A barcode scanner types a whole code in a burst (keys a few ms apart) and ends it with
+  // Enter. Such a burst goes to the dossier box, wherever the focus is, and none of its
+  // letters is a shortcut. A bare letter is a shortcut only when the focus is on no input
+  // and no other key follows it at once (it waits SHORTCUT_WAIT_MS to know); Alt+letter
+  // works everywhere; Esc leaves a field.
+  const SCAN_GAP_MS = 70; // keys closer than this belong to one burst
+  const SCAN_MIN_CHARS = 6; // shorter bursts are typing (a ticket number is 4 characters)
+  const SHORTCUT_WAIT_MS = 90;
   const byKey = {};
   document.querySelectorAll(".act").forEach(function (b) { byKey[b.dataset.key] = b; });
+  let burst = null; // {text, last, target, before}: the keys of a possible scan
+  let pendingShortcut = null;
+
+  function isField(el) {
+    return !!el && (/^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName) || el.isContentEditable);
+  }
+
+  function keyButton(e) {
+    return byKey[e.key.toLowerCase()] ||
+      (e.code && byKey[e.code.replace("Key", "").toLowerCase()]) || null;
+  }
+
+  function runShortcut(button) {
+    if (!button.disabled) {
+      button.click();
+      return;
+    }
+    if (button.dataset.verb === "call_ticket") {
+      // "Gọi số…" while a ticket is at the counter: the number typed next goes to its box,
+      // never to the page (where "B" of "B001" would start service).
+      $("call-code").focus();
+      say(fmt(M.finish_first, { code: state && state.current ? state.current.code : "" }), "error");
+      return;
+    }
+    say(fmt(M.key_unavailable, { key: button.dataset.key.toUpperCase() }), "info");
+  }
+
+  function cancelShortcut() {
+    if (pendingShortcut) clearTimeout(pendingShortcut);
+    pendingShortcut = null;
+  }
+
+  function takeScan(b) {
+    // The field that had the focus gets back what it held before the burst.
+    if (isField(b.target) && b.target !== $("dossier") && "value" in b.target) {
+      b.target.value = b.before;
+    }
+    const code = b.text.trim();
+    if (!state || !state.current) {
+      say(fmt(M.scan_no_ticket, { code: code }), "error");
+      return;
+    }
+    $("dossier").value = code;
+    $("dossier").focus();
+    say(fmt(M.scanned, { code: code }), "ok");
+  }
+
   document.addEventListener("keydown", function (e) {
     if ($("transfer-dialog").open) return;
-    const typing = /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName);
+    const now = performance.now();
+    const typing = isField(e.target);
+    const plain = !e.ctrlKey && !e.metaKey && !e.altKey;
+    if (plain && e.key === "Enter" && burst && now - burst.last <= SCAN_GAP_MS * 2 &&
+        burst.text.length >= SCAN_MIN_CHARS) {
+      e.preventDefault();
+      e.stopImmediatePropagation();
+      const scanned = burst;
+      burst = null;
+      takeScan(scanned);
+      return;
+    }
+    if (plain && e.key.length === 1) {
+      if (burst && now - burst.last <= SCAN_GAP_MS) {
+        burst.text += e.key;
+        burst.last = now;
+        cancelShortcut(); // the letter before was the start of a scan, not a command
+        if (!typing) e.preventDefault();
+        return;
+      }
+      burst = { text: e.key, last: now, target: e.target, before: typing ? e.target.value : "" };
+      if (typing) return;
+      e.preventDefault();
+      const button = keyButton(e);
+      cancelShortcut();
+      if (button) {
+        pendingShortcut = setTimeout(function () {
+          pendingShortcut = null;
+          runShortcut(button);
+        }, SHORTCUT_WAIT_MS);
+      }
+      return;
+    }
+    burst = null;
     if (e.key === "Escape" && typing) { e.target.blur(); return; }
-    if (e.ctrlKey || e.metaKey || (typing && !e.altKey)) return;
-    const button = byKey[e.key.toLowerCase()] || (e.code && byKey[e.code.replace("Key", "").toLowerCase()]);
+    if (!e.altKey || e.ctrlKey || e.metaKey) return;
+    const button = keyButton(e);
     if (!button) return;
     e.preventDefault();
-    if (!button.disabled) button.click();
-  });
+    runShortcut(button);
+  }, true);
 
   // ------------------------------------------------------------------ folding facts
   // Facts arrive exactly once and in seq order after a snapshot (live.js): the console applies

@@ -17,6 +17,7 @@
   const wantAreas = S.filter.areas.map(function (a) { return a.toUpperCase(); });
 
   let calls = []; // newest first: {code, counter, area, at, recall}
+  const HISTORY = 40; // calls kept: enough for the recent list once repeats are left out
   let areas = [];
   let serverOffsetMs = 0; // server clock minus this machine's clock
   let flashTimer = null;
@@ -33,15 +34,37 @@
 
   // ------------------------------------------------------------------ rendering
 
+  // Keep an area's short parts on one line ("Tư pháp – Hộ tịch" never breaks as "Hộ / tịch").
+  function keepWords(name) {
+    return String(name).split(/\s+[–-]\s+/).map(function (part) {
+      return part.split(/\s+/).length <= 2 ? part.replace(/\s+/g, "\u00a0") : part;
+    }).join("\u00a0– ");
+  }
+
+  // The recent list names each ticket once, at its latest call, and never the one on the
+  // big panel: a recall, a no-show called again or a transfer does not repeat a number.
+  function recentRows() {
+    const shown = new Set(calls.length ? [calls[0].code] : []);
+    const rows = [];
+    calls.slice(1).forEach(function (c) {
+      if (shown.has(c.code) || rows.length >= S.recent_calls) return;
+      shown.add(c.code);
+      rows.push(c);
+    });
+    return rows;
+  }
+
   function renderCalls() {
     const latest = calls[0];
-    $("now-code").textContent = latest ? latest.code : "—";
+    $("now-code").textContent = latest ? latest.code : "";
     $("now-counter").textContent = latest ? String(latest.counter) : "";
-    $("now-area").textContent = latest ? latest.area : M.idle;
+    $("now-area").textContent = latest ? keepWords(latest.area) : M.idle;
+    $("now-recall").hidden = !(latest && latest.recall);
+    $("now").classList.toggle("recall", !!(latest && latest.recall));
     $("now").classList.toggle("empty", !latest);
     const list = $("recent");
     list.replaceChildren();
-    calls.slice(1, 1 + S.recent_calls).forEach(function (c) {
+    recentRows().forEach(function (c) {
       const li = document.createElement("li");
       li.innerHTML = '<span class="r-code"></span><span class="r-counter"></span>';
       li.children[0].textContent = c.code;
@@ -51,6 +74,13 @@
     });
   }
 
+  function sizeTiles() {
+    const list = $("waiting");
+    const columns = getComputedStyle(list).gridTemplateColumns.split(" ").length || 1;
+    list.dataset.rows = String(Math.ceil(areas.length / columns));
+  }
+  window.addEventListener("resize", sizeTiles);
+
   function renderAreas() {
     const list = $("waiting");
     list.replaceChildren();
@@ -58,12 +88,13 @@
       const li = document.createElement("li");
       li.innerHTML = '<span class="w-prefix"></span><span class="w-name"></span><span class="w-count"></span>';
       li.children[0].textContent = a.prefix;
-      li.children[1].textContent = a.name;
+      li.children[1].textContent = keepWords(a.name);
       li.children[2].textContent = String(a.waiting);
       li.dataset.area = a.code;
       if (!a.waiting) li.classList.add("none");
       list.appendChild(li);
     });
+    sizeTiles();
   }
 
   function flash() {
@@ -260,7 +291,7 @@
     if (seen.has(key)) return;
     seen.add(key);
     calls.unshift(call);
-    calls = calls.slice(0, S.recent_calls + 1);
+    calls = calls.slice(0, HISTORY);
     renderCalls();
     flash();
     enqueue(call.code, call.counter);

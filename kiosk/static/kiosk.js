@@ -173,9 +173,12 @@
         state.open = false;
         state.closed_message = r.body.message;
         showMessage(T.closed_title, r.body.message, { hours: true });
+      } else if (r.status >= 500 || r.status === 429 || r.status === 409) {
+        // The server failed or is busy: "Thử lại" resends the same tap (same key: one ticket).
+        showMessage(T.error_title, T.server_error_text, { retry: true, home: true, reason: "error" });
       } else {
         pending = null;
-        showMessage(T.error_title, (r.body && r.body.message) || T.offline_text, { home: true });
+        showMessage(T.error_title, (r.body && r.body.message) || T.refused_text, { home: true });
       }
     } catch (e) {
       // Unreachable: keep `pending` so "Thử lại" resends the same key (still one ticket).
@@ -200,7 +203,7 @@
     $("t-area").textContent = t.area_name;
     $("t-counters").textContent = (t.serving_counters || []).length
       ? L.fmt(T.counters, {
-          list: t.serving_counters.map((n) => String(n).padStart(2, "0")).join(", "),
+          list: t.serving_counters.join(", "),
         })
       : "";
     const ahead = t.people_ahead || 0;

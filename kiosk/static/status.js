@@ -10,8 +10,44 @@
   const pollUrl = root.dataset.pollUrl;
   const $ = (id) => document.getElementById(id);
 
+  const baseTitle = document.title;
+  let shownStatus = null;
+  let shownCalls = null;
+
+  // Called (or called again): the phone vibrates where it can, beeps once, and the tab's
+  // title says so, for a citizen who is looking at another app or at the lobby.
+  function alertCalled(ticket) {
+    const again = shownStatus === "called" && ticket.call_count !== shownCalls;
+    if (shownStatus === null || (shownStatus === "called" && !again)) return;
+    try {
+      if (navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 800]);
+    } catch (e) { /* not allowed before a touch: the title and the colours still say it */ }
+    try {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (Ctx) {
+        const ctx = new Ctx();
+        const osc = ctx.createOscillator();
+        osc.frequency.value = 880;
+        osc.connect(ctx.destination);
+        osc.start();
+        osc.stop(ctx.currentTime + 0.35);
+      }
+    } catch (e) { /* no sound without a touch on some phones */ }
+    root.dataset.alerted = String(Number(root.dataset.alerted || 0) + 1);
+  }
+
   function render(ticket) {
     if (!ticket || ticket.token !== token) return;
+    if (ticket.status === "called") {
+      alertCalled(ticket);
+      document.title = C.fmt(T.called_title, {
+        code: ticket.code, counter: ticket.counter_number == null ? "" : ticket.counter_number,
+      });
+    } else {
+      document.title = baseTitle;
+    }
+    shownStatus = ticket.status;
+    shownCalls = ticket.call_count;
     const d = ticket.display || {};
     $("s-status").className = "s-status s-" + (d.kind || "waiting");
     $("s-headline").textContent = d.headline || "";
@@ -57,9 +93,15 @@
       ticket_no_show: () => live.refresh(),
       ticket_transferred: () => live.refresh(),
       ticket_cancelled: () => live.refresh(),
+      queue_position: (place) => {
+        if (root.dataset.status !== "waiting") return;
+        $("s-ahead").textContent = place.people_ahead;
+        $("s-eta").textContent = C.fmt(T.minutes, { n: place.estimated_wait_minutes });
+      },
     },
   });
-  // People ahead change with other tickets' calls, which this room does not hear: refresh.
-  setInterval(() => live.refresh(), 30000);
+  // The server pushes this ticket's place whenever its area's queue moves (queue_position);
+  // a slow re-read stays as a safety net.
+  setInterval(() => live.refresh(), 120000);
   render(data.ticket);
 })();

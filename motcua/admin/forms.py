@@ -155,7 +155,7 @@ class AreaForm(AdminForm):
     prefix = Text()
     name = Text()
     description = Text()
-    sort_order = Integer()
+    sort_order = Integer(optional=True)
     target_wait_minutes = Integer()
     active = Flag()
     counter_ids = IntList()
@@ -230,6 +230,8 @@ class AnnounceSettingsForm(AdminForm):
 
     ANNOUNCE_TEMPLATE = Text()
     ANNOUNCE_REPEAT = Integer()
+    ANNOUNCE_THOUSAND = Text()
+    ANNOUNCE_LINH = Text()
 
 
 class DisplaySettingsForm(AdminForm):

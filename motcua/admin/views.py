@@ -142,7 +142,7 @@ def area_form(area_id: int | None = None) -> Any:
         flash(_("Đã lưu lĩnh vực."))
         return redirect(url_for("admin.areas"))
     area = hall.get_area(area_id) if area_id else None
-    form = area or {"active": True, "target_wait_minutes": 15, "sort_order": 0}
+    form = area or {"active": True, "target_wait_minutes": 15}
     chosen = set(area["counter_ids"]) if area else set()
     return render_template(
         "admin/area_form.html",
@@ -319,8 +319,12 @@ def _section_changes(section: str) -> dict[str, Any]:
     if section == "ticket":
         return TicketSettingsForm.read().values()
     if section == "announce":
+        chosen = AnnounceSettingsForm.read().values()
+        for key in ("ANNOUNCE_THOUSAND", "ANNOUNCE_LINH"):  # not sent: left as they are
+            if not chosen.get(key):
+                chosen.pop(key, None)
         return {
-            **AnnounceSettingsForm.read().values(),
+            **chosen,
             "VOICE_SOURCES": [f.get(f"voice_{i}", "") for i in range(3)],
         }
     if section == "display":
@@ -363,7 +367,7 @@ def _settings_page(
             posted=request.form if section else None,
             section=section,
             errors=errors or {},
-            error=error,
+            section_error=error,  # shown in the section, by the fields it is about
         ),
         STATUS_INVALID if errors else 200,
     )

@@ -26,6 +26,17 @@ def _nice_max(value: float) -> float:
     return float(10 * power)
 
 
+def _count_axis(value: float) -> float:
+    """An axis maximum for counts: four equal whole steps, so that every tick is a whole
+    number ("0, 1, 2, 3, 4", never "1,2, 2,5, 3,8")."""
+    needed = max(1.0, value) / 4
+    power = 10 ** math.floor(math.log10(needed)) if needed >= 1 else 1
+    for step in (1, 1.5, 2, 3, 4, 5, 6, 8, 10):
+        if step * power == int(step * power) and needed <= step * power:
+            return float(int(step * power) * 4)
+    return float(10 * power * 4)
+
+
 def _num(value: float) -> str:
     """A figure as Vietnamese text: thousands with dots, one decimal with a comma."""
     if float(value).is_integer():
@@ -42,10 +53,10 @@ def column_chart(
     width: int = 760,
     height: int = 260,
 ) -> Markup:
-    """Vertical bars with their values on top and the labels below."""
+    """Vertical bars (counts) with their values on top and the labels below."""
     left, right, top, bottom = 44, 10, 28, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_max(max(values, default=0))
+    peak = _count_axis(max(values, default=0))
     n = max(1, len(values))
     slot = plot_w / n
     bar = max(2.0, slot * 0.7)

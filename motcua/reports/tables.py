@@ -47,34 +47,34 @@ DEFINITIONS: list[tuple[Any, Any]] = [
     (
         _l("Lấy số"),
         _l(
-            "Số thứ tự được cấp trong kỳ (sự kiện “issued”), tính vào lĩnh vực, quầy và công chức "
-            "cuối cùng của số đó."
+            "Số thứ tự được cấp trong kỳ (tại ki-ốt, qua cán bộ hoặc phiên lưu động), tính vào "
+            "lĩnh vực, quầy và công chức cuối cùng của số đó."
         ),
     ),
     (
         _l("Đã phục vụ"),
-        _l("Số thứ tự kết thúc bằng “Hoàn thành” (sự kiện “finished”)."),
+        _l("Số thứ tự được cán bộ bấm “Hoàn thành”."),
     ),
     (
         _l("Vắng mặt"),
         _l(
-            "Số thứ tự kết thúc vì công dân không đến sau số lần gọi quy định (sự kiện “no_show” "
-            "cuối cùng)."
+            "Số thứ tự kết thúc vì công dân không đến sau số lần gọi quy định (lần cán bộ bấm "
+            "“Vắng mặt” cuối cùng)."
         ),
     ),
     (
         _l("Đã hủy"),
-        _l("Số thứ tự bị hủy khi đang chờ hoặc đã gọi (sự kiện “cancelled”)."),
+        _l("Số thứ tự bị cán bộ hủy khi đang chờ hoặc đã gọi."),
     ),
     (
         _l("Hết hiệu lực"),
-        _l("Số thứ tự còn dở khi hết ngày làm việc (sự kiện “expired”)."),
+        _l("Số thứ tự còn dở (chưa phục vụ xong) khi hết ngày làm việc."),
     ),
     (
         _l("Chuyển đi"),
         _l(
-            "Số lần chuyển (sự kiện “transferred”), tính cho lĩnh vực, quầy và công chức đã "
-            "chuyển đi."
+            "Số lần cán bộ bấm “Chuyển” sang lĩnh vực hoặc quầy khác, tính cho lĩnh vực, quầy và "
+            "công chức đã chuyển đi."
         ),
     ),
     (
@@ -84,15 +84,15 @@ DEFINITIONS: list[tuple[Any, Any]] = [
     (
         _l("Thời gian chờ"),
         _l(
-            "Từ lúc lấy số đến lần gọi đầu tiên (sự kiện “called” đầu tiên), tính cho các số đã "
-            "được gọi; làm tròn đến giây."
+            "Từ lúc lấy số đến lần được gọi đầu tiên, tính cho các số đã được gọi; làm tròn đến "
+            "giây."
         ),
     ),
     (
         _l("Thời gian phục vụ"),
         _l(
-            "Từ lúc bắt đầu phục vụ (“started”; nếu bấm hoàn thành ngay thì từ lúc gọi) đến lúc "
-            "hoàn thành (“finished”), tính cho các số đã phục vụ."
+            "Từ lúc cán bộ bấm “Bắt đầu” (nếu bấm “Hoàn thành” ngay thì từ lúc gọi) đến lúc bấm "
+            "“Hoàn thành”, tính cho các số đã phục vụ."
         ),
     ),
     (

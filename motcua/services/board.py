@@ -28,7 +28,7 @@ from motcua.errors import NotFound
 from motcua.services.common import begin_snapshot_read, default_site_code, transactional
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
-RECENT_CALLS = 10
+RECENT_CALLS = 40  # the display names each ticket once: repeats are dropped there
 
 _SITES = Site.__table__
 _AREAS = ServiceArea.__table__

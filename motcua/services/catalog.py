@@ -104,7 +104,7 @@ def add_counter(site_code: str, number: int, area_codes: list[str], name: str = 
     counter = Counter(
         site_id=site.id,
         number=number,
-        name=name or f"Quầy {number:02d}",
+        name=name or f"Quầy {number}",
         sort_order=number,
         areas=areas,
     )

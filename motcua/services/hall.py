@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,6 +66,42 @@ def _int(errors: _Errors, field: str, value: Any, low: int, high: int) -> int:
     if not low <= number <= high:
         errors.add(field, _l("Giá trị phải từ %(low)s đến %(high)s.", low=low, high=high))
     return number
+
+
+def unprintable_characters(text: str) -> list[str]:
+    """Characters a ticket, a kiosk and the lobby board cannot show: emoji, pictographs,
+    private-use and control characters (the bundled fonts cover letters, digits and
+    punctuation, Vietnamese included; a symbol outside them prints as nothing or a box)."""
+    found: list[str] = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if (
+            category in ("So", "Cs", "Co", "Cn", "Cc", "Cf")
+            or 0xFE00 <= ord(ch) <= 0xFE0F  # emoji presentation selectors
+            or ord(ch) >= 0x1F000
+        ) and ch not in found:
+            found.append(ch)
+    return found
+
+
+def _printable(errors: _Errors, field: str, text: str) -> None:
+    bad = unprintable_characters(text)
+    if bad:
+        # The character and its code: a machine without an emoji font shows only a box.
+        shown = ", ".join(
+            f"{ch} (U+{ord(ch):04X})"
+            if unicodedata.category(ch) not in ("Cc", "Cf")
+            else f"U+{ord(ch):04X}"
+            for ch in bad
+        )
+        errors.add(
+            field,
+            _l(
+                "Có ký tự không in được trên vé và không hiện được trên màn hình "
+                "(biểu tượng cảm xúc, ký hiệu): %(chars)s. Hãy xóa ký tự đó.",
+                chars=shown or "?",
+            ),
+        )
 
 
 def _changed(catalog: bool = True) -> None:
@@ -240,7 +277,7 @@ def save_area(
     prefix: str,
     name: str,
     description: str = "",
-    sort_order: int | None = 0,
+    sort_order: int | None = None,
     target_wait_minutes: int | None = 15,
     active: bool = True,
     counter_ids: Sequence[int] = (),
@@ -271,8 +308,18 @@ def save_area(
     ):
         errors.add("prefix", _l("Chữ cái này đã dùng cho lĩnh vực khác."))
     name = _text(errors, "name", name, 200, required=True)
+    _printable(errors, "name", name)
     description = _text(errors, "description", description, 500, required=False)
-    order = _int(errors, "sort_order", sort_order, 0, 999)
+    _printable(errors, "description", description)
+    if sort_order is None or str(sort_order).strip() == "":
+        # Left empty: a new area goes after the others; an edited one keeps its place.
+        if area is not None:
+            order = area.sort_order
+        else:
+            last = db.session.scalar(sa.select(sa.func.max(ServiceArea.sort_order)))
+            order = min(999, (last or 0) + 1)
+    else:
+        order = _int(errors, "sort_order", sort_order, 0, 999)
     target = _int(errors, "target_wait_minutes", target_wait_minutes, 1, 240)
     counters = _counters_by_id(errors, counter_ids, "counter_ids")
     errors.raise_if_any()
@@ -380,7 +427,7 @@ def save_counter(
         )
         if clash:
             errors.add("number", _l("Điểm tiếp nhận này đã có quầy số %(n)s.", n=num))
-    name = _text(errors, "name", name, 100, required=False) or f"Quầy {num:02d}"
+    name = _text(errors, "name", name, 100, required=False) or f"Quầy {num}"
     order = num if sort_order is None else _int(errors, "sort_order", sort_order, 0, 999)
     areas = list(
         db.session.scalars(sa.select(ServiceArea).where(ServiceArea.id.in_(list(area_ids))))

@@ -233,6 +233,6 @@ def public_ticket(token: str) -> dict[str, Any]:
         issued_local=local(view.issued_at).strftime("%H:%M %d/%m/%Y"),
         hall_name=site.name,
         unit_name=site.unit_name,
-        counters_text=", ".join(f"{n:02d}" for n in view.serving_counters),
+        counters_text=", ".join(str(n) for n in view.serving_counters),
     )
     return body

@@ -51,13 +51,27 @@ SKIPPED = "rating_skipped"
 MAX_COMMENT = 1000
 MAX_REASONS = 10
 
-# Colours from the worst to the best level (red → green), picked per scale size.
+# Colours from the worst to the best level (red → green), picked per scale size: a satisfied
+# level is blue, never amber (amber reads "so-so"); white text on each passes WCAG AA.
 _PALETTE = {
     2: ["#c62828", "#2e7d32"],
-    3: ["#c62828", "#f9a825", "#2e7d32"],
-    4: ["#c62828", "#ef6c00", "#7cb342", "#2e7d32"],
-    5: ["#b71c1c", "#ef6c00", "#f9a825", "#7cb342", "#2e7d32"],
+    3: ["#c62828", "#1565c0", "#2e7d32"],
+    4: ["#c62828", "#d84315", "#1565c0", "#2e7d32"],
+    5: ["#b71c1c", "#d84315", "#f9a825", "#1565c0", "#2e7d32"],
 }
+
+
+def level_moods(size: int, low: int) -> list[float]:
+    """Face moods best first (1 = broad smile, 0.5 = flat, 0 = frown): every level that is not
+    low smiles ("Hài lòng" is satisfied, not so-so), except the middle of a 5-level scale
+    ("Bình thường"); the low levels frown, the worst most."""
+    neutral = size >= 5 and size % 2 == 1
+    good = size - low - (1 if neutral else 0)
+    moods = [round(1.0 - 0.28 * i / max(1, good - 1), 3) for i in range(good)]
+    if neutral:
+        moods.append(0.5)
+    moods += [0.0] if low == 1 else [round(0.18 - 0.18 * j / (low - 1), 3) for j in range(low)]
+    return moods
 
 
 @dataclass(frozen=True)
@@ -146,12 +160,13 @@ def build_scale(
     size = len(names)
     low = size // 2 if low_max is None else int(low_max)
     palette = _PALETTE[size]
+    moods = level_moods(size, low)
     levels = tuple(
         Level(
             score=size - i,
             label=name,
             color=palette[size - i - 1],
-            mood=round((size - i - 1) / (size - 1), 3),
+            mood=moods[i],
             low=size - i <= low,
         )
         for i, name in enumerate(names)

@@ -46,7 +46,7 @@ from db.models import (
 from motcua.errors import NotFound, ValidationFailed
 from motcua.services import board, print_alerts
 from motcua.services import sessions as outreach
-from motcua.services.common import dialect_name, transactional
+from motcua.services.common import current_policy, dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
@@ -428,7 +428,7 @@ def _labels(s: Session, group: str, keys: set[Any]) -> dict[Any, tuple[str, str,
         out[None] = (str(_l("(chưa được gọi)")), fallback, (1, ""))
     elif group == "counter":
         for c in s.scalars(sa.select(Counter).where(Counter.id.in_(ids))):
-            name = str(_l("Quầy %(n)s", n=f"{c.number:02d}"))
+            name = str(_l("Quầy %(n)s", n=c.number))
             if c.name and c.name.strip() not in (name, f"Quầy {c.number}"):
                 name += f" – {c.name}"
             out[c.id] = (name, c.site.name, (c.site_id, c.number))
@@ -777,6 +777,8 @@ TICKET_COLUMNS = (
     _l("Chờ (giây)"), _l("Phục vụ (giây)"), _l("Mức đánh giá"), _l("Nguồn đánh giá"),
 )  # fmt: skip
 
+SOURCE_TEXT = {"tablet": _l("Máy đánh giá tại quầy"), "phone": _l("Điện thoại (mã QR)")}
+
 STATUS_TEXT = {
     "waiting": _l("Đang chờ"),
     "called": _l("Đã gọi"),
@@ -828,6 +830,9 @@ def iter_ticket_csv(
         officers = {k: csv_field(v) for k, v in s.execute(sa.select(User.id, User.full_name))}
         labels = {(scale.size, lv.score): csv_field(lv.label) for lv in scale.levels}
         status = {k: csv_field(v) for k, v in STATUS_TEXT.items()}
+        # Priority categories and rating sources in the hall's words, not their codes.
+        priorities = {k: csv_field(v) for k, v in current_policy().priority_categories.items()}
+        sources = {k: csv_field(v) for k, v in SOURCE_TEXT.items()}
         stmt = (
             sa.select(
                 t.c.business_day,
@@ -869,11 +874,12 @@ def iter_ticket_csv(
                 yield "".join(
                     [
                         f"{day},{code},{areas.get(area, '')},{status.get(st, st)},"
-                        f"{prio or ''},{counters.get(cid, '')},{officers.get(oid, '')},"
+                        f"{priorities.get(prio, prio or '')},{counters.get(cid, '')},"
+                        f"{officers.get(oid, '')},"
                         f"{issued or ''},{called or ''},{started or ''},{finished or ''},"
                         f"{'' if wait is None else wait},{'' if serve is None else serve},"
                         f"{labels.get((size, level), '' if level is None else level)},"
-                        f"{source or ''}\r\n"
+                        f"{sources.get(source, source or '')}\r\n"
                         for (
                             day,
                             code,

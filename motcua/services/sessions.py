@@ -95,6 +95,7 @@ KIT_SETTINGS = (
     "ANNOUNCE_REPEAT",
     "ANNOUNCE_DIGITS",
     "ANNOUNCE_LINH",
+    "ANNOUNCE_THOUSAND",
     "ANNOUNCE_LETTER_NAMES",
     "PUBLIC_BASE_URL",
 )
@@ -369,7 +370,7 @@ def plan_session(
                 Counter(
                     site_id=site.id,
                     number=number,
-                    name=f"Quầy {number:02d}",
+                    name=f"Quầy {number}",
                     sort_order=number,
                     areas=list(chosen_areas),
                 )
@@ -697,7 +698,7 @@ def install_kit(data: bytes, *, now: dt.datetime | None = None) -> dict[str, Any
             if counter is None:
                 counter = Counter(site_id=site.id, number=int(row["number"]))
                 db.session.add(counter)
-            counter.name = row.get("name") or f"Quầy {int(row['number']):02d}"
+            counter.name = row.get("name") or f"Quầy {int(row['number'])}"
             counter.sort_order = int(row["number"])
             counter.active = True
             counter.paused = False

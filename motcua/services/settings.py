@@ -412,6 +412,8 @@ EDITABLE: dict[str, Cleaner] = {
     "TICKET_FOOTER": lambda k, v: _text(k, v, 120),
     "ANNOUNCE_TEMPLATE": _template,
     "ANNOUNCE_REPEAT": lambda k, v: _int(k, v, 1, 5),
+    "ANNOUNCE_THOUSAND": lambda k, v: _choice(k, v, ("nghìn", "ngàn")),
+    "ANNOUNCE_LINH": lambda k, v: _choice(k, v, ("linh", "lẻ")),
     "VOICE_SOURCES": _voice_sources,
     "DISPLAY_MESSAGE": lambda k, v: _text(k, v, 1000),
     "RATING_SCALE": _rating_scale,

@@ -57,9 +57,14 @@
     }
   }
 
-  function reasons(level, scale) {
+  function reasons(level, state) {
+    const scale = state.scale;
     slot.textContent = "";
     slot.dataset.state = "reasons";
+    const back = el("button", "pr-back", texts.back);
+    back.type = "button";
+    back.addEventListener("click", function () { form(state); });
+    slot.appendChild(back);
     const chosen = el("div", "pr-chosen");
     chosen.innerHTML = R.face(level.mood, level.color);
     chosen.appendChild(el("span", "", level.label));
@@ -93,7 +98,7 @@
     const levels = el("div", "pr-levels");
     slot.appendChild(levels);
     R.levelButtons(levels, scale, function (level) {
-      if (level.low && scale.reasons.length) reasons(level, scale);
+      if (level.low && scale.reasons.length) reasons(level, state);
       else send(level);
     });
     slot.appendChild(el("p", "pr-note", texts.anonymous));

@@ -55,7 +55,9 @@
     screenTimer = null;
     const timing = (snapshot && snapshot.timing) || S.timing;
     if (screen === "ask") armTimer(timing.question_s, onQuestionTimeout);
-    if (screen === "reasons") armTimer(timing.question_s, function () { send(chosen); });
+    // Walking away from the reasons saves nothing: a low level counts only once "Gửi đánh
+    // giá" is pressed (a mis-tap must never be recorded against the officer).
+    if (screen === "reasons") armTimer(timing.question_s, onQuestionTimeout);
     if (screen === "thanks") armTimer(timing.thanks_s, function () { idle(); });
   }
 
@@ -70,7 +72,7 @@
     const screen = root.dataset.screen;
     const timing = (snapshot && snapshot.timing) || S.timing;
     if (screen === "ask") armTimer(timing.question_s, onQuestionTimeout);
-    if (screen === "reasons") armTimer(timing.question_s, function () { send(chosen); });
+    if (screen === "reasons") armTimer(timing.question_s, onQuestionTimeout);
   }, true);
 
   function initials(name) {
@@ -80,32 +82,34 @@
     return (parts.length > 1 ? parts[0][0] : "") + last[0];
   }
 
-  function renderIdle(state) {
-    $("hall-name").textContent = state.site.name;
-    $("hall-unit").textContent = state.site.unit_name || "";
-    $("counter-badge").hidden = false;
-    $("counter-badge").textContent = R.fmt(M.counter, {
-      n: String(state.counter.number).padStart(2, "0"),
-    });
-    $("counter-areas").textContent = state.counter.areas.join(" · ");
-    const officer = state.officer;
-    const photo = $("officer-photo");
-    photo.textContent = "";
+  function drawPhoto(box, officer) {
+    box.textContent = "";
     if (officer && officer.photo) {
       const img = document.createElement("img");
       img.src = officer.photo;
       img.alt = "";
-      photo.appendChild(img);
+      box.appendChild(img);
     } else {
-      photo.textContent = officer ? initials(officer.full_name) : "";
+      box.textContent = officer ? initials(officer.full_name) : "";
     }
-    photo.classList.toggle("rt-photo-empty", !officer);
+    box.classList.toggle("rt-photo-empty", !officer);
+  }
+
+  function renderIdle(state) {
+    $("hall-name").textContent = state.site.name;
+    $("hall-unit").textContent = state.site.unit_name || "";
+    $("counter-badge").hidden = false;
+    $("counter-badge").textContent = R.fmt(M.counter, { n: String(state.counter.number) });
+    $("counter-areas").textContent = state.counter.areas.join(" · ");
+    const officer = state.officer;
+    drawPhoto($("officer-photo"), officer);
+    drawPhoto($("ask-photo"), officer);
     $("officer-name").textContent = officer ? officer.full_name : M.officer_none;
     $("officer-position").textContent = officer ? officer.position || "" : "";
     $("officer-unit").textContent = officer ? officer.unit || "" : "";
-    $("ask-officer").textContent = officer
-      ? officer.full_name + (officer.position ? " – " + officer.position : "")
-      : "";
+    $("ask-officer").textContent = officer ? officer.full_name : "";
+    $("ask-position").textContent = officer ? officer.position || "" : "";
+    $("ask-photo").hidden = !officer;
   }
 
   function idle() {
@@ -169,6 +173,10 @@
   }
 
   $("send").addEventListener("click", function () { send(chosen); });
+  $("reasons-back").addEventListener("click", function () {
+    chosen = null;
+    show("ask");
+  });
 
   async function skip(ticket, reason) {
     if (!ticket) return;

@@ -96,7 +96,7 @@ def test_snapshot_lists_the_counters_queue(console: Console, make_ticket: Any) -
     assert state["current"] is None
     assert [t["code"] for t in state["waiting"]] == ["A002", "A001"]  # strict priority first
     assert state["waiting"][0]["priority_label"] == "Người cao tuổi"
-    assert state["seq"] == 3
+    assert state["seq"] == 4  # three tickets, and canbo1 taking the seat as the console opened
 
 
 def test_call_next_acks_the_ticket_and_publishes_the_call(
@@ -113,12 +113,12 @@ def test_call_next_acks_the_ticket_and_publishes_the_call(
     assert ack["ticket"]["status"] == "called"
     assert ack["ticket"]["counter_number"] == 1
     [fact] = events(board, "/display", "ticket_called")
-    assert fact["seq"] == ack["seq"] == 2
+    assert fact["seq"] == ack["seq"] == 3  # after the ticket and canbo1 taking the seat
     assert fact["counter"] == 1 and fact["recall"] is False
     assert fact["officer"] == user_id(desk.app, "canbo1")  # the tablet's card follows it
     assert fact["ticket"]["code"] == "A001"
     assert set(fact["ticket"]) <= realtime.PUBLIC_TICKET_FIELDS  # what a stranger may see
-    assert [e["seq"] for e in events(desk, NS, "ticket_called")] == [2]
+    assert [e["seq"] for e in events(desk, NS, "ticket_called")] == [3]
     state = snapshot(desk)
     assert state["current"]["code"] == "A001" and state["waiting"] == []
 
@@ -267,9 +267,9 @@ def test_pause_blocks_calls_until_resumed(
     board = display()
     assert act(desk, "pause", {"paused": "yes"})["error"] == "invalid_request"
     paused = act(desk, "pause", {"paused": True})
-    assert paused == {"ok": True, "counter": 1, "paused": True, "seq": 2}
+    assert paused == {"ok": True, "counter": 1, "paused": True, "seq": 3}
     [fact] = events(board, "/display", "counter_changed")
-    assert fact == {"seq": 2, "counter": 1, "paused": True, "officer": user_id(desk.app, "canbo1")}
+    assert fact == {"seq": 3, "counter": 1, "paused": True, "officer": user_id(desk.app, "canbo1")}
     refused = act(desk, "call_next")
     assert refused["error"] == "counter_paused"
     assert "tạm nghỉ" in refused["message"]

@@ -183,7 +183,7 @@ def test_attribution_is_kept_when_the_officer_moves(ctx: Flask) -> None:
     assert by_officer["Nguyễn Thị Lan"].levels == {2: 1}
     assert by_officer["Trần Văn Hùng"].levels == {}
     by_counter = {r.label: r for r in reports.build_report(week, "counter", now=at(40)).rows}
-    assert by_counter["Quầy 01"].levels == {2: 1}
+    assert by_counter["Quầy 1"].levels == {2: 1}
 
 
 def test_an_unanswered_tablet_records_unrated_never_a_score(ctx: Flask) -> None:

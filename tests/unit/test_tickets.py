@@ -105,6 +105,26 @@ def test_people_ahead_and_estimate(ctx: Flask) -> None:
     assert third.estimated_wait_minutes == 6
 
 
+def test_everyones_place_is_each_ones_people_ahead(ctx: Flask) -> None:
+    """queue_positions (pushed to the phones) agrees with every ticket's own people ahead,
+    strict priority included."""
+    from motcua.services.tickets.views import queue_positions
+
+    issued = [
+        tickets.issue_ticket("A", priority=p, now=T0 + dt.timedelta(seconds=i))
+        for i, p in enumerate([None, None, "elderly", None, "disabled"])
+    ]
+    view = issued[0]
+    with_ids = db.session.execute(sa.select(Ticket.site_id, Ticket.area_id)).first()
+    places = queue_positions(
+        with_ids.site_id, with_ids.area_id, view.business_day, current_policy()
+    )
+    mine = {token: ahead for token, ahead, _minutes in places}
+    assert mine == {v.token: tickets.ticket_status(v.token).people_ahead for v in issued}
+    assert sorted(mine.values()) == [0, 1, 2, 3, 4]
+    assert mine[issued[2].token] == 0 and mine[issued[0].token] == 2  # priority first
+
+
 def test_call_next_is_first_come_first_served(app: Flask, make_ticket) -> None:
     """Without priority, tickets are called in issue order across the counter's areas."""
     make_ticket("B", now=T0)

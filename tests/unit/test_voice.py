@@ -432,3 +432,13 @@ def test_shipped_chime() -> None:
 def test_make_chime_matches_shipped_length() -> None:
     """The generator and the shipped file agree on format and length."""
     assert wav_info(voice.make_chime()) == wav_info(CHIME_PATH.read_bytes())
+
+
+def test_a_southern_hall_says_ngan_for_thousands() -> None:
+    """ANNOUNCE_THOUSAND="ngàn": 1023 is "một ngàn không trăm hai mươi ba", in the phrase too."""
+    from display.voice import announcement_text
+
+    text = announcement_text(None, "A1023", 2, thousand="ngàn", linh="lẻ")
+    assert "a một ngàn không trăm hai mươi ba" in text
+    assert "nghìn" not in announcement_text(None, "B1005", 1, thousand="ngàn", linh="lẻ")
+    assert "một nghìn không trăm lẻ năm" in announcement_text(None, "B1005", 1, linh="lẻ")

@@ -51,7 +51,7 @@ def test_tablet_page_bound_to_a_counter(client: FlaskClient) -> None:
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Ông/Bà đánh giá như thế nào về thái độ công chức" in html
-    assert "QUẦY 01" in html and "PHƯỜNG BA ĐÌNH" in html
+    assert "QUẦY 1" in html and "PHƯỜNG BA ĐÌNH" in html
     assert '"counter": 1,' in html and "R\\u1ea5t h\\u00e0i l\\u00f2ng" in html  # JSON-escaped
     assert client.get("/rating/?counter=99").status_code == 404
     assert client.get("/rating/?counter=abc").status_code == 404

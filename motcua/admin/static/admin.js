@@ -8,6 +8,19 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
+  // A refused form: the first field in error is brought into view with the focus, next to
+  // its message (a long page must not hide it below a banner at the top).
+  const invalid = document.querySelector("[aria-invalid=true]");
+  if (invalid) {
+    // After the load: the browser's own jump to the #section would take the focus away.
+    window.addEventListener("load", function () {
+      window.setTimeout(function () {
+        invalid.scrollIntoView({ block: "center" });
+        invalid.focus({ preventScroll: true });
+      }, 0);
+    });
+  }
+
   // Rating scale: show as many label inputs as the chosen number of levels.
   document.querySelectorAll("[data-rating-scale]").forEach(function (box) {
     function sync() {

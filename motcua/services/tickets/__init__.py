@@ -32,6 +32,7 @@ from motcua.services.tickets.verbs import (
     recall,
     set_paused,
     start_service,
+    take_seat,
     transfer,
 )
 from motcua.services.tickets.views import TicketView, format_code
@@ -62,6 +63,7 @@ __all__ = [
     "recall",
     "set_paused",
     "start_service",
+    "take_seat",
     "ticket_status",
     "transfer",
 ]

@@ -30,7 +30,13 @@ from motcua.services import catalog_cache, hours
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, default_site_code
 from motcua.services.settings import effective
 from motcua.services.tickets import statements as st
-from motcua.services.tickets.views import TicketView, format_code, full_view, row_view
+from motcua.services.tickets.views import (
+    TicketView,
+    format_code,
+    full_view,
+    queue_positions,
+    row_view,
+)
 from motcua.timeutil import business_day, ensure_now
 
 log = logging.getLogger(__name__)
@@ -358,6 +364,16 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         views.append(
             row_view(row, req.policy, None, estimate=True, counters=req.counters, connection=conn)
         )
+    # A strict-priority ticket goes before the plain ones: their new places are read in this
+    # transaction and pushed after the commit.
+    jumped = sorted(
+        {
+            (req.site.id, req.area.id, view.business_day)
+            for req, view in zip(fresh, views, strict=True)
+            if req.priority and req.policy.priority_policy == "strict"
+        }
+    )
+    places = [p for key in jumped for p in queue_positions(*key, current_policy())]
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}
@@ -372,6 +388,8 @@ def _write_batch(batch: list[IssueRequest]) -> None:
     for req, view in zip(fresh, views, strict=True):
         realtime.publish(req.site.id, "ticket_issued", {"seq": view.seq, "ticket": view.as_dict()})
         req.result = view
+    if places:
+        realtime.publish_positions(places)
     for req, first in repeats:
         assert first.result is not None
         if first.fingerprint != req.fingerprint:

@@ -264,6 +264,17 @@ def queue_statement(priority_first: bool) -> Any:
     )
 
 
+#: The waiting tickets of one area of a day, for everyone's place in the queue at once.
+WAITING_IN_AREA = sa.select(
+    TICKETS.c.id, TICKETS.c.token, TICKETS.c.priority, TICKETS.c.queued_at
+).where(
+    TICKETS.c.site_id == sa.bindparam("site_id"),
+    TICKETS.c.business_day == sa.bindparam("day"),
+    TICKETS.c.area_id == sa.bindparam("area_id"),
+    TICKETS.c.status == TicketStatus.WAITING,
+)
+
+
 @functools.cache
 def count_ahead_statement(rule: str) -> Any:
     """The people-ahead count for one queue rule: fifo, strict_normal or strict_priority."""

@@ -38,7 +38,7 @@ from motcua.services import audit, catalog_cache
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
 from motcua.services.privacy import mask_personal
 from motcua.services.tickets import statements as st
-from motcua.services.tickets.views import TicketView, queue_entry, row_view
+from motcua.services.tickets.views import TicketView, queue_entry, queue_positions, row_view
 from motcua.timeutil import business_day, ensure_now
 
 log = logging.getLogger(__name__)
@@ -161,12 +161,30 @@ def _record(
         [st.event_row(ticket, kind, now, actor_id=actor_id, counter_id=counter_id, detail=detail)]
     )
     view = row_view(ticket, policy, counter_number, estimate=estimate)
+    # The area's new places are read inside this transaction (it sees its own writes): no
+    # second transaction, so no second write lock on SQLite.
+    places = None
+    if _moves_queue(fact, extra, was_waiting=kind == "cancelled" and counter_number is None):
+        places = queue_positions(
+            ticket["site_id"], ticket["area_id"], ticket["business_day"], policy
+        )
     view.seq = seq = bump_seq(ticket["site_id"])  # the site row: the last lock, held briefly
     db.session.commit()
     acting = counter.number if counter else counter_number
     payload = {"seq": seq, "ticket": view.as_dict(), "counter": acting, **extra}
     realtime.publish(ticket["site_id"], fact, payload)
+    if places is not None:
+        realtime.publish_positions(places)
     return view
+
+
+def _moves_queue(fact: str, extra: dict[str, Any], *, was_waiting: bool) -> bool:
+    """Does this fact change the places of the tickets waiting in the ticket's area?"""
+    if fact == "ticket_called":
+        return not extra.get("recall")
+    if fact in ("ticket_no_show", "ticket_transferred"):
+        return extra.get("queue") is not None  # back in a queue
+    return fact == "ticket_cancelled" and was_waiting
 
 
 @dataclass
@@ -468,7 +486,7 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
     audit.record(
         "counter_paused" if paused else "counter_resumed",
         actor_id=officer_id,
-        target=f"{counter.number:02d}",
+        target=str(counter.number),
     )
     seq = bump_seq(counter.site_id)
     db.session.commit()
@@ -478,6 +496,32 @@ def set_paused(counter_id: int, paused: bool, *, officer_id: int | None = None) 
         {"seq": seq, "counter": counter.number, "paused": paused, "officer": seated},
     )
     return {"counter": counter.number, "paused": paused, "seq": seq}
+
+
+@transactional
+def take_seat(counter_id: int, officer_id: int) -> dict[str, Any]:
+    """An officer opened the counter's console: they sit there from now on, so the rating
+    tablet shows them at once (not after their first call). ``counter_changed`` only when
+    someone else sat there before; returns the counter's id, number and site."""
+    counter = _lock_counter(counter_id, officer_id)
+    moved = counter.officer_id != officer_id
+    seq = None
+    if moved:
+        st.update_counter(counter.id, officer_id=officer_id)
+        seq = bump_seq(counter.site_id)
+    db.session.commit()
+    if moved:
+        realtime.publish(
+            counter.site_id,
+            "counter_changed",
+            {
+                "seq": seq,
+                "counter": counter.number,
+                "paused": counter.paused,
+                "officer": officer_id,
+            },
+        )
+    return {"id": counter.id, "number": counter.number, "site_id": counter.site_id}
 
 
 @transactional

@@ -113,8 +113,31 @@ def row_view(
                 ticket["site_id"], ticket["area_id"], ticket["business_day"], policy
             )
             view.people_ahead = ahead
-            view.estimated_wait_minutes = int(math.ceil(ahead * average / open_counters))
+            view.estimated_wait_minutes = estimate_minutes(ahead, average, open_counters)
     return view
+
+
+def estimate_minutes(ahead: int, average: float, open_counters: int) -> int:
+    """The expected wait of a ticket with ``ahead`` people before it."""
+    return int(math.ceil(ahead * average / max(1, open_counters)))
+
+
+def queue_positions(
+    site_id: int, area_id: int, day: dt.date, policy: QueuePolicy
+) -> list[tuple[str, int, int]]:
+    """(token, people ahead, estimated minutes) of every waiting ticket of an area, in one
+    read: the order is ``count_ahead``'s (strict priority puts priority tickets first)."""
+    params = {"site_id": site_id, "day": day, "area_id": area_id}
+    rows = st.conn().execute(st.WAITING_IN_AREA, params).all()
+    strict = policy.priority_policy == "strict"
+    rows.sort(key=lambda r: (0 if strict and r.priority else 1, r.queued_at, r.id))
+    counters = catalog_cache.snapshot().serving.get((site_id, area_id), [])
+    open_counters = sum(1 for _, paused in counters if not paused)
+    average = average_service_minutes(site_id, area_id, day, policy) if rows else 0.0
+    return [
+        (row.token, ahead, estimate_minutes(ahead, average, open_counters))
+        for ahead, row in enumerate(rows)
+    ]
 
 
 def count_ahead(ticket: dict[str, Any], policy: QueuePolicy, connection: Any = None) -> int:
