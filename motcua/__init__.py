@@ -47,6 +47,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # A pooled connection a restarted PostgreSQL closed is replaced, not handed out.
         options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **options}
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:  # the client's address and scheme as the proxy saw them (werkzeug's fix)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     db.init_app(app)
     with app.app_context():
         configure_engine_events(db.engine)

@@ -53,6 +53,10 @@ DEFAULTS: dict[str, Any] = {
     # Housekeeping (expiring tickets of earlier days) in served processes; one process of a
     # cluster runs it (motcua/server.py). 0 turns it off.
     "HOUSEKEEPING_INTERVAL_S": 600,
+    # Proxies in front that set X-Forwarded-For/-Proto (nginx of deploy/: 1). With 0 the client
+    # address is the TCP peer's; behind nginx that is 127.0.0.1 for everyone, and login
+    # throttling per address would count every client as one.
+    "TRUSTED_PROXIES": 0,
     # Move everything alive once the app is built out of the garbage collector's reach
     # (gc.freeze): a full collection then walks only what was made since, not the whole
     # process (measured: 80-150 ms pauses without it). Not applied to test apps.

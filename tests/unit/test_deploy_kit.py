@@ -121,3 +121,27 @@ def test_kiosk_launchers_start_chromium_in_kiosk_mode(
     assert flag in args
     profile = [a for a in args if a.startswith("--user-data-dir=")]
     assert profile == [f"--user-data-dir={tmp_path}/.config/motcua-{script[:-3]}"]
+
+
+def test_trusted_proxy_gives_each_client_its_own_address(tmp_path: Path) -> None:
+    """TRUSTED_PROXIES=1 (the kit's nginx): the client's address is X-Forwarded-For's, not
+    nginx's; without it, the forwarded header is not believed."""
+    from tests.conftest import build_app
+
+    seen: dict[str, str | None] = {}
+    for proxies in (0, 1):
+        app = build_app(f"sqlite:///{tmp_path}/p{proxies}.sqlite3", TRUSTED_PROXIES=proxies)
+
+        @app.get("/whoami-test")
+        def whoami() -> str:
+            from flask import request
+
+            return str(request.remote_addr)
+
+        reply = app.test_client().get(
+            "/whoami-test",
+            headers={"X-Forwarded-For": "192.168.1.77"},
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        )
+        seen[str(proxies)] = reply.get_data(as_text=True)
+    assert seen == {"0": "127.0.0.1", "1": "192.168.1.77"}
