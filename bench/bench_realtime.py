@@ -107,6 +107,7 @@ def seed(database_uri: str, tickets_needed: int) -> None:
             "SQLALCHEMY_DATABASE_URI": database_uri,
             "SECRET_KEY": "bench",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            "WORKING_HOURS": None,  # the bench runs at any hour
         }
     )
     with app.app_context():
@@ -130,6 +131,7 @@ def start_server(database_uri: str, port: int, workdir: Path) -> subprocess.Pope
         os.environ,
         FLASK_SQLALCHEMY_DATABASE_URI=database_uri,
         FLASK_SECRET_KEY="bench",
+        FLASK_WORKING_HOURS="null",
         PYTHONPATH=str(ROOT),
     )
     if SERVER == "gunicorn":
