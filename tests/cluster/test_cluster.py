@@ -238,15 +238,15 @@ def call_next(base: str, token: str, counter_id: int) -> dict[str, Any]:
     return resp.json()  # type: ignore[no-any-return]
 
 
-def admin_session(base: str) -> requests.Session:
-    """A signed-in administrator (login form with its CSRF token)."""
+def admin_session(base: str, username: str = "admin") -> requests.Session:
+    """A signed-in account (login form with its CSRF token): the administrator by default."""
     session = requests.Session()
     page = session.get(f"{base}/login", timeout=10).text
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert csrf is not None
     resp = session.post(
         f"{base}/login",
-        data={"username": "admin", "password": PASSWORD, "csrf_token": csrf.group(1)},
+        data={"username": username, "password": PASSWORD, "csrf_token": csrf.group(1)},
         timeout=10,
     )
     assert resp.ok and "login" not in resp.url, resp.url
@@ -265,6 +265,48 @@ def save_display_message(base: str, message: str) -> None:
         timeout=10,
     )
     assert resp.status_code < 400, resp.text[:500]
+
+
+class Follower:
+    """A console (/counter, signed in) or a phone (/kiosk, following its ticket's token) on a
+    real python-socketio client that reconnects as the pages do."""
+
+    def __init__(self, url: str, namespace: str, auth: dict[str, Any], cookie: str = "") -> None:
+        self.namespace = namespace
+        self.heard: list[tuple[str, dict[str, Any]]] = []
+        self.connects = 0
+        self.client = socketio.Client(
+            reconnection=True, reconnection_delay=0.2, reconnection_delay_max=0.5
+        )
+        self.client.on("connect", self._on_connect, namespace=namespace)
+        for name in ("ticket_called", "queue_position"):
+            self.client.on(name, self._hear(name), namespace=namespace)
+        headers = {"Cookie": cookie} if cookie else {}
+        self.client.connect(
+            url,
+            namespaces=[namespace],
+            transports=["websocket"],
+            auth=auth,
+            headers=headers,
+            wait_timeout=10,
+        )
+
+    def _on_connect(self) -> None:
+        self.connects += 1
+
+    def _hear(self, name: str) -> Callable[[dict[str, Any]], None]:
+        return lambda payload: self.heard.append((name, payload))
+
+    def verb(self, name: str) -> dict[str, Any]:
+        """Send a verb and return its ack ({} while the link is down)."""
+        try:
+            return dict(self.client.call(name, {}, namespace=self.namespace, timeout=5))
+        except Exception:
+            return {}
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.disconnect()
 
 
 def settings_version(base: str) -> str:
@@ -336,8 +378,22 @@ def test_a_cluster_survives_restarts_and_a_killed_process(cluster: Cluster) -> N
         c.pg.start()
         wait_for(lambda: c.issue().status_code == 201, 10, "tickets after PostgreSQL restarted")
 
-        # 5. kill -9 of B: its screens come back through nginx on A, exact to the seq.
+        # 5. kill -9 of B: its screens come back through nginx on A, exact to the seq; so do
+        #    the consoles and phones opened through nginx (least_conn spreads them over A and
+        #    B): a console calls again, a phone hears its own number called.
+        cookie = "; ".join(
+            f"{k}={v}" for k, v in admin_session(c.nginx.url, "canbo4").cookies.items()
+        )
+        # Two consoles of counter 4 (the demo's areas C and F), so that one may sit on each
+        # process.
+        consoles = [
+            Follower(c.nginx.url, "/counter", {"counter_id": counters[4]}, cookie) for _ in "ab"
+        ]
+        phone_tickets = [c.issue(service="C").json() for _ in range(4)]
+        phones = [Follower(c.nginx.url, "/kiosk", {"token": t["token"]}) for t in phone_tickets]
+        followers = [*consoles, *phones]
         connects = {id(s): s.connects for s in through_nginx}
+        follower_connects = {id(f): f.connects for f in followers}
         c.b.kill()
         wait_for(
             lambda: any(s.connects > connects[id(s)] for s in through_nginx),
@@ -349,6 +405,33 @@ def test_a_cluster_survives_restarts_and_a_killed_process(cluster: Cluster) -> N
         called = call_next(c.nginx.url, officer_token(c.nginx.url, "canbo2"), counters[2])
         for s in through_nginx:
             wait_for(lambda s=s: s.seq == seq + 1, 3, "the next call after the kill, in order")
+        assert any(f.connects > follower_connects[id(f)] for f in followers), "none was on B"
+        # Each console (reconnected if it was on B) calls the next numbers of counter 4 until
+        # every phone's ticket was called; each phone hears its own call.
+        for _ in range(len(phone_tickets) + 2):
+            for console in consoles:
+                wait_for(lambda f=console: f.client.connected, 10, "console reconnected")
+                ack = {}
+                deadline = time.monotonic() + 10
+                while not ack.get("ok") and time.monotonic() < deadline:
+                    ack = console.verb("call_next")
+                    if ack.get("error") == "counter_busy":
+                        ack = console.verb("finish")
+                        continue
+                    if ack.get("error") == "queue_empty":
+                        break
+                    time.sleep(0.2)
+        for phone, ticket in zip(phones, phone_tickets, strict=True):
+            wait_for(
+                lambda p=phone, t=ticket: any(
+                    name == "ticket_called" and payload["ticket"]["code"] == t["code"]
+                    for name, payload in p.heard
+                ),
+                10,
+                f"the phone of {ticket['code']} hears its call",
+            )
+        for follower in followers:
+            follower.close()
 
         # Nothing acknowledged was lost.
         for token in c.acknowledged:
