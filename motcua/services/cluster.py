@@ -5,12 +5,17 @@ Per-process state (everything one server process keeps that another does not see
 - the **settings cache** (``services/settings.py``: stored settings by scope, their version)
   and the **catalog cache** (``services/catalog_cache.py``: sites, areas, which counters
   serve which area; and the 30 s cache of average service times used for estimates);
-- the **issue batcher** (``services/tickets.py``: kiosk taps waiting for one group commit),
+- the **issue batcher** (``services/tickets/issue.py``: kiosk taps waiting for one group
+  commit),
   and SQLite's in-process **write lock** (``db/engine.py``): both only order this process's
   own writers; PostgreSQL's row locks order the processes;
 - the **housekeeping timer** (expiring tickets of earlier business days), started by
   ``motcua/server.py`` in every served process;
-- **print spools** (``services/printing.py``: one worker thread and queue per printer);
+- the **print worker** (``services/print_jobs/worker.py``: the process's claimer name, a
+  dispatcher, one driver per printer this process holds the lease of) and the receipt font
+  caches; the jobs themselves are rows (``print_jobs``), each printer driven by the one
+  process holding its lease (``printer_leases``), jobs claimed with ``SKIP LOCKED``;
+- the **voice cache** (rendered announcements, files in the instance folder, per machine);
 - the **Socket.IO sessions and rooms** (python-socketio's manager): with a message queue
   (``SOCKETIO_MESSAGE_QUEUE``) an emit reaches the rooms of every process.
 
@@ -22,7 +27,8 @@ How they are coordinated with several processes (docs/cluster.md):
   connection of its own (``follow``) and forgets that cache within milliseconds; after
   that connection was lost it forgets every cache (a notice may have been missed). The
   TTL of each cache stays as the last safety net;
-- housekeeping runs only in the process that holds the PostgreSQL advisory lock
+- housekeeping (expiry, and the retention purge) runs only in the process that holds the
+  PostgreSQL advisory lock
   ``HOUSEKEEPING_LOCK`` on that same connection (a session lock: it is released the moment
   the process dies or loses its connection, and another process takes it over);
 - on SQLite only one server process may run: the second is refused at start
