@@ -10,7 +10,11 @@ Within one server process the writers also queue on a ``threading.Lock`` before
 which under eight concurrent kiosks gave a p99 of over a second; a lock hands the
 database over at once. The lock is released when the connection goes back to the
 pool (after its commit or rollback), so it can never outlive the transaction.
-BEGIN IMMEDIATE still guards against other processes (a CLI, a backup).
+BEGIN IMMEDIATE still guards against other processes (a CLI, a backup). The lock hands
+itself to its waiters in arrival order (``FairLock``): with a plain ``threading.Lock`` the
+thread that releases it usually takes it again before a woken waiter runs (it holds the
+GIL), and under a loaded CPU a counter's call waited behind back-to-back kiosk batches past
+the 30 s timeout.
 
 Read-only services (the board and console snapshots that every screen re-reads) start
 their transaction with the ``READ_ONLY`` execution option
@@ -22,6 +26,7 @@ counter's call.
 
 from __future__ import annotations
 
+import collections
 import threading
 from typing import Any
 
@@ -31,6 +36,41 @@ from sqlalchemy.engine import Engine
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 LOCK_FLAG = "motcua_write_lock"
 READ_ONLY = "motcua_read_only"
+
+
+class FairLock:
+    """A lock granted in arrival order: a release hands it straight to the oldest waiter."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: collections.deque[threading.Lock] = collections.deque()
+        self._locked = False
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the lock within ``timeout`` seconds; False if it did not come."""
+        with self._mutex:
+            if not self._locked:
+                self._locked = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True  # handed over by release()
+        with self._mutex:
+            try:
+                self._waiters.remove(turn)
+            except ValueError:  # handed over just as the wait ran out: it is ours
+                return True
+            return False
+
+    def release(self) -> None:
+        """Hand the lock to the oldest waiter, or free it."""
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()
+            else:
+                self._locked = False
 
 
 def configure_engine_events(engine: Engine) -> None:
@@ -54,7 +94,7 @@ def configure_engine_events(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
 
-    write_lock = threading.Lock()
+    write_lock = FairLock()
 
     def _release(info: dict[str, Any]) -> None:
         if info.pop(LOCK_FLAG, False):

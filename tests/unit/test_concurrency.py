@@ -108,3 +108,36 @@ def test_concurrent_issue_and_call_sqlite(app: Flask) -> None:
 def test_concurrent_issue_and_call_postgresql(pg_app: Flask) -> None:
     """Real PostgreSQL (ON CONFLICT counter rows, FOR UPDATE SKIP LOCKED)."""
     _check(pg_app, _run(pg_app))
+
+
+def test_the_write_lock_is_granted_in_arrival_order() -> None:
+    """FairLock: waiters get the lock in the order they asked, even when the holder asks
+    again at once; a wait that runs out gives up without taking it."""
+    from db.engine import FairLock
+
+    lock = FairLock()
+    assert lock.acquire(timeout=1)
+    order: list[int] = []
+
+    def waiter(i: int) -> None:
+        time.sleep(0.05 * i)  # arrive in order 0, 1, 2
+        assert lock.acquire(timeout=5)
+        order.append(i)
+        lock.release()
+
+    threads = [threading.Thread(target=waiter, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(0.4)  # all three are queued
+    lock.release()
+    assert lock.acquire(timeout=5)  # the releasing thread asks again: it queues behind them
+    order.append(99)
+    lock.release()
+    for t in threads:
+        t.join()
+    assert order == [0, 1, 2, 99]
+    assert lock.acquire(timeout=1)
+    assert not lock.acquire(timeout=0.05)  # held: the wait runs out
+    lock.release()
+    assert lock.acquire(timeout=0.05)  # and a given-up wait left nothing behind
+    lock.release()
