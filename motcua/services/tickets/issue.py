@@ -366,14 +366,12 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         )
     # A strict-priority ticket goes before the plain ones: their new places are read in this
     # transaction and pushed after the commit.
-    jumped = sorted(
-        {
-            (req.site.id, req.area.id, view.business_day)
-            for req, view in zip(fresh, views, strict=True)
-            if req.priority and req.policy.priority_policy == "strict"
-        }
-    )
-    places = [p for key in jumped for p in queue_positions(*key, current_policy())]
+    jumped = {
+        (req.site.id, req.area.id, view.business_day): req.policy
+        for req, view in zip(fresh, views, strict=True)
+        if req.priority and req.policy.priority_policy == "strict"
+    }
+    places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key])]
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}

@@ -37,6 +37,7 @@ from motcua.inputs import fits_db_int
 from motcua.services import audit, catalog_cache
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
 from motcua.services.privacy import mask_personal
+from motcua.services.settings import effective
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import TicketView, queue_entry, queue_positions, row_view
 from motcua.timeutil import business_day, ensure_now
@@ -60,8 +61,6 @@ MAX_DOSSIER_CODE = 64
 
 def assigned_counter(username: str) -> int | None:
     """The counter number the hall's settings fix for an officer (COUNTER_ASSIGNMENTS)."""
-    from motcua.services.settings import effective  # settings imports common → this package
-
     value = (effective("COUNTER_ASSIGNMENTS") or {}).get(username)
     return int(value) if value is not None else None
 
