@@ -39,9 +39,14 @@ def free_port() -> int:
 
 
 def start_server(
-    db_url: str, port: int, workdir: Path, threads: int = 32, workers: int = 1
+    db_url: str,
+    port: int,
+    workdir: Path,
+    threads: int = 32,
+    workers: int = 1,
+    command: list[str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Migrate and seed the demo hall, then start gunicorn on loopback."""
+    """Migrate and seed the demo hall, then start gunicorn on loopback (or ``command``)."""
     env = dict(
         os.environ,
         FLASK_SQLALCHEMY_DATABASE_URI=db_url,
@@ -67,22 +72,19 @@ def start_server(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    proc = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "-w",
-            str(workers),
-            "--threads",
-            str(threads),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "motcua:create_app()",
-        ],
-        env=env,
-        cwd=workdir,
-    )
+    command = command or [
+        str(VENV_BIN / "gunicorn"),
+        "-w",
+        str(workers),
+        "--threads",
+        str(threads),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "motcua:create_app()",
+    ]
+    proc = subprocess.Popen(command, env=env, cwd=workdir)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

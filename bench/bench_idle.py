@@ -16,7 +16,6 @@ import http.client
 import json
 import multiprocessing as mp
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,60 +25,26 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import bench_api
+from bench_api import free_port
 from hostcpu import CpuSample
 
 VENV_BIN = Path(sys.executable).parent
 SERVICES = ("A", "B", "C", "E")
 
 
-def free_port() -> int:
-    """An ephemeral TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server(db_url: str, port: int, workdir: Path, how: str) -> subprocess.Popen[bytes]:
     """Seed the demo hall on ``db_url`` and start one served process on loopback."""
-    env = dict(
-        os.environ,
-        FLASK_SQLALCHEMY_DATABASE_URI=db_url,
-        FLASK_SECRET_KEY="bench",
-        FLASK_PRINTER__BACKEND="dummy",
-        FLASK_PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
-        FLASK_WORKING_HOURS="null",
-    )
-    if db_url.startswith("postgresql"):
-        reset = (
-            "from motcua import create_app\nfrom db import db\napp = create_app()\n"
-            "with app.app_context(), db.engine.begin() as conn:\n"
-            "    conn.exec_driver_sql('DROP SCHEMA public CASCADE; CREATE SCHEMA public')\n"
-        )
-        subprocess.run([str(VENV_BIN / "python"), "-c", reset], env=env, check=True, cwd=workdir)
-    subprocess.run(
-        [str(VENV_BIN / "motcua"), "demo"], env=env, check=True, cwd=workdir, capture_output=True
-    )
     if how == "serve":
-        cmd = [str(VENV_BIN / "motcua"), "serve", "--host", "127.0.0.1", "--port", str(port)]
+        command = [str(VENV_BIN / "motcua"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     else:
-        cmd = [
+        command = [
             str(VENV_BIN / "gunicorn"),
             *("-k", "gevent", "-w", "1", "--worker-connections", "10000"),
             *("-b", f"127.0.0.1:{port}", "--log-level", "warning"),
             "motcua:create_server()",
         ]
-    proc = subprocess.Popen(cmd, env=env, cwd=workdir)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    return bench_api.start_server(db_url, port, workdir, command=command)
 
 
 def issue(port: int, n: int, offset: int) -> tuple[list[float], list[str], int]:
