@@ -19,6 +19,7 @@ from flask import Flask, current_app
 from db import db
 from db.models import Counter, ServiceArea, Site, counter_areas
 from motcua.services import cluster
+from motcua.services.common import begin_snapshot_read
 
 TTL_S = 5.0
 AVERAGE_TTL_S = 30.0
@@ -57,6 +58,7 @@ class CatalogSnapshot:
 @dataclass
 class _Cache:
     lock: threading.Lock = field(default_factory=threading.Lock)
+    generation: int = 0  # bumped by ``forget``: a load begun before it is not kept
     snapshot: CatalogSnapshot | None = None
     loaded_at: float = 0.0
     averages: dict[tuple[int, int, dt.date], tuple[float, float]] = field(default_factory=dict)
@@ -104,13 +106,36 @@ def _load() -> CatalogSnapshot:
 
 
 def snapshot() -> CatalogSnapshot:
-    """The cached catalog, reloaded when invalidated or older than the TTL."""
+    """The cached catalog, reloaded when invalidated or older than the TTL.
+
+    The database is read outside ``cache.lock``: a thread inside a write transaction (holding
+    SQLite's in-process write lock) also asks for the catalog, so loading under ``cache.lock``
+    while waiting for the write lock was a lock-order deadlock (each side waited the 30 s busy
+    timeout). Two threads may load at once; the later result simply replaces the earlier.
+    """
     cache = _cache()
     with cache.lock:
-        if cache.snapshot is None or time.monotonic() - cache.loaded_at > TTL_S:
-            cache.snapshot = _load()
+        if cache.snapshot is not None and time.monotonic() - cache.loaded_at <= TTL_S:
+            return cache.snapshot
+        generation = cache.generation
+    loaded = _read()
+    with cache.lock:
+        if cache.generation == generation:  # not invalidated while it was read
+            cache.snapshot = loaded
             cache.loaded_at = time.monotonic()
-        return cache.snapshot
+    return loaded
+
+
+def _read() -> CatalogSnapshot:
+    """Load the catalog: inside the caller's transaction if one is open (it sees its own
+    writes), else in a read-only snapshot that takes no write lock and is ended at once."""
+    if db.session().in_transaction():
+        return _load()
+    begin_snapshot_read()
+    try:
+        return _load()
+    finally:
+        db.session.rollback()
 
 
 def invalidate() -> None:
@@ -127,6 +152,7 @@ def forget(app: Flask | None = None) -> None:
     cache = _cache(app)
     with cache.lock:
         cache.snapshot = None
+        cache.generation += 1
         cache.averages.clear()
 
 

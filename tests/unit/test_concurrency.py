@@ -141,3 +141,46 @@ def test_the_write_lock_is_granted_in_arrival_order() -> None:
     lock.release()
     assert lock.acquire(timeout=0.05)  # and a given-up wait left nothing behind
     lock.release()
+
+
+def test_a_catalog_reload_does_not_wait_for_a_writer(app: Flask) -> None:
+    """The catalog cache is reloaded while another thread is inside a write transaction
+    that will itself ask for the catalog: the reload must not queue for the write lock
+    while holding the cache's lock (the lock-order deadlock that froze the kiosks for the
+    30 s busy timeout under load)."""
+    from motcua.services import catalog_cache
+
+    with app.app_context():
+        catalog_cache.snapshot()
+    writer_in = threading.Event()
+    writer_may_finish = threading.Event()
+    reader: dict[str, object] = {}
+
+    def writer() -> None:
+        with app.app_context():
+            db.session.execute(sa.update(Ticket).where(Ticket.id < 0).values(code=""))  # write lock
+            writer_in.set()
+            writer_may_finish.wait(60)
+            catalog_cache.snapshot()  # a verb reads the catalog inside its transaction
+            db.session.commit()
+            db.session.remove()
+
+    def read_catalog() -> None:
+        with app.app_context():
+            catalog_cache.forget()  # stale: this call reloads from the database
+            started = time.monotonic()
+            reader["sites"] = sorted(catalog_cache.snapshot().sites)
+            reader["seconds"] = time.monotonic() - started
+            db.session.remove()
+
+    w = threading.Thread(target=writer)
+    w.start()
+    assert writer_in.wait(10)
+    r = threading.Thread(target=read_catalog)
+    r.start()
+    r.join(10)
+    writer_may_finish.set()
+    w.join(40)
+    assert not r.is_alive() and not w.is_alive()
+    assert reader["sites"] == ["main"]
+    assert reader["seconds"] < 5, reader  # it did not wait for the writer's commit
