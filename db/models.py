@@ -86,6 +86,15 @@ counter_areas = sa.Table(
 )
 
 
+#: The sites a staff account is scoped to; an account with no row is province-wide (every site).
+user_sites = sa.Table(
+    "user_sites",
+    Base.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
 class Site(Base):
     """A hall or a reception point; ticket numbers are counted per site."""
 
@@ -158,6 +167,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    # Empty: province-wide (sees every site); otherwise scoped to these sites.
+    sites: Mapped[list[Site]] = relationship(secondary=user_sites, order_by="Site.id")
 
 
 class TicketSequence(Base):

@@ -102,6 +102,27 @@ class Forbidden(DomainError):
     message = _l("Tài khoản không có quyền thực hiện thao tác này.")
 
 
+class ScopeRefused(Forbidden):
+    """Refused by the account's sites (roles per site): a page shows it, never an empty list."""
+
+    code = "scope_refused"
+
+
+class SiteForbidden(ScopeRefused):
+    code = "site_forbidden"
+    message = _l(
+        "Tài khoản của Ông/Bà không được giao điểm tiếp nhận này; chỉ xem và thay đổi được các "
+        "điểm tiếp nhận được giao."
+    )
+
+
+class ProvinceOnly(ScopeRefused):
+    code = "province_only"
+    message = _l(
+        "Mục này dùng chung cho mọi điểm tiếp nhận: chỉ quản trị viên cấp tỉnh mới được thay đổi."
+    )
+
+
 class ValidationFailed(DomainError):
     code, status, message = "invalid_request", 422, _l("Dữ liệu gửi lên không hợp lệ.")
 
@@ -307,6 +328,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ma.ValidationError)
     def _refused(exc: DomainError | ma.ValidationError) -> Any:
         status, body = failure(exc)
+        if isinstance(exc, ScopeRefused) and not (_wants_json() or request.is_json):
+            from flask import render_template  # a page: the refusal in words, not JSON
+
+            return render_template("error.html", status=status, message=body["message"]), status
         retry = exc.details.get("retry_after") if isinstance(exc, DomainError) else None
         return jsonify(body), status, ({"Retry-After": str(retry)} if retry else {})
 

@@ -35,6 +35,13 @@ class UserView:
     role: str
     active: bool
     photo: str | None = None
+    # The sites the account is scoped to; empty: province-wide (services/scopes.py).
+    site_ids: tuple[int, ...] = ()
+
+    @property
+    def province(self) -> bool:
+        """True for a province-wide account (no sites of its own)."""
+        return not self.site_ids
 
     def has_role(self, *roles: str) -> bool:
         """True when the user has one of the roles (admin has them all)."""
@@ -51,6 +58,7 @@ def _view(user: User) -> UserView:
         role=user.role,
         active=user.active,
         photo=user.photo,
+        site_ids=tuple(s.id for s in user.sites),
     )
 
 

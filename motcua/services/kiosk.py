@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from db import db
 from db.models import Site, Ticket, TicketEvent
 from motcua.errors import ReprintNotAllowed
-from motcua.services import catalog, hours, print_jobs, tickets
+from motcua.services import catalog, hours, print_jobs, scopes, tickets
 from motcua.services.common import current_policy, get_site, transactional
 from motcua.services.print_jobs import REPRINT, PrintState, status_url
 from motcua.services.tickets import TicketView
@@ -138,6 +138,7 @@ def reprint_by_staff(
     now = ensure_now(now)
     kiosk = print_jobs.check_kiosk_name(kiosk)
     ticket = print_jobs.ticket_by_token(token)
+    scopes.check_site(actor_id, ticket.site_id)
     return _reprint(
         ticket,
         now,

@@ -55,7 +55,7 @@ def counter_state(
     counter = conn.execute(st.COUNTER_INFO, {"cid": counter_id}).first()
     if counter is None or not counter.active:
         raise CounterNotFound(counter=counter_id)
-    check_counter_access(officer_id, counter.number)
+    check_counter_access(officer_id, counter.number, counter.site_id)
     areas = conn.execute(st.COUNTER_AREAS, {"cid": counter_id}).all()
     day = business_day(now)
     current = conn.execute(st.TICKET_AT_COUNTER, {"cid": counter_id, "day": day}).first()

@@ -37,6 +37,7 @@ from motcua.inputs import fits_db_int
 from motcua.services import audit, catalog_cache
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
 from motcua.services.privacy import mask_personal
+from motcua.services.scopes import check_site
 from motcua.services.settings import effective
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import TicketView, queue_entry, queue_positions, row_view
@@ -78,10 +79,17 @@ def check_actor(actor_id: int | None, roles: tuple[str, ...]) -> Any:
     return actor
 
 
-def check_counter_access(actor_id: int | None, counter_number: int) -> None:
-    """An officer may work a counter: the right role, and their fixed seat if they have one."""
+def check_counter_access(
+    actor_id: int | None, counter_number: int, site_id: int | None = None
+) -> None:
+    """An officer may work a counter: the right role, one of their sites (an account scoped
+    to sites sits only at those sites' counters), and their fixed seat if they have one."""
     actor = check_actor(actor_id, COUNTER_ROLES)
-    if actor is None or actor.role == "admin":
+    if actor is None:
+        return
+    if site_id is not None:
+        check_site(actor.id, site_id)
+    if actor.role == "admin":
         return
     fixed = assigned_counter(actor.username)
     if fixed is not None and fixed != counter_number:
@@ -98,7 +106,7 @@ def _lock_counter(counter_id: int, officer_id: int | None) -> st.CounterRow:
     row = st.conn().execute(st.LOCK_COUNTER, {"cid": counter_id}).first()
     if row is None or not row.active:
         raise CounterNotFound(counter=counter_id)
-    check_counter_access(officer_id, row.number)
+    check_counter_access(officer_id, row.number, row.site_id)
     return st.counter_row(row)
 
 
@@ -110,7 +118,7 @@ def _lock_free_counter(counter_id: int, officer_id: int | None, now: dt.datetime
     row = st.conn().execute(st.LOCK_FREE_COUNTER, {"cid": counter_id, "day": day}).first()
     if row is None or not row.active:
         raise CounterNotFound(counter=counter_id)
-    check_counter_access(officer_id, row.number)
+    check_counter_access(officer_id, row.number, row.site_id)
     counter = st.counter_row(row)
     if counter.paused:
         raise CounterPaused(counter=counter.number)
@@ -446,13 +454,15 @@ def cancel(
     now: dt.datetime | None = None,
     policy: QueuePolicy | None = None,
 ) -> TicketView:
-    """Cancel a ticket that is waiting or called (an officer, leader or administrator)."""
+    """Cancel a ticket that is waiting or called (an officer, leader or administrator of
+    the ticket's site)."""
     check_actor(actor_id, CANCEL_ROLES)
     conn = st.conn()
     row = conn.execute(st.LOCK_TICKET_BY_TOKEN, {"token": token}).first()
     if row is None:
         raise TicketNotFound()
     ticket = row._asdict()
+    check_site(actor_id, ticket["site_id"])
     if ticket["status"] not in (WAITING, CALLED):
         raise InvalidTransition(code=ticket["code"], status=ticket["status"])
     number = None
