@@ -39,7 +39,7 @@ def index() -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.board_snapshot()
+    snapshot = board.console_snapshot(current_user.view.id, site_code=request.args.get("site"))
     return render_template("counter/choose.html", snapshot=snapshot)
 
 
@@ -50,7 +50,7 @@ def console(number: int) -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None and fixed != number:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.board_snapshot()
+    snapshot = board.console_snapshot(current_user.view.id, site_code=request.args.get("site"))
     counter = next((c for c in snapshot["counters"] if c["number"] == number), None)
     if counter is None:
         abort(404)

@@ -25,6 +25,7 @@ from db.models import (
     counter_areas,
 )
 from motcua.errors import NotFound
+from motcua.services import scopes
 from motcua.services.common import begin_snapshot_read, default_site_code, transactional
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
@@ -193,3 +194,14 @@ def board_snapshot(
             for c in counter_rows
         ],
     }
+
+
+@transactional
+def console_snapshot(
+    actor_id: int | None, *, site_code: str | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """The board of the site whose counters an officer may choose from: the one asked for
+    (refused if not theirs), else the default site, or the first of their own sites."""
+    code = scopes.site_code_for(actor_id, site_code)
+    db.session.rollback()  # the snapshot's reads start their own consistent transaction
+    return board_snapshot(site_code=code, now=now)

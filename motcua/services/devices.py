@@ -46,7 +46,7 @@ from motcua.errors import (
     PairingThrottled,
     ValidationFailed,
 )
-from motcua.services import audit, print_jobs, settings
+from motcua.services import audit, print_jobs, scopes, settings
 from motcua.services.common import transactional
 from motcua.timeutil import ensure_now
 from printer.backends import BACKENDS
@@ -174,10 +174,12 @@ def _view(device: Device, now: dt.datetime, last_print: dict[str, Any] | None = 
     )
 
 
-def _device(device_id: int) -> Device:
+def _device(device_id: int, actor_id: int | None = None) -> Device:
+    """A device, which must belong to one of the acting account's sites."""
     device = db.session.get(Device, device_id)
     if device is None:
         raise NotFound(device=device_id)
+    scopes.check_site(actor_id, device.site_id)
     return device
 
 
@@ -244,6 +246,8 @@ def create_device(
 ) -> Pairing:
     """Register a device and return its first pairing code."""
     now = ensure_now(now)
+    if site_id is not None:
+        scopes.check_site(actor_id, site_id)
     name, site, counter = _check_fields(kind, name, site_id, counter_id, device_id=None)
     device = Device(
         kind=kind,
@@ -286,7 +290,9 @@ def update_device(
 ) -> DeviceView:
     """Rename a device, move it to another site or counter."""
     now = ensure_now(now)
-    device = _device(device_id)
+    device = _device(device_id, actor_id)
+    if site_id is not None:
+        scopes.check_site(actor_id, site_id)
     name, site, counter = _check_fields(device.kind, name, site_id, counter_id, device_id=device.id)
     before = {"name": device.name, "site_id": device.site_id, "counter_id": device.counter_id}
     device.name = name
@@ -318,7 +324,7 @@ def start_pairing(
 ) -> Pairing:
     """A new pairing code; the device's current token stops working at once (re-pair)."""
     now = ensure_now(now)
-    device = _device(device_id)
+    device = _device(device_id, actor_id)
     device.token_hash = None
     device.active = True
     device.revoked_at = None
@@ -336,7 +342,7 @@ def revoke_device(
 ) -> DeviceView:
     """Withdraw a device: its token and any pending code stop working."""
     now = ensure_now(now)
-    device = _device(device_id)
+    device = _device(device_id, actor_id)
     device.active = False
     device.token_hash = None
     device.pairing_hash = None
@@ -378,12 +384,17 @@ def _last_prints(names: list[str]) -> dict[str, dict[str, Any]]:
 
 
 @transactional
-def list_devices(*, now: dt.datetime | None = None) -> list[DeviceView]:
-    """Every device (revoked ones last), with online state and each kiosk's last print."""
+def list_devices(
+    *, actor_id: int | None = None, now: dt.datetime | None = None
+) -> list[DeviceView]:
+    """Every device of the account's sites (revoked ones last), with online state and each
+    kiosk's last print."""
     now = ensure_now(now)
     devices = list(
         db.session.scalars(
-            sa.select(Device).order_by(Device.active.desc(), Device.kind, Device.name)
+            sa.select(Device)
+            .where(*scopes.scope_of(actor_id).where(Device.site_id))
+            .order_by(Device.active.desc(), Device.kind, Device.name)
         )
     )
     prints = _last_prints([d.name for d in devices if d.kind == KIOSK])
@@ -391,10 +402,12 @@ def list_devices(*, now: dt.datetime | None = None) -> list[DeviceView]:
 
 
 @transactional
-def get_device(device_id: int, *, now: dt.datetime | None = None) -> DeviceView:
-    """One device."""
+def get_device(
+    device_id: int, *, actor_id: int | None = None, now: dt.datetime | None = None
+) -> DeviceView:
+    """One device (of the account's sites)."""
     now = ensure_now(now)
-    device = _device(device_id)
+    device = _device(device_id, actor_id)
     view = _view(device, now, _last_prints([device.name]).get(device.name))
     if device.kind == KIOSK:
         view = dataclasses.replace(view, print_alerts=print_jobs.open_alerts(kiosk=device.name))
@@ -450,7 +463,7 @@ def set_printer(
 ) -> DeviceView:
     """Set a kiosk's own printer (all or nothing)."""
     now = ensure_now(now)
-    device = _device(device_id)
+    device = _device(device_id, actor_id)
     if device.kind != KIOSK:
         raise _invalid("backend", _l("Chỉ ki-ốt mới có máy in."))
     printer = clean_printer(values)
@@ -468,7 +481,7 @@ def test_print(
     device_id: int, *, actor_id: int | None = None, actor: str = "", now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """Print the test page on a kiosk's printer now; returns {"ok", "message"}."""
-    device = get_device(device_id, now=now)
+    device = get_device(device_id, actor_id=actor_id, now=now)
     if device.kind != KIOSK:
         raise _invalid("backend", _l("Chỉ ki-ốt mới có máy in."))
     result = print_jobs.print_test_page(device.name)
@@ -488,13 +501,13 @@ def dismiss_print_alert(
     device_id: int, alert_id: str, *, actor_id: int | None = None, actor: str = ""
 ) -> dict[str, Any]:
     """An administrator handled a kiosk's unprinted ticket another way (audited)."""
-    get_device(device_id)
+    get_device(device_id, actor_id=actor_id)
     return print_jobs.dismiss_alert(alert_id, actor_id=actor_id, actor=actor)
 
 
-def printer_status(device_id: int) -> dict[str, Any]:
+def printer_status(device_id: int, *, actor_id: int | None = None) -> dict[str, Any]:
     """A kiosk printer's state read now (online, paper, error)."""
-    device = get_device(device_id)
+    device = get_device(device_id, actor_id=actor_id)
     return print_jobs.printer_state(print_jobs.printer_config(device.name))
 
 

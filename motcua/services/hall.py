@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from db import db
 from db.models import AT_COUNTER, Counter, ServiceArea, Site, Ticket
 from motcua.errors import NotFound, ValidationFailed
-from motcua.services import audit, catalog_cache, settings
+from motcua.services import audit, catalog_cache, scopes, settings
 from motcua.services.common import default_site_code, transactional
 from motcua.timeutil import ensure_now
 
@@ -133,17 +133,21 @@ def _site_dict(site: Site) -> dict[str, Any]:
 
 
 @transactional
-def list_sites() -> list[dict[str, Any]]:
-    """Every site with its kind, hours and counter count."""
-    return [_site_dict(s) for s in db.session.scalars(sa.select(Site).order_by(Site.id))]
+def list_sites(*, actor_id: int | None = None) -> list[dict[str, Any]]:
+    """Every site the account may see, with its kind, hours and counter count."""
+    where = scopes.scope_of(actor_id).where(Site.id)
+    return [
+        _site_dict(s) for s in db.session.scalars(sa.select(Site).where(*where).order_by(Site.id))
+    ]
 
 
 @transactional
-def get_site(site_id: int) -> dict[str, Any]:
-    """One site, for its form."""
+def get_site(site_id: int, *, actor_id: int | None = None) -> dict[str, Any]:
+    """One site, for its form (a site of the account's)."""
     site = db.session.get(Site, site_id)
     if site is None:
         raise NotFound(site=site_id)
+    scopes.check_site(actor_id, site.id)
     return _site_dict(site)
 
 
@@ -167,6 +171,10 @@ def save_site(
     site = db.session.get(Site, site_id) if site_id else None
     if site_id and site is None:
         raise NotFound(site=site_id)
+    if site is None:  # a new site is the province's decision
+        scopes.require_province(actor_id)
+    else:
+        scopes.check_site(actor_id, site.id)
     if site is None:
         code = (code or "").strip().lower()
         if not CODE_RE.match(code):
@@ -241,8 +249,14 @@ def _serving() -> dict[int, list[int]]:
 
 
 @transactional
-def list_areas() -> list[dict[str, Any]]:
-    """Every service area in display order, with the counters that serve it."""
+def list_areas(*, actor_id: int | None = None) -> list[dict[str, Any]]:
+    """Every service area in display order, with the counters that serve it.
+
+    The catalog is the province's: with ``actor_id`` (the catalog pages) only a
+    province-wide account may read it here; forms that pick areas call it without one.
+    """
+    if actor_id is not None:
+        scopes.require_province(actor_id)
     serving = _serving()
     return [
         _area_dict(a, serving)
@@ -253,8 +267,9 @@ def list_areas() -> list[dict[str, Any]]:
 
 
 @transactional
-def get_area(area_id: int) -> dict[str, Any]:
-    """One service area, for its form."""
+def get_area(area_id: int, *, actor_id: int | None = None) -> dict[str, Any]:
+    """One service area, for its form (province-wide accounts)."""
+    scopes.require_province(actor_id)
     area = db.session.get(ServiceArea, area_id)
     if area is None:
         raise NotFound(area=area_id)
@@ -285,7 +300,9 @@ def save_area(
     actor: str = "",
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Create or update a service area and the counters that serve it."""
+    """Create or update a service area and the counters that serve it (province-wide only:
+    the catalog is shared by every site)."""
+    scopes.require_province(actor_id)
     now = ensure_now(now)
     errors = _Errors()
     area = db.session.get(ServiceArea, area_id) if area_id else None
@@ -376,22 +393,26 @@ def _counter_dict(counter: Counter) -> dict[str, Any]:
 
 
 @transactional
-def list_counters() -> list[dict[str, Any]]:
-    """Every counter by site and order, with the areas it serves."""
+def list_counters(*, actor_id: int | None = None) -> list[dict[str, Any]]:
+    """Every counter of the account's sites by site and order, with the areas it serves."""
+    where = scopes.scope_of(actor_id).where(Counter.site_id)
     return [
         _counter_dict(c)
         for c in db.session.scalars(
-            sa.select(Counter).order_by(Counter.site_id, Counter.sort_order, Counter.number)
+            sa.select(Counter)
+            .where(*where)
+            .order_by(Counter.site_id, Counter.sort_order, Counter.number)
         )
     ]
 
 
 @transactional
-def get_counter(counter_id: int) -> dict[str, Any]:
-    """One counter, for its form."""
+def get_counter(counter_id: int, *, actor_id: int | None = None) -> dict[str, Any]:
+    """One counter of the account's sites, for its form."""
     counter = db.session.get(Counter, counter_id)
     if counter is None:
         raise NotFound(counter=counter_id)
+    scopes.check_site(actor_id, counter.site_id)
     return _counter_dict(counter)
 
 
@@ -415,9 +436,13 @@ def save_counter(
     counter = db.session.get(Counter, counter_id) if counter_id else None
     if counter_id and counter is None:
         raise NotFound(counter=counter_id)
+    if counter is not None:
+        scopes.check_site(actor_id, counter.site_id)
     site = db.session.get(Site, site_id) if site_id else None
     if site is None:
         errors.add("site_id", _l("Chọn điểm tiếp nhận."))
+    else:
+        scopes.check_site(actor_id, site.id)
     num = _int(errors, "number", number, 1, 999)
     if site is not None and "number" not in errors.errors:
         clash = db.session.scalar(

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from db import db
 from db.models import Site, user_sites
 from motcua.errors import NotFound, ProvinceOnly, SiteForbidden
+from motcua.services.common import default_site_code
 
 _SITES_OF = sa.select(user_sites.c.site_id).where(user_sites.c.user_id == sa.bindparam("uid"))
 
@@ -79,7 +80,8 @@ def require_province(actor_id: int | None) -> None:
 
 
 def site_code_for(actor_id: int | None, site_code: str | None) -> str | None:
-    """The site a scoped account's page shows: the one asked for, checked, or its first site.
+    """The site a page shows an account: the one asked for (refused if not the account's),
+    else the default site, or a scoped account's first site when the default is not theirs.
 
     A province-wide account keeps what it asked for (``None``: the default site).
     """
@@ -93,7 +95,11 @@ def site_code_for(actor_id: int | None, site_code: str | None) -> str | None:
         return site_code
     if scope.site_ids is None:
         return None
-    return db.session.scalar(sa.select(Site.code).where(Site.id == min(scope.site_ids)))
+    codes = dict(
+        db.session.execute(sa.select(Site.id, Site.code).where(*scope.where(Site.id))).tuples()
+    )
+    default = default_site_code()
+    return default if default in codes.values() else codes[min(codes)]
 
 
 def visible_sites(actor_id: int | None) -> list[dict[str, Any]]:

@@ -55,6 +55,7 @@ from db.models import (
 from motcua import realtime
 from motcua.errors import BundleRefused, SessionNotFound
 from motcua.inputs import load_json
+from motcua.services import scopes
 from motcua.services.common import bump_seq, transactional
 from motcua.services.sessions import (
     SATURDAY_HALL,
@@ -570,6 +571,7 @@ def import_records(
     """Merge a session's bundle into this database (the hall); see the module's rules."""
     now = ensure_now(now)
     payload, session, kit = verify_bundle(data)
+    scopes.check_site(actor_id, session.site_id)
     keys = _Keys.load(session.site_id)
     result = ImportResult(session_code=session.code, place=session.place, dry_run=dry_run)
     tickets_in: list[dict[str, Any]] = payload["tickets"]

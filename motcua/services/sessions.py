@@ -46,7 +46,7 @@ from db.models import (
 )
 from motcua.errors import KitRefused, SessionNotFound, ValidationFailed
 from motcua.inputs import load_json
-from motcua.services import catalog_cache
+from motcua.services import catalog_cache, scopes
 from motcua.services.common import default_site_code, transactional
 from motcua.timeutil import ensure_now
 
@@ -319,9 +319,9 @@ def plan_session(
     hours = clean_hours(hours)
     chosen_areas = _areas(areas)
     duty = _officers(officers)
-    hall = db.session.scalar(
-        sa.select(Site).where(Site.code == (hall_site_code or default_site_code()))
-    )
+    # A site administrator plans for one of their sites (their first, unless they name one).
+    hall_code = scopes.site_code_for(actor_id, hall_site_code) or default_site_code()
+    hall = db.session.scalar(sa.select(Site).where(Site.code == hall_code))
     if hall is None:
         raise SessionNotFound(_l("Không tìm thấy Trung tâm (điểm chính)."), site=hall_site_code)
     if code:
@@ -365,6 +365,7 @@ def plan_session(
         )
         db.session.add(site)
         db.session.flush()
+        _give_site_to_planner(actor_id, site)
         for number in range(1, n_counters + 1):
             db.session.add(
                 Counter(
@@ -420,10 +421,15 @@ def _audit(action: str, **kwargs: Any) -> None:
 
 @transactional
 def list_sessions(
-    *, start: dt.date | None = None, end: dt.date | None = None, kind: str | None = None
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    kind: str | None = None,
+    actor_id: int | None = None,
 ) -> list[SessionView]:
-    """Sessions in a date range (newest first), optionally of one type."""
-    stmt = sa.select(ServiceSession)
+    """Sessions of the account's sites in a date range (newest first), optionally of one
+    type."""
+    stmt = sa.select(ServiceSession).where(*scopes.scope_of(actor_id).where(ServiceSession.site_id))
     if start is not None:
         stmt = stmt.where(ServiceSession.date >= start)
     if end is not None:
@@ -467,6 +473,15 @@ def _site_dict(site: Site) -> dict[str, Any]:
     }
 
 
+def _give_site_to_planner(actor_id: int | None, site: Site) -> None:
+    """A site administrator keeps the session site they planned among their sites."""
+    if actor_id is None or scopes.scope_of(actor_id).province:
+        return
+    planner = db.session.get(User, actor_id)
+    if planner is not None:
+        planner.sites.append(site)
+
+
 @transactional
 def make_kit(
     key: str,
@@ -478,6 +493,7 @@ def make_kit(
     """Make the session's kit: a new signing key kept here, and the file for the laptop."""
     now = ensure_now(now)
     session = _session(key)
+    scopes.check_site(actor_id, session.site_id)
     site = session.site
     hall = db.session.scalar(sa.select(Site).where(Site.code == default_site_code())) or site
     signing_key = secrets.token_hex(32)

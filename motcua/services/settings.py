@@ -30,7 +30,7 @@ from db import db
 from db.models import Device, Setting, Site
 from motcua import realtime
 from motcua.errors import ValidationFailed
-from motcua.services import audit, cluster
+from motcua.services import audit, cluster, scopes
 from motcua.services.transactions import transactional
 from motcua.timeutil import ensure_now
 
@@ -473,30 +473,53 @@ def announce_change(keys: list[str]) -> None:
         realtime.publish(site_id, "settings_changed", {"keys": sorted(keys)})
 
 
+def _check_scope(actor_id: int | None, site_id: int | None) -> None:
+    """Installation-wide settings are the province's; a site's own, its administrators'."""
+    if site_id is None:
+        scopes.require_province(actor_id)
+    else:
+        scopes.check_site(actor_id, site_id)
+
+
+@transactional
+def settings_for(actor_id: int | None, *, site_id: int | None = None) -> Mapping[str, Any]:
+    """The settings in force where an administrator edits them: a site (its own values over
+    the installation's) or, for a province-wide account, the whole installation."""
+    _check_scope(actor_id, site_id)
+    return effective_config(site_id=site_id)
+
+
 @transactional
 def update_settings(
     changes: Mapping[str, Any],
     *,
     actor_id: int | None,
     actor: str = "",
+    site_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> list[str]:
-    """Validate and store hall settings (all or nothing); return the keys that changed."""
+    """Validate and store hall settings (all or nothing); return the keys that changed.
+
+    ``site_id``: one site's own values (scope ``site:<id>``); otherwise the installation's,
+    which only a province-wide administrator may change.
+    """
+    _check_scope(actor_id, site_id)
     now = ensure_now(now)
     cleaned = clean(changes)
-    before = effective_config()
+    before = effective_config(site_id=site_id)
+    scope = HALL_SCOPE if site_id is None else site_scope(site_id)
     changed: list[str] = []
     for key, value in cleaned.items():
         if before.get(key) == value:
             continue
-        old, did = put(HALL_SCOPE, key, value, actor_id=actor_id, now=now)
+        old, did = put(scope, key, value, actor_id=actor_id, now=now)
         if did:
             changed.append(key)
             audit.record(
                 "setting_changed",
                 actor_id=actor_id,
                 actor=actor,
-                target=key,
+                target=key if site_id is None else f"{scope} {key}",
                 details={"old": before.get(key) if old is None else old, "new": value},
                 now=now,
             )

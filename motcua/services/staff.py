@@ -10,6 +10,7 @@ import datetime as dt
 import io
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,15 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.security import generate_password_hash
 
 from db import db
-from db.models import AuditEntry, Counter, User
-from motcua.errors import InvalidCredentials, NotFound, TooManyAttempts, ValidationFailed
-from motcua.services import accounts, audit, settings
+from db.models import AuditEntry, Counter, Site, User
+from motcua.errors import (
+    InvalidCredentials,
+    NotFound,
+    SiteForbidden,
+    TooManyAttempts,
+    ValidationFailed,
+)
+from motcua.services import accounts, audit, scopes, settings
 from motcua.services.accounts import MIN_PASSWORD_LENGTH, UserView
 from motcua.services.common import transactional
 from motcua.timeutil import ensure_now
@@ -32,6 +39,7 @@ ROLE_LABELS: dict[str, Any] = {
     "leader": _l("Lãnh đạo"),
     "admin": _l("Quản trị hệ thống"),
 }
+PROVINCE_WIDE = _l("Toàn tỉnh (mọi điểm tiếp nhận)")
 ASSIGNMENTS = "COUNTER_ASSIGNMENTS"
 PHOTO_SIZE = 480
 PHOTO_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -52,6 +60,14 @@ class StaffView:
     photo: str | None
     default_counter: int | None
     created_at: dt.datetime
+    # The sites the account is scoped to (empty: province-wide) and their names.
+    site_ids: tuple[int, ...] = ()
+    site_names: tuple[str, ...] = ()
+
+    @property
+    def scope_label(self) -> str:
+        """Where the account works, in Vietnamese: its sites, or the whole province."""
+        return ", ".join(self.site_names) if self.site_names else str(PROVINCE_WIDE)
 
     @property
     def role_label(self) -> str:
@@ -75,14 +91,50 @@ def _view(user: User, assignments: dict[str, int]) -> StaffView:
         photo=user.photo,
         default_counter=assignments.get(user.username),
         created_at=user.created_at,
+        site_ids=tuple(s.id for s in user.sites),
+        site_names=tuple(s.name for s in user.sites),
     )
 
 
-def _user(user_id: int) -> User:
+def _user(user_id: int, actor_id: int | None = None) -> User:
+    """An account, which the acting administrator must be allowed to manage."""
     user = db.session.get(User, user_id)
     if user is None:
         raise NotFound(user=user_id)
+    _check_manages(actor_id, user)
     return user
+
+
+def _check_manages(actor_id: int | None, user: User) -> None:
+    """A site administrator manages only accounts scoped within their own sites (never a
+    province-wide account, nor one that also works elsewhere)."""
+    scope = scopes.scope_of(actor_id)
+    if scope.province:
+        return
+    own = {s.id for s in user.sites}
+    if not own or not scope.covers(own):
+        raise SiteForbidden(user=user.username)
+
+
+def _clean_sites(
+    errors: _Errors, actor_id: int | None, site_ids: Sequence[int] | None
+) -> list[Site]:
+    """The sites to give an account: existing ones, within the acting administrator's; a site
+    administrator must give at least one (they cannot grant province-wide scope)."""
+    wanted = sorted({int(i) for i in site_ids or ()})
+    sites = list(db.session.scalars(sa.select(Site).where(Site.id.in_(wanted)).order_by(Site.id)))
+    if len(sites) != len(wanted):
+        errors.add("site_ids", _l("Có điểm tiếp nhận không tồn tại."))
+    scope = scopes.scope_of(actor_id)
+    if not scope.province:
+        if not wanted:
+            errors.add(
+                "site_ids",
+                _l("Chọn ít nhất một điểm tiếp nhận: chỉ quản trị cấp tỉnh mới giao toàn tỉnh."),
+            )
+        elif not scope.covers(wanted):
+            raise SiteForbidden(sites=wanted)
+    return sites
 
 
 class _Errors(dict[str, str]):
@@ -143,17 +195,23 @@ def _check_password(errors: _Errors, password: str, field: str = "password") -> 
 
 
 @transactional
-def list_staff() -> list[StaffView]:
-    """Every account, active first, by name."""
+def list_staff(*, actor_id: int | None = None) -> list[StaffView]:
+    """Every account the administrator manages (a site administrator: those of their sites),
+    active first, by name."""
     assignments = _assignments()
+    scope = scopes.scope_of(actor_id)
     users = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.full_name))
-    return [_view(u, assignments) for u in users]
+    return [
+        _view(u, assignments)
+        for u in users
+        if scope.province or (u.sites and scope.covers(s.id for s in u.sites))
+    ]
 
 
 @transactional
-def get_staff(user_id: int) -> StaffView:
-    """One account."""
-    return _view(_user(user_id), _assignments())
+def get_staff(user_id: int, *, actor_id: int | None = None) -> StaffView:
+    """One account (one the administrator manages)."""
+    return _view(_user(user_id, actor_id), _assignments())
 
 
 @transactional
@@ -166,11 +224,13 @@ def create_staff(
     position: str = "",
     unit: str = "",
     default_counter: int | None = None,
+    site_ids: Sequence[int] | None = None,
     actor_id: int | None = None,
     actor: str = "",
     now: dt.datetime | None = None,
 ) -> StaffView:
-    """Create an account (all fields checked before anything is written)."""
+    """Create an account (all fields checked before anything is written); ``site_ids`` scopes
+    it to those sites (none: province-wide, which only a province administrator may grant)."""
     now = ensure_now(now)
     errors = _Errors()
     username = (username or "").strip().lower()
@@ -185,6 +245,7 @@ def create_staff(
         errors.add("role", _l("Chọn vai trò."))
     _check_password(errors, password)
     counter = _clean_counter(errors, default_counter)
+    sites = _clean_sites(errors, actor_id, site_ids)
     errors.raise_if_any()
     user = User(
         username=username,
@@ -195,6 +256,7 @@ def create_staff(
         password_hash=_password_hash(password),
         active=True,
         created_at=now,
+        sites=sites,
     )
     db.session.add(user)
     db.session.flush()
@@ -204,7 +266,12 @@ def create_staff(
         actor_id=actor_id,
         actor=actor,
         target=username,
-        details={"full_name": full_name, "role": role, "default_counter": counter},
+        details={
+            "full_name": full_name,
+            "role": role,
+            "default_counter": counter,
+            "sites": [s.code for s in sites],
+        },
         now=now,
     )
     user_id = user.id
@@ -213,15 +280,12 @@ def create_staff(
     return get_staff(user_id)
 
 
-def _admins_left(excluding: int) -> int:
-    return int(
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(User)
-            .where(User.role == "admin", User.active.is_(True), User.id != excluding)
-        )
-        or 0
-    )
+def _admins_left(excluding: int, *, province: bool = False) -> int:
+    """Active administrators other than one (``province``: only province-wide ones)."""
+    where = [User.role == "admin", User.active.is_(True), User.id != excluding]
+    if province:
+        where.append(~User.sites.any())
+    return int(db.session.scalar(sa.select(sa.func.count()).select_from(User).where(*where)) or 0)
 
 
 @transactional
@@ -233,13 +297,15 @@ def update_staff(
     position: str = "",
     unit: str = "",
     default_counter: int | None = None,
+    site_ids: Sequence[int] | None = None,
     actor_id: int | None = None,
     actor: str = "",
     now: dt.datetime | None = None,
 ) -> StaffView:
-    """Change an account's name, position, unit, role and default counter."""
+    """Change an account's name, position, unit, role, default counter and sites
+    (``site_ids=None`` keeps its sites)."""
     now = ensure_now(now)
-    user = _user(user_id)
+    user = _user(user_id, actor_id)
     errors = _Errors()
     full_name = _clean_text(errors, "full_name", full_name, 200, True)
     position = _clean_text(errors, "position", position, 200, False)
@@ -249,9 +315,23 @@ def update_staff(
     elif user.role == "admin" and role != "admin" and _admins_left(user.id) == 0:
         errors.add("role", _l("Phải còn ít nhất một quản trị viên đang hoạt động."))
     counter = _clean_counter(errors, default_counter)
+    sites = [*user.sites] if site_ids is None else _clean_sites(errors, actor_id, site_ids)
+    was_province_admin = user.role == "admin" and user.active and not user.sites
+    if (
+        was_province_admin
+        and (role != "admin" or sites)
+        and not _admins_left(user.id, province=True)
+    ):
+        errors.add("site_ids", _l("Phải còn ít nhất một quản trị viên cấp tỉnh đang hoạt động."))
     errors.raise_if_any()
-    before = {"full_name": user.full_name, "role": user.role, "position": user.position}
+    before = {
+        "full_name": user.full_name,
+        "role": user.role,
+        "position": user.position,
+        "sites": [s.code for s in user.sites],
+    }
     user.full_name, user.role, user.position, user.unit = full_name, role, position, unit
+    user.sites = sites
     _set_counter(user.username, counter, actor_id, now)
     audit.record(
         "user_updated",
@@ -260,7 +340,12 @@ def update_staff(
         target=user.username,
         details={
             "before": before,
-            "after": {"full_name": full_name, "role": role, "position": position},
+            "after": {
+                "full_name": full_name,
+                "role": role,
+                "position": position,
+                "sites": [s.code for s in sites],
+            },
             "default_counter": counter,
         },
         now=now,
@@ -281,7 +366,7 @@ def reset_password(
 ) -> StaffView:
     """Give an account a new password (the administrator tells the person)."""
     now = ensure_now(now)
-    user = _user(user_id)
+    user = _user(user_id, actor_id)
     errors = _Errors()
     _check_password(errors, password)
     errors.raise_if_any()
@@ -302,7 +387,7 @@ def set_active(
 ) -> StaffView:
     """Deactivate (never delete) or reactivate an account; a deactivated one cannot sign in."""
     now = ensure_now(now)
-    user = _user(user_id)
+    user = _user(user_id, actor_id)
     if not active and user.id == actor_id:
         raise ValidationFailed(
             _l("Không thể tự khóa tài khoản đang đăng nhập."), errors={"active": "self"}
@@ -311,6 +396,12 @@ def set_active(
         raise ValidationFailed(
             _l("Phải còn ít nhất một quản trị viên đang hoạt động."), errors={"active": "last"}
         )
+    if not active and user.role == "admin" and not user.sites:
+        if _admins_left(user.id, province=True) == 0:
+            raise ValidationFailed(
+                _l("Phải còn ít nhất một quản trị viên cấp tỉnh đang hoạt động."),
+                errors={"active": "last"},
+            )
     if user.active != active:
         user.active = active
         audit.record(
@@ -342,7 +433,7 @@ def set_photo(
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     now = ensure_now(now)
-    user = _user(user_id)
+    user = _user(user_id, actor_id)
     limit = int(current_app.config.get("PHOTO_MAX_BYTES", 3 * 1024 * 1024))
     bad = ValidationFailed(
         _l("Ảnh phải là tệp JPEG, PNG hoặc WebP, không quá %(mb)s MB.", mb=limit // (1024 * 1024)),
@@ -478,6 +569,11 @@ def lift_login_throttle(
     name = (username or "").strip().lower()[:64]
     if not name:
         raise ValidationFailed(field="username")
+    user = db.session.scalar(sa.select(User).where(User.username == name))
+    if user is not None:
+        _check_manages(actor_id, user)
+    else:
+        scopes.require_province(actor_id)
     audit.record("login_unlocked", actor_id=actor_id, actor=actor, target=name, ip=ip, now=now)
     db.session.commit()
 
