@@ -176,13 +176,15 @@ class CounterForm(AdminForm):
 
 
 class StaffForm(AdminForm):
-    """An account's profile: name, role, position, unit, default counter (number)."""
+    """An account's profile: name, role, position, unit, default counter (number) and the
+    sites it works at (none ticked: province-wide)."""
 
     full_name = Text()
     role = Text()
     position = Text()
     unit = Text()
     default_counter = Integer(optional=True)
+    site_ids = IntList()
 
 
 class NewStaffForm(StaffForm):

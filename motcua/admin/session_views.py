@@ -28,7 +28,7 @@ def _page(status: int = 200, **context: Any) -> Any:
     return (
         render_template(
             "admin/sessions.html",
-            sessions=sessions.list_sessions(),
+            sessions=sessions.list_sessions(actor_id=current_user.view.id),
             choices=sessions.plan_choices(),
             **context,
         ),

@@ -32,12 +32,17 @@ from motcua.admin.forms import (
 )
 from motcua.errors import ValidationFailed
 from motcua.security import body_limit
-from motcua.services import audit, devices, hall, privacy, settings, staff
+from motcua.services import audit, devices, hall, privacy, scopes, settings, staff
 from motcua.services.devices import Pairing
 from motcua.timeutil import local
 
 PAIRING_KEY = "admin_pairing"
 STATUS_INVALID = 422
+#: Pages about what every site shares: province-wide administrators only (roles per site).
+PROVINCE_ONLY = frozenset(
+    {"admin.areas", "admin.area_form", "admin.audit_page", "admin.privacy_page",
+     "admin.privacy_purge"}
+)  # fmt: skip
 
 
 @bp.before_request
@@ -47,7 +52,14 @@ def _admins_only() -> Any:
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     if current_user.view.role != "admin":
         abort(403)
+    if request.endpoint in PROVINCE_ONLY:
+        scopes.require_province(_me())  # a clear 403 page for a site administrator
     return None
+
+
+def _me() -> int:
+    """The signed-in administrator's id: the services show and change only their sites."""
+    return int(current_user.view.id)
 
 
 def _who() -> dict[str, Any]:
@@ -77,7 +89,7 @@ def _invalid(template: str, exc: ValidationFailed, **context: Any) -> Any:
 @bp.route("/")
 def index() -> Any:
     """The administration home: what can be set, and the devices' state at a glance."""
-    return render_template("admin/index.html", devices=devices.list_devices())
+    return render_template("admin/index.html", devices=devices.list_devices(actor_id=_me()))
 
 
 # --------------------------------------------------------------------------- sites
@@ -86,7 +98,7 @@ def index() -> Any:
 @bp.route("/sites")
 def sites() -> Any:
     """Sites (the hall and its reception points)."""
-    return render_template("admin/sites.html", sites=hall.list_sites())
+    return render_template("admin/sites.html", sites=hall.list_sites(actor_id=_me()))
 
 
 @bp.route("/sites/new", methods=["GET", "POST"])
@@ -98,11 +110,13 @@ def site_form(site_id: int | None = None) -> Any:
         try:
             hall.save_site(site_id, **SiteForm.read().values(), **_who())
         except ValidationFailed as exc:
-            site = hall.get_site(site_id) if site_id else None
+            site = hall.get_site(site_id, actor_id=_me()) if site_id else None
             return _invalid("admin/site_form.html", exc, site=site, kinds=kinds)
         flash(_("Đã lưu điểm tiếp nhận."))
         return redirect(url_for("admin.sites"))
-    site = hall.get_site(site_id) if site_id else None
+    if site_id is None:
+        scopes.require_province(_me())  # creating a site is the province's
+    site = hall.get_site(site_id, actor_id=_me()) if site_id else None
     form: dict[str, Any] = {}
     if site:
         form = {**site, **{f"hours_{d}": h for d, h in site["hours"].items()}}
@@ -119,7 +133,7 @@ def site_form(site_id: int | None = None) -> Any:
 def areas() -> Any:
     """Service areas (lĩnh vực) in kiosk order."""
     return render_template(
-        "admin/areas.html", areas=hall.list_areas(), counters=hall.list_counters()
+        "admin/areas.html", areas=hall.list_areas(actor_id=_me()), counters=hall.list_counters()
     )
 
 
@@ -141,7 +155,7 @@ def area_form(area_id: int | None = None) -> Any:
             )
         flash(_("Đã lưu lĩnh vực."))
         return redirect(url_for("admin.areas"))
-    area = hall.get_area(area_id) if area_id else None
+    area = hall.get_area(area_id, actor_id=_me()) if area_id else None
     form = area or {"active": True, "target_wait_minutes": 15}
     chosen = set(area["counter_ids"]) if area else set()
     return render_template(
@@ -161,7 +175,7 @@ def area_form(area_id: int | None = None) -> Any:
 def counters() -> Any:
     """Counters (quầy) and the areas each serves."""
     return render_template(
-        "admin/counters.html", counters=hall.list_counters(), areas=hall.list_areas()
+        "admin/counters.html", counters=hall.list_counters(actor_id=_me()), areas=hall.list_areas()
     )
 
 
@@ -169,7 +183,11 @@ def counters() -> Any:
 @bp.route("/counters/<int:counter_id>", methods=["GET", "POST"])
 def counter_form(counter_id: int | None = None) -> Any:
     """Create or edit a counter: number, name, order, areas served, active."""
-    context = {"areas": hall.list_areas(), "sites": hall.list_sites(), "counter_id": counter_id}
+    context = {
+        "areas": hall.list_areas(),
+        "sites": hall.list_sites(actor_id=_me()),
+        "counter_id": counter_id,
+    }
     if request.method == "POST":
         try:
             hall.save_counter(counter_id, **CounterForm.read().values(), **_who())
@@ -177,7 +195,7 @@ def counter_form(counter_id: int | None = None) -> Any:
             return _invalid("admin/counter_form.html", exc, chosen=_chosen("area_ids"), **context)
         flash(_("Đã lưu quầy."))
         return redirect(url_for("admin.counters"))
-    counter = hall.get_counter(counter_id) if counter_id else None
+    counter = hall.get_counter(counter_id, actor_id=_me()) if counter_id else None
     sites: list[dict[str, Any]] = list(context["sites"])  # type: ignore[arg-type]
     form: Any = counter or {"active": True, "site_id": sites[0]["id"] if sites else None}
     chosen = set(counter["area_ids"]) if counter else set()
@@ -193,16 +211,37 @@ def _roles() -> dict[str, str]:
     return {k: str(v) for k, v in staff.ROLE_LABELS.items()}
 
 
+def _account_context(user: Any = None) -> dict[str, Any]:
+    """What an account form offers: roles, counters and sites of the administrator's sites."""
+    return {
+        "user": user,
+        "roles": _roles(),
+        "counters": hall.list_counters(actor_id=_me()),
+        "sites": hall.list_sites(actor_id=_me()),
+        "province": current_user.view.province,
+    }
+
+
+def _account_form(user: Any) -> dict[str, Any]:
+    return {
+        **user.__dict__,
+        "default_counter": user.default_counter or "",
+        "site_ids": [str(i) for i in user.site_ids],
+    }
+
+
 @bp.route("/users")
 def users() -> Any:
     """Accounts: officers, leaders, administrators (never deleted, only deactivated)."""
-    return render_template("admin/users.html", users=staff.list_staff(), roles=_roles())
+    return render_template(
+        "admin/users.html", users=staff.list_staff(actor_id=_me()), roles=_roles()
+    )
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 def user_new() -> Any:
     """Create an account."""
-    context = {"user": None, "roles": _roles(), "counters": hall.list_counters()}
+    context = _account_context()
     if request.method == "POST":
         try:
             user = staff.create_staff(**NewStaffForm.read().values(), **_who())
@@ -210,18 +249,18 @@ def user_new() -> Any:
             return _invalid("admin/user_form.html", exc, **context)
         flash(_("Đã tạo tài khoản %(u)s.", u=user.username))
         return redirect(url_for("admin.user_edit", user_id=user.id))
-    form = {"role": "officer"}
+    sites = context["sites"]
+    # A site administrator's new account starts at their (first) site.
+    form = {"role": "officer", "site_ids": [] if context["province"] else [str(sites[0]["id"])]}
     return render_template("admin/user_form.html", form=form, errors={}, **context)
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def user_edit(user_id: int) -> Any:
     """Edit an account's name, position, unit, role and default counter."""
-    user = staff.get_staff(user_id)
+    user = staff.get_staff(user_id, actor_id=_me())
     context = {
-        "user": user,
-        "roles": _roles(),
-        "counters": hall.list_counters(),
+        **_account_context(user),
         "throttled": staff.throttled_usernames().get(user.username),
     }
     if request.method == "POST":
@@ -231,8 +270,7 @@ def user_edit(user_id: int) -> Any:
             return _invalid("admin/user_form.html", exc, **context)
         flash(_("Đã lưu tài khoản."))
         return redirect(url_for("admin.user_edit", user_id=user_id))
-    form = {**user.__dict__, "default_counter": user.default_counter or ""}
-    return render_template("admin/user_form.html", form=form, errors={}, **context)
+    return render_template("admin/user_form.html", form=_account_form(user), errors={}, **context)
 
 
 def _user_action(user_id: int, done: str, call: Any) -> Any:
@@ -240,14 +278,12 @@ def _user_action(user_id: int, done: str, call: Any) -> Any:
     try:
         call()
     except ValidationFailed as exc:
-        user = staff.get_staff(user_id)
-        form = MultiDict({**user.__dict__, "default_counter": user.default_counter or ""})
+        user = staff.get_staff(user_id, actor_id=_me())
+        form = MultiDict(_account_form(user))
         return (
             render_template(
                 "admin/user_form.html",
-                user=user,
-                roles=_roles(),
-                counters=hall.list_counters(),
+                **_account_context(user),
                 form=form,
                 errors=_errors(exc),
                 error=str(exc.message),
@@ -279,7 +315,7 @@ def user_active(user_id: int) -> Any:
 @bp.route("/users/<int:user_id>/login-unlock", methods=["POST"])
 def user_login_unlock(user_id: int) -> Any:
     """Lift the sign-in delay of an account after wrong passwords (audited)."""
-    username = staff.get_staff(user_id).username
+    username = staff.get_staff(user_id, actor_id=_me()).username
     return _user_action(
         user_id,
         _("Đã mở khóa đăng nhập: tài khoản đăng nhập lại được ngay."),
@@ -338,6 +374,15 @@ def _section_changes(section: str) -> dict[str, Any]:
     }
 
 
+def _settings_site() -> int | None:
+    """The site whose settings the page edits (``?site=<id>``); none: the installation's,
+    except for a site administrator, whose page opens on their first site."""
+    site_id = request.args.get("site", type=int)
+    if site_id is None and not current_user.view.province:
+        site_id = current_user.view.site_ids[0]
+    return site_id
+
+
 @bp.route("/settings")
 def hall_settings() -> Any:
     """The hall's rules: priority, no-show, ticket, announcements, display, rating."""
@@ -349,21 +394,25 @@ def settings_save(section: str) -> Any:
     """Save one section of the hall settings (all of it or nothing)."""
     if section not in SECTIONS:
         abort(404)
+    site_id = _settings_site()
     try:
-        changed = settings.update_settings(_section_changes(section), **_who())
+        changed = settings.update_settings(_section_changes(section), site_id=site_id, **_who())
     except ValidationFailed as exc:
         return _settings_page(section, _errors(exc), str(exc.message))
     flash(_("Đã lưu. Màn hình và ki-ốt sẽ tự cập nhật.") if changed else _("Không có gì thay đổi."))
-    return redirect(url_for("admin.hall_settings", _anchor=section))
+    return redirect(url_for("admin.hall_settings", site=site_id, _anchor=section))
 
 
 def _settings_page(
     section: str | None = None, errors: dict[str, str] | None = None, error: str | None = None
 ) -> Any:
+    site_id = _settings_site()
     return (
         render_template(
             "admin/settings.html",
-            config=settings.effective_config(),
+            config=settings.settings_for(_me(), site_id=site_id),
+            settings_site=site_id,
+            settings_sites=scopes.visible_sites(_me()),
             posted=request.form if section else None,
             section=section,
             errors=errors or {},
@@ -388,15 +437,15 @@ def _remember_pairing(pairing: Pairing) -> None:
 def _device_context() -> dict[str, Any]:
     return {
         "kinds": {k: str(v) for k, v in devices.KINDS.items()},
-        "sites": hall.list_sites(),
-        "counters": hall.list_counters(),
+        "sites": hall.list_sites(actor_id=_me()),
+        "counters": hall.list_counters(actor_id=_me()),
     }
 
 
 @bp.route("/devices")
 def devices_page() -> Any:
     """Kiosks, displays and rating tablets: paired, online, printer state."""
-    return render_template("admin/devices.html", devices=devices.list_devices())
+    return render_template("admin/devices.html", devices=devices.list_devices(actor_id=_me()))
 
 
 @bp.route("/devices/new", methods=["GET", "POST"])
@@ -418,7 +467,7 @@ def device_new() -> Any:
 def _render_device(
     device_id: int, *, status: int = 200, errors: dict[str, str] | None = None, **extra: Any
 ) -> Any:
-    device = devices.get_device(device_id)
+    device = devices.get_device(device_id, actor_id=_me())
     pending = session.pop(PAIRING_KEY, None)
     pairing = None
     if pending and pending.get("device_id") == device_id and device.pairing_pending:
@@ -524,7 +573,7 @@ def device_print_alert_dismiss(device_id: int, alert_id: str) -> Any:
 @bp.route("/devices/<int:device_id>/printer-status", methods=["POST"])
 def device_printer_status(device_id: int) -> Any:
     """Read the kiosk printer's state now."""
-    state = devices.printer_status(device_id)
+    state = devices.printer_status(device_id, actor_id=_me())
     flash(_("Máy in: %(m)s", m=state.get("message") or state.get("state")))
     return redirect(url_for("admin.device_page", device_id=device_id, _anchor="printer"))
 
@@ -548,7 +597,7 @@ def privacy_page() -> Any:
 @bp.route("/privacy/purge", methods=["POST"])
 def privacy_purge() -> Any:
     """Erase now what is older than the retention (the housekeeping does it every 10 minutes)."""
-    result = privacy.purge(**_who())
+    result = privacy.purge(**_who())  # province-wide administrators only (PROVINCE_ONLY)
     flash(
         _(
             "Đã xóa dữ liệu cá nhân trước ngày %(d)s: %(t)s số thứ tự, %(e)s ghi chú, %(r)s góp ý.",

@@ -26,9 +26,10 @@ LEADER_ROLES = ("leader", "admin")
 
 @dataclass(frozen=True)
 class LiveView:
-    """What one live view follows: a site (None: the default one)."""
+    """What one live view follows: a site (None: the default one), for whom."""
 
     site: str | None = None
+    reader: int | None = None
 
 
 class LiveAuthSchema(ma.Schema):
@@ -53,14 +54,14 @@ class LeaderNamespace(SurfaceNamespace[LiveView]):
         if not current_user.view.has_role(*LEADER_ROLES):
             raise Forbidden()
         site = auth["site"] or None
-        snapshot = reports.live_snapshot(site_code=site)
+        snapshot = reports.live_snapshot(site_code=site, actor_id=current_user.view.id)
         join_room(realtime.site_room(snapshot["site"]["id"]))
-        return LiveView(site)
+        return LiveView(snapshot["site"]["code"], current_user.view.id)
 
     @verb()
     def on_snapshot(self, view: LiveView) -> dict[str, Any]:
         """Today's overview of the site, exact at ``seq``."""
-        return reports.live_snapshot(site_code=view.site)
+        return reports.live_snapshot(site_code=view.site, actor_id=view.reader)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

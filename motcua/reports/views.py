@@ -56,6 +56,11 @@ def leader_required(fn: Callable[P, R]) -> Callable[P, Any]:
     return wrapper
 
 
+def _reader() -> int:
+    """The signed-in reader: the services show them only their sites."""
+    return int(current_user.view.id)
+
+
 def _date_arg(name: str) -> dt.date | None:
     value = request.args.get(name) or ""
     if not value:
@@ -176,7 +181,9 @@ def _page_context(report: Report, group: str, site: str | None) -> dict[str, Any
 def index() -> Any:
     """The report: period picker, grouping, tables, charts, definitions and exports."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site, **session_args())
+    report = reports.build_report(
+        period, group, site_code=site, actor_id=_reader(), **session_args()
+    )
     return render_template(
         "reports/report.html",
         charts=_charts(report),
@@ -190,7 +197,9 @@ def index() -> Any:
 def print_page() -> Any:
     """The same report laid out for A4 paper, with the official satisfaction form."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site, **session_args())
+    report = reports.build_report(
+        period, group, site_code=site, actor_id=_reader(), **session_args()
+    )
     return render_template(
         "reports/print.html", charts=_charts(report), **_page_context(report, group, site)
     )
@@ -201,7 +210,9 @@ def print_page() -> Any:
 def export_csv() -> Any:
     """The report's tables as CSV."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site, **session_args())
+    report = reports.build_report(
+        period, group, site_code=site, actor_id=_reader(), **session_args()
+    )
     return Response(
         report_csv(report),
         mimetype="text/csv; charset=utf-8",
@@ -214,7 +225,9 @@ def export_csv() -> Any:
 def export_xlsx() -> Any:
     """The report's tables as an Excel workbook."""
     period, group, site = report_args()
-    report = reports.build_report(period, group, site_code=site, **session_args())
+    report = reports.build_report(
+        period, group, site_code=site, actor_id=_reader(), **session_args()
+    )
     return Response(
         report_xlsx(report),
         mimetype=XLSX_MIME,
@@ -229,7 +242,9 @@ def tickets_csv() -> Any:
     period, _group, site = report_args()
     name = f"so-thu-tu-{period.start:%Y%m%d}-{period.end:%Y%m%d}.csv"
     return Response(
-        stream_with_context(reports.iter_ticket_csv(period, site_code=site, **session_args())),
+        stream_with_context(
+            reports.iter_ticket_csv(period, site_code=site, actor_id=_reader(), **session_args())
+        ),
         mimetype="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
@@ -240,7 +255,7 @@ def tickets_csv() -> Any:
 def live() -> Any:
     """The leaders' live view of today: queues, counters, served, satisfaction, alerts."""
     site = request.args.get("site") or None
-    snapshot = reports.live_snapshot(site_code=site)
+    snapshot = reports.live_snapshot(site_code=site, actor_id=_reader())
     messages = {
         "offline": _("Mất kết nối – đang kết nối lại…"),
         "timeout": _("Máy chủ chưa phản hồi."),

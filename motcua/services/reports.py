@@ -43,8 +43,8 @@ from db.models import (
     TicketStatus,
     User,
 )
-from motcua.errors import NotFound, ValidationFailed
-from motcua.services import board, print_alerts
+from motcua.errors import NotFound, SiteForbidden, ValidationFailed
+from motcua.services import board, print_alerts, scopes
 from motcua.services import sessions as outreach
 from motcua.services.common import current_policy, dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
@@ -395,13 +395,49 @@ def _fill(stats: Stats, values: list[int]) -> None:
 # --------------------------------------------------------------------------- the report
 
 
-def _site_filter(s: Session, site_code: str | None) -> tuple[list[Any], Site | None]:
-    if not site_code:
-        return [], None
-    site = s.scalar(sa.select(Site).where(Site.code == site_code))
-    if site is None:
-        raise NotFound(site=site_code)
-    return [Ticket.site_id == site.id], site
+@dataclass
+class _Where:
+    """What a report covers: one site, or the sites the account may see (None: all)."""
+
+    tickets: list[Any]
+    ratings: list[Any]
+    site: Site | None
+    sites: list[Site]  # the sites the reader may pick from (and, without ``site``, covered)
+
+
+def _site_filter(s: Session, site_code: str | None, actor_id: int | None = None) -> _Where:
+    """The report's sites: the one asked for (a site of the account's), else every site the
+    account sees (a site leader: their own; a province leader: all of them)."""
+    scope = scopes.scope_of(actor_id, session=s)
+    sites = list(s.scalars(sa.select(Site).where(*scope.where(Site.id)).order_by(Site.id)))
+    if site_code:
+        site = s.scalar(sa.select(Site).where(Site.code == site_code))
+        if site is None:
+            raise NotFound(site=site_code)
+        if not scope.allows(site.id):
+            raise SiteForbidden(site=site_code)
+        return _Where([Ticket.site_id == site.id], [], site, sites)
+    if scope.province:
+        return _Where([], [], None, sites)
+    if len(sites) == 1:
+        return _Where([Ticket.site_id == sites[0].id], [], sites[0], sites)
+    ids = [x.id for x in sites]
+    return _Where([Ticket.site_id.in_(ids)], [Rating.site_id.in_(ids)], None, sites)
+
+
+def _officer_sites(s: Session, where: list[Any]) -> dict[Any, str]:
+    """{officer id: the names of the sites whose tickets they served}: the officer's "with
+    site" on a report that covers several sites."""
+    names: dict[Any, list[str]] = {}
+    for officer_id, name in s.execute(
+        sa.select(Ticket.officer_id, Site.name)
+        .join(Site, Site.id == Ticket.site_id)
+        .where(*where, Ticket.officer_id.is_not(None))
+        .group_by(Ticket.officer_id, Site.id, Site.name)
+        .order_by(Site.id)
+    ).all():
+        names.setdefault(officer_id, []).append(name)
+    return {k: ", ".join(v) for k, v in names.items()}
 
 
 WEEKDAY_NAMES = (
@@ -693,26 +729,32 @@ def build_report(
     site_code: str | None = None,
     session_kind: str | None = None,
     session_place: str | None = None,
+    actor_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Report:
     """The report of a period grouped by area, officer, counter, site, day or session.
 
     ``session_kind`` / ``session_place`` keep the Saturday and mobile sessions of that type or
-    place ("regular": the hall's ordinary days); see ``services/sessions.py``.
+    place ("regular": the hall's ordinary days); see ``services/sessions.py``. ``actor_id``:
+    the reader, who sees only their sites (a province leader: every site, added up).
     """
     now = ensure_now(now)
     if group not in GROUPS:
         raise ValidationFailed(field="group")
     scale = current_scale()
     with reading() as s:
-        site_where, site = _site_filter(s, site_code)
+        scoped = _site_filter(s, site_code, actor_id)
+        site = scoped.site
         where = [
             Ticket.business_day >= period.start,
             Ticket.business_day <= period.end,
-            *site_where,
+            *scoped.tickets,
             *outreach.ticket_conditions(kind=session_kind, place=session_place),
         ]
-        rating_where = outreach.rating_conditions(kind=session_kind, place=session_place)
+        rating_where = [
+            *scoped.ratings,
+            *outreach.rating_conditions(kind=session_kind, place=session_place),
+        ]
         bounds = period.utc_bounds()
         found = _status_counts(s, group, where)
         per = _called_tickets(s, group, where)
@@ -737,7 +779,11 @@ def build_report(
             s, group, rows, where, bounds, site, scale, rating_where
         )
         hours, weekdays, weekday_days = _arrivals(s, where)
-        sites = list(s.scalars(sa.select(Site).order_by(Site.id)))
+        sites = scoped.sites
+        if site is None and len(sites) > 1:  # across sites: each officer with their sites
+            worked_at = _officer_sites(s, where)
+            for r in [*(rows if group == "officer" else []), *satisfaction]:
+                r.unit = worked_at.get(r.key, r.unit)
         choices = [{"code": x.code, "name": x.name} for x in sites if x.active]
         if site is None:
             everywhere = str(_l("Tất cả điểm tiếp nhận"))
@@ -813,8 +859,10 @@ def iter_ticket_csv(
     site_code: str | None = None,
     session_kind: str | None = None,
     session_place: str | None = None,
+    actor_id: int | None = None,
 ) -> Iterator[str]:
-    """The period's tickets one CSV line each (hall times, no personal data), streamed.
+    """The period's tickets one CSV line each (hall times, no personal data), streamed; only
+    the sites ``actor_id`` sees.
 
     A year of a busy hall is a quarter of a million lines: the database formats the times and
     durations, names come from small lookup tables made once (already quoted), and each line
@@ -824,7 +872,7 @@ def iter_ticket_csv(
     t = Ticket.__table__
     r = Rating.__table__
     with reading() as s:
-        site_where, _site = _site_filter(s, site_code)
+        site_where = _site_filter(s, site_code, actor_id).tickets
         areas = {k: csv_field(v) for k, v in s.execute(sa.select(ServiceArea.id, ServiceArea.name))}
         counters = {k: str(v) for k, v in s.execute(sa.select(Counter.id, Counter.number))}
         officers = {k: csv_field(v) for k, v in s.execute(sa.select(User.id, User.full_name))}
@@ -909,10 +957,16 @@ def iter_ticket_csv(
 
 @transactional
 def live_snapshot(
-    *, site_code: str | None = None, now: dt.datetime | None = None
+    *, site_code: str | None = None, actor_id: int | None = None, now: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """The leaders' live overview of a site today: queues, counters, served, ratings, alerts."""
+    """The leaders' live overview of a site today: queues, counters, served, ratings, alerts.
+
+    ``actor_id``: a site leader sees only their sites (their first unless they name one).
+    """
     now = ensure_now(now)
+    scope = scopes.scope_of(actor_id)
+    site_code = scopes.site_code_for(actor_id, site_code)
+    db.session.rollback()  # the board's reads start their own consistent snapshot
     base = board.board_snapshot(site_code=site_code, now=now)
     site_id = base["site"]["id"]
     day = business_day(now)
@@ -1016,7 +1070,9 @@ def live_snapshot(
         "alerts": alerts,
         "sites": [
             {"code": x.code, "name": x.name}
-            for x in db.session.scalars(sa.select(Site).where(Site.active.is_(True)))
+            for x in db.session.scalars(
+                sa.select(Site).where(Site.active.is_(True), *scope.where(Site.id))
+            )
         ],
     }
 

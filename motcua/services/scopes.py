@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from db import db
 from db.models import Site, user_sites
@@ -53,17 +54,20 @@ class Scope:
 PROVINCE = Scope()
 
 
-def sites_of(user_id: int) -> list[int]:
+def sites_of(user_id: int, *, session: Session | None = None) -> list[int]:
     """The ids of the sites an account is scoped to (empty: province-wide)."""
-    rows = db.session.connection().execute(_SITES_OF, {"uid": user_id}).scalars()
-    return sorted(int(i) for i in rows)
+    conn = (session or db.session()).connection()
+    return sorted(int(i) for i in conn.execute(_SITES_OF, {"uid": user_id}).scalars())
 
 
-def scope_of(actor_id: int | None) -> Scope:
-    """What an account may see; the system (``None``) sees everything."""
+def scope_of(actor_id: int | None, *, session: Session | None = None) -> Scope:
+    """What an account may see; the system (``None``) sees everything.
+
+    ``session``: read through it (the reports' own reader) instead of the app's session.
+    """
     if actor_id is None:
         return PROVINCE
-    ids = sites_of(actor_id)
+    ids = sites_of(actor_id, session=session)
     return Scope(frozenset(ids)) if ids else PROVINCE
 
 
