@@ -118,4 +118,5 @@ def create_walkin(body: dict[str, Any]) -> Any:
 @blp.doc(security=BEARER)
 def list_sessions() -> Any:
     """The planned sessions, newest first."""
-    return [v.as_dict() for v in sessions.list_sessions()]
+    user = request_user()
+    return [v.as_dict() for v in sessions.list_sessions(actor_id=user.id if user else None)]

@@ -202,6 +202,6 @@ def console_snapshot(
 ) -> dict[str, Any]:
     """The board of the site whose counters an officer may choose from: the one asked for
     (refused if not theirs), else the default site, or the first of their own sites."""
-    code = scopes.site_code_for(actor_id, site_code)
+    code = scopes.site_code_for(actor_id, site_code, default_site_code())
     db.session.rollback()  # the snapshot's reads start their own consistent transaction
     return board_snapshot(site_code=code, now=now)

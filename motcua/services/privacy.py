@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 
 from db import db
 from db.models import Rating, Ticket, TicketEvent
-from motcua.services import audit, settings
+from motcua.services import audit, scopes, settings
 from motcua.services.transactions import transactional
 from motcua.timeutil import business_day, ensure_now
 
@@ -120,6 +120,7 @@ def purge(
     retention is the one sanctioned change to them, done with Core statements: it removes the
     personal keys of a detail, never an event.
     """
+    scopes.require_province(actor_id)  # every site's data: the province's decision
     now = ensure_now(now)
     days = retention_days() if days is None else max(1, int(days))
     kept_from = business_day(now) - dt.timedelta(days=days)

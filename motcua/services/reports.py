@@ -46,7 +46,7 @@ from db.models import (
 from motcua.errors import NotFound, SiteForbidden, ValidationFailed
 from motcua.services import board, print_alerts, scopes
 from motcua.services import sessions as outreach
-from motcua.services.common import current_policy, dialect_name, transactional
+from motcua.services.common import current_policy, default_site_code, dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
@@ -965,7 +965,7 @@ def live_snapshot(
     """
     now = ensure_now(now)
     scope = scopes.scope_of(actor_id)
-    site_code = scopes.site_code_for(actor_id, site_code)
+    site_code = scopes.site_code_for(actor_id, site_code, default_site_code())
     db.session.rollback()  # the board's reads start their own consistent snapshot
     base = board.board_snapshot(site_code=site_code, now=now)
     site_id = base["site"]["id"]

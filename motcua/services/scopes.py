@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from db import db
 from db.models import Site, user_sites
 from motcua.errors import NotFound, ProvinceOnly, SiteForbidden
-from motcua.services.common import default_site_code
 
 _SITES_OF = sa.select(user_sites.c.site_id).where(user_sites.c.user_id == sa.bindparam("uid"))
 
@@ -83,9 +82,10 @@ def require_province(actor_id: int | None) -> None:
         raise ProvinceOnly()
 
 
-def site_code_for(actor_id: int | None, site_code: str | None) -> str | None:
+def site_code_for(actor_id: int | None, site_code: str | None, default: str) -> str | None:
     """The site a page shows an account: the one asked for (refused if not the account's),
-    else the default site, or a scoped account's first site when the default is not theirs.
+    else the default site (``default``: its code), or a scoped account's first site when the
+    default is not theirs.
 
     A province-wide account keeps what it asked for (``None``: the default site).
     """
@@ -102,7 +102,6 @@ def site_code_for(actor_id: int | None, site_code: str | None) -> str | None:
     codes = dict(
         db.session.execute(sa.select(Site.id, Site.code).where(*scope.where(Site.id))).tuples()
     )
-    default = default_site_code()
     return default if default in codes.values() else codes[min(codes)]
 
 

@@ -320,7 +320,9 @@ def plan_session(
     chosen_areas = _areas(areas)
     duty = _officers(officers)
     # A site administrator plans for one of their sites (their first, unless they name one).
-    hall_code = scopes.site_code_for(actor_id, hall_site_code) or default_site_code()
+    hall_code = (
+        scopes.site_code_for(actor_id, hall_site_code, default_site_code()) or default_site_code()
+    )
     hall = db.session.scalar(sa.select(Site).where(Site.code == hall_code))
     if hall is None:
         raise SessionNotFound(_l("Không tìm thấy Trung tâm (điểm chính)."), site=hall_site_code)
