@@ -868,11 +868,19 @@ def iter_ticket_csv(
     durations, names come from small lookup tables made once (already quoted), and each line
     is one f-string (the csv module was the slowest part).
     """
+    with reading() as s:  # checked now, before the first line is sent
+        site_where = _site_filter(s, site_code, actor_id).tickets
+    return _ticket_csv_lines(period, site_where, session_kind, session_place)
+
+
+def _ticket_csv_lines(
+    period: Period, site_where: list[Any], session_kind: str | None, session_place: str | None
+) -> Iterator[str]:
+    """The lines of ``iter_ticket_csv``, read as they are sent."""
     scale = current_scale()
     t = Ticket.__table__
     r = Rating.__table__
     with reading() as s:
-        site_where = _site_filter(s, site_code, actor_id).tickets
         areas = {k: csv_field(v) for k, v in s.execute(sa.select(ServiceArea.id, ServiceArea.name))}
         counters = {k: str(v) for k, v in s.execute(sa.select(Counter.id, Counter.number))}
         officers = {k: csv_field(v) for k, v in s.execute(sa.select(User.id, User.full_name))}

@@ -100,7 +100,7 @@ def site_code_for(actor_id: int | None, site_code: str | None, default: str) -> 
     if scope.site_ids is None:
         return None
     codes = dict(
-        db.session.execute(sa.select(Site.id, Site.code).where(*scope.where(Site.id))).tuples()
+        db.session.execute(sa.select(Site.id, Site.code).where(*scope.where(Site.id))).all()
     )
     return default if default in codes.values() else codes[min(codes)]
 
