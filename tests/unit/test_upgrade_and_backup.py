@@ -216,7 +216,14 @@ def upgrade_keeps_everything(app: Flask) -> None:
             after = dump(conn)
             names = set(sa.inspect(conn).get_table_names())
         assert after == before
-        assert {"settings", "devices", "audit_log"} <= names
+        assert {"settings", "devices", "audit_log", "user_sites"} <= names
+        from motcua.services import hall, scopes
+
+        # Roles per site (0008): no account has sites, so every one stays province-wide and
+        # sees every site, as before the upgrade.
+        assert db.session.scalar(sa.text("SELECT count(*) FROM user_sites")) == 0
+        assert all(scopes.scope_of(row["id"]).province for row in ROWS["users"])
+        assert [s["code"] for s in hall.list_sites(actor_id=1)] == ["main", "thon-2"]
         from motcua.services import audit, settings
 
         settings.update_settings({"TICKET_FOOTER": "Sau nâng cấp"}, actor_id=1, actor="admin")

@@ -4,7 +4,8 @@ Each row is (rule, door). It runs twice: as the hall has it, the door must refus
 rule's code and status; with the service-layer check switched off (``monkeypatch`` on our own
 service function), the same request must get through. So no surface keeps a check of its own,
 and removing the service's check fails the row. The admin pages reach no ticket rule (a
-cancel goes through REST), so the doors here are the kiosk page, REST and Socket.IO.
+cancel goes through REST), so the doors here are the kiosk page, REST and Socket.IO; the
+site scope (roles per site) is also met on the admin, report and live pages.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from flask.testing import FlaskClient
 from db import db
 from db.models import Site, User
 from motcua.extensions import socketio
-from motcua.services import devices, settings, tickets
+from motcua.services import catalog, devices, scopes, settings, staff, tickets
 from motcua.services.tickets import issue, verbs
-from tests.conftest import bearer, counter_id, login
+from tests.conftest import PASSWORD, bearer, counter_id, login
 
 Door = Callable[[Flask, FlaskClient], tuple[int, str | None]]
 
@@ -110,6 +111,38 @@ def socket_verb_after_pinning(app: Flask, client: FlaskClient) -> tuple[int, str
     return (200, None) if ack.get("ok") else (403, ack.get("error"))
 
 
+def _elsewhere(app: Flask, username: str, role: str) -> None:
+    """An account of ``role`` scoped to a second site "p2" (the doors then reach site 1)."""
+    with app.app_context():
+        site = catalog.ensure_site("p2", "ĐIỂM TIẾP NHẬN 2")
+        staff.create_staff(
+            username, full_name="Tài khoản điểm 2", role=role, password=PASSWORD, site_ids=[site]
+        )
+
+
+def other_site(door: Door, username: str, role: str) -> Door:
+    """A door used by an account of another site (made first)."""
+
+    def run(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        _elsewhere(app, username, role)
+        return door(app, client)
+
+    return run
+
+
+def page_as(path: str, username: str) -> Door:
+    """A page of site 1 asked for as JSON (the refusal's code; a browser gets the same 403
+    with the message on a page)."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        login(client, username)
+        return _http(client.get(path(app) if callable(path) else path, headers=JSON))
+
+    return door
+
+
+JSON = {"Accept": "application/json"}
+EVERY_SITE = (scopes, "scope_of", lambda *a, **k: scopes.PROVINCE)
 HOURS_CLOSED = {"WORKING_HOURS": {"mon-sun": []}}
 PAIRING = {"REQUIRE_DEVICE_PAIRING": True}
 PINNED = {"COUNTER_ASSIGNMENTS": {"canbo1": 2}}
@@ -146,6 +179,20 @@ ROWS: list[tuple[str, str, dict[str, Any], Door, tuple[int, str], tuple[Any, str
      (verbs, "check_actor", lambda *a, **k: None)),
     ("role", "socket connect", {}, socket_connect("lanhdao"), (403, "refused"),
      (verbs, "check_actor", lambda *a, **k: None)),
+    ("site scope", "rest", {}, other_site(rest_call("canbo9"), "canbo9", "officer"),
+     (403, "site_forbidden"), (verbs, "check_site", lambda *a, **k: None)),
+    ("site scope", "socket connect", {}, other_site(socket_connect("canbo9"), "canbo9", "officer"),
+     (403, "refused"), (verbs, "check_site", lambda *a, **k: None)),
+    ("site scope", "admin page", {},
+     other_site(page_as(lambda app: f"/admin/counters/{counter_id(app, 1)}", "qtv2"), "qtv2",
+                "admin"),
+     (403, "site_forbidden"), EVERY_SITE),
+    ("site scope", "report page", {},
+     other_site(page_as("/reports/?site=main", "lanhdao2"), "lanhdao2", "leader"),
+     (403, "site_forbidden"), EVERY_SITE),
+    ("site scope", "live view", {},
+     other_site(page_as("/reports/live?site=main", "lanhdao2"), "lanhdao2", "leader"),
+     (403, "site_forbidden"), EVERY_SITE),
 ]  # fmt: skip
 
 
