@@ -29,7 +29,7 @@ def _page(status: int = 200, **context: Any) -> Any:
         render_template(
             "admin/sessions.html",
             sessions=sessions.list_sessions(actor_id=current_user.view.id),
-            choices=sessions.plan_choices(),
+            choices=sessions.plan_choices(actor_id=current_user.view.id),
             **context,
         ),
         status,

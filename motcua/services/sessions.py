@@ -44,7 +44,7 @@ from db.models import (
     TicketStatus,
     User,
 )
-from motcua.errors import KitRefused, SessionNotFound, ValidationFailed
+from motcua.errors import KitRefused, SessionNotFound, SiteForbidden, ValidationFailed
 from motcua.inputs import load_json
 from motcua.services import catalog_cache, scopes
 from motcua.services.common import default_site_code, transactional
@@ -319,6 +319,10 @@ def plan_session(
     hours = clean_hours(hours)
     chosen_areas = _areas(areas)
     duty = _officers(officers)
+    scope = scopes.scope_of(actor_id)
+    elsewhere = [u.username for u in duty if not _within(scope, u)]
+    if elsewhere:  # a site administrator puts only their sites' staff on duty
+        raise SiteForbidden(officers=elsewhere)
     # A site administrator plans for one of their sites (their first, unless they name one).
     hall_code = (
         scopes.site_code_for(actor_id, hall_site_code, default_site_code()) or default_site_code()
@@ -443,8 +447,10 @@ def list_sessions(
 
 
 @transactional
-def plan_choices() -> dict[str, Any]:
-    """What a planning form offers: the active areas and the active officers."""
+def plan_choices(*, actor_id: int | None = None) -> dict[str, Any]:
+    """What a planning form offers: the active areas and the active officers (a site
+    administrator's: the officers of their sites)."""
+    scope = scopes.scope_of(actor_id)
     areas = db.session.scalars(
         sa.select(ServiceArea)
         .where(ServiceArea.active.is_(True))
@@ -458,8 +464,16 @@ def plan_choices() -> dict[str, Any]:
     return {
         "kinds": [{"code": k, "name": kind_label(k)} for k in KINDS],
         "areas": [{"code": a.code, "prefix": a.prefix, "name": a.name} for a in areas],
-        "officers": [{"username": u.username, "full_name": u.full_name} for u in users],
+        "officers": [
+            {"username": u.username, "full_name": u.full_name} for u in users if _within(scope, u)
+        ],
     }
+
+
+def _within(scope: scopes.Scope, user: User) -> bool:
+    """True when a scoped planner may put this account on duty: it works at their sites."""
+    own = [s.id for s in user.sites]
+    return scope.province or (bool(own) and scope.covers(own))
 
 
 # --------------------------------------------------------------------------- the kit

@@ -13,7 +13,7 @@ from flask import Flask
 from db import db
 from db.models import Counter, Setting, Site, User
 from motcua.errors import SiteForbidden
-from motcua.services import catalog, devices, reports, staff, tickets
+from motcua.services import catalog, devices, reports, scopes, sessions, staff, tickets
 from tests.conftest import PASSWORD, T0, bearer, csrf_token, login
 
 SITE2 = "ĐIỂM TIẾP NHẬN PHƯỜNG 2"
@@ -175,3 +175,39 @@ def test_province_report_adds_up_both_sites(app: Flask, two_sites: dict[str, Any
     login(province_client, "lanhdao")
     page = province_client.get("/reports/export.csv?period=day&date=2026-11-23&group=site")
     assert SITE2 in page.get_data(as_text=True)
+
+
+def test_site_admin_plans_sessions_of_their_site_only(
+    app: Flask, two_sites: dict[str, Any]
+) -> None:
+    """A mobile session planned by the site-1 administrator is theirs (its new site too);
+    site 2's session is neither listed nor its kit given; other sites' officers stay off duty."""
+    day = dt.date(2026, 11, 28)
+    admin1 = two_sites["user"]["qtv1"]
+    with app.app_context():
+        staff.create_staff(
+            "canbo11", full_name="Cán bộ điểm 1", role="officer", password=PASSWORD,
+            site_ids=[two_sites["site"]["main"]],
+        )  # fmt: skip
+        mine = sessions.plan_session(
+            "mobile", "Nhà văn hóa thôn 3", day, areas=["A"], officers=["canbo11"], actor_id=admin1
+        )
+        theirs = sessions.plan_session(
+            "saturday_hall", "Điểm 2", day, areas=["A"], officers=["canbo9"], hall_site_code="p2"
+        )
+        with pytest.raises(SiteForbidden):
+            sessions.plan_session(
+                "mobile", "Thôn 4", day, areas=["A"], officers=["canbo9"], actor_id=admin1
+            )
+        assert [s["code"] for s in scopes.visible_sites(admin1)] == ["main", mine.site_code]
+    client = app.test_client()
+    login(client, "qtv1")
+    page = client.get("/admin/sessions").get_data(as_text=True)
+    assert mine.code in page and theirs.code not in page and "Lê Thị Chín" not in page
+    token = csrf_token(client, "/admin/sessions")
+    assert (
+        client.post(f"/admin/sessions/{mine.code}/kit", data={"csrf_token": token}).status_code
+        == 200
+    )
+    refused = client.post(f"/admin/sessions/{theirs.code}/kit", data={"csrf_token": token})
+    assert refused.status_code == 403

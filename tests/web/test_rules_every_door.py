@@ -141,6 +141,23 @@ def page_as(path: str, username: str) -> Door:
     return door
 
 
+def live_socket(username: str) -> Door:
+    """The leaders' live view of site 1 over Socket.IO (/leader)."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        login(client, username)
+        sio = socketio.test_client(
+            app, namespace="/leader", flask_test_client=client, auth={"site": "main"}
+        )
+        try:
+            return (200, None) if sio.is_connected("/leader") else (403, "refused")
+        finally:
+            if sio.is_connected("/leader"):
+                sio.disconnect("/leader")
+
+    return door
+
+
 JSON = {"Accept": "application/json"}
 EVERY_SITE = (scopes, "scope_of", lambda *a, **k: scopes.PROVINCE)
 HOURS_CLOSED = {"WORKING_HOURS": {"mon-sun": []}}
@@ -193,6 +210,8 @@ ROWS: list[tuple[str, str, dict[str, Any], Door, tuple[int, str], tuple[Any, str
     ("site scope", "live view", {},
      other_site(page_as("/reports/live?site=main", "lanhdao2"), "lanhdao2", "leader"),
      (403, "site_forbidden"), EVERY_SITE),
+    ("site scope", "live socket", {},
+     other_site(live_socket("lanhdao2"), "lanhdao2", "leader"), (403, "refused"), EVERY_SITE),
 ]  # fmt: skip
 
 

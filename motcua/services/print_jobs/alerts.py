@@ -17,7 +17,7 @@ from db import db
 from db.models import PrintJob, Ticket
 from motcua import realtime
 from motcua.errors import NotFound
-from motcua.services import audit
+from motcua.services import audit, scopes
 from motcua.services.common import bump_seq, transactional
 from motcua.services.print_alerts import open_alerts as open_alerts
 from motcua.services.print_jobs.jobs import _state_of
@@ -40,6 +40,7 @@ def dismiss_alert(
         raise NotFound(print_alert=alert_id)
     ticket = db.session.get(Ticket, job.ticket_id)
     assert ticket is not None
+    scopes.check_site(actor_id, ticket.site_id)  # staff of the ticket's site
     job.alert = False
     job.alert_closed_at = now
     job.alert_closed_by = actor_id
