@@ -150,9 +150,23 @@ def user_group() -> None:
 @click.option("--name", "full_name", required=True, help="Họ và tên")
 @click.option("--position", default="", help="Chức vụ")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input")
+@click.option(
+    "--site",
+    "sites",
+    multiple=True,
+    help="Mã điểm tiếp nhận được giao (lặp lại cho nhiều điểm); không có: cấp tỉnh",
+)
 @with_appcontext
-def user_add(username: str, role: str, full_name: str, position: str, password_stdin: bool) -> None:
-    """Create an account (asks for the password unless --password-stdin)."""
+def user_add(
+    username: str,
+    role: str,
+    full_name: str,
+    position: str,
+    password_stdin: bool,
+    sites: tuple[str, ...],
+) -> None:
+    """Create an account (asks for the password unless --password-stdin); ``--site`` scopes it
+    to those sites (a site administrator, leader or officer), none: province-wide."""
     from motcua.errors import DomainError
     from motcua.services import accounts
 
@@ -162,11 +176,17 @@ def user_add(username: str, role: str, full_name: str, position: str, password_s
         password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt=True)
     try:
         user = accounts.create_user(
-            username, full_name=full_name, role=role, password=password, position=position
+            username,
+            full_name=full_name,
+            role=role,
+            password=password,
+            position=position,
+            site_codes=sites,
         )
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from exc
-    click.echo(f"Đã tạo tài khoản {user.username} ({user.role}): {user.full_name}")
+    where = ", ".join(sorted({s.strip().lower() for s in sites})) if sites else "cấp tỉnh"
+    click.echo(f"Đã tạo tài khoản {user.username} ({user.role}, {where}): {user.full_name}")
 
 
 def register_cli(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from db import db
-from db.models import User
+from db.models import Site, User
 from motcua.errors import InvalidCredentials, Unauthorized, ValidationFailed
 from motcua.inputs import fits_db_int
 from motcua.services.common import transactional
@@ -71,9 +72,11 @@ def create_user(
     password: str,
     position: str = "",
     unit: str = "",
+    site_codes: Sequence[str] = (),
     now: dt.datetime | None = None,
 ) -> UserView:
-    """Create an account with a hashed password."""
+    """Create an account with a hashed password; ``site_codes`` scope it to those sites (none:
+    province-wide)."""
     username = username.strip().lower()
     if role not in ROLES:
         raise ValidationFailed(field="role")
@@ -83,6 +86,13 @@ def create_user(
         raise ValidationFailed(_l("Mật khẩu cần ít nhất 8 ký tự."), field="password")
     if db.session.scalar(sa.select(User.id).where(User.username == username)):
         raise ValidationFailed(_l("Tên đăng nhập đã tồn tại."), field="username")
+    codes = sorted({c.strip().lower() for c in site_codes if c.strip()})
+    sites = list(db.session.scalars(sa.select(Site).where(Site.code.in_(codes))))
+    if len(sites) != len(codes):
+        unknown = sorted(set(codes) - {s.code for s in sites})
+        raise ValidationFailed(
+            _l("Không có điểm tiếp nhận: %(codes)s.", codes=", ".join(unknown)), field="sites"
+        )
     user = User(
         username=username,
         full_name=full_name.strip(),
@@ -94,6 +104,7 @@ def create_user(
         ),
         active=True,
         created_at=ensure_now(now),
+        sites=sorted(sites, key=lambda s: s.id),
     )
     db.session.add(user)
     db.session.commit()

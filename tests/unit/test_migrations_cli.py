@@ -96,7 +96,19 @@ def test_user_add_with_password_stdin(tmp_path: Path) -> None:
         input="mat-khau-dai\n",
     )
     assert ok.exit_code == 0, ok.output
-    assert "Nguyễn Thị Lan" in ok.output
+    assert "Nguyễn Thị Lan" in ok.output and "cấp tỉnh" in ok.output
+    scoped = runner.invoke(
+        args=["user", "add", "qtv.main", "--role", "admin", "--name", "Quản trị điểm chính",
+              "--site", "main", "--password-stdin"],
+        input="mat-khau-dai\n",
+    )  # fmt: skip
+    assert scoped.exit_code == 0 and "(admin, main)" in scoped.output, scoped.output
+    unknown = runner.invoke(
+        args=["user", "add", "y", "--role", "leader", "--name", "Y", "--site", "khong-co",
+              "--password-stdin"],
+        input="mat-khau-dai\n",
+    )  # fmt: skip
+    assert unknown.exit_code != 0 and "khong-co" in unknown.output
     short = runner.invoke(
         args=["user", "add", "x", "--role", "admin", "--name", "X", "--password-stdin"],
         input="ngan\n",
