@@ -33,6 +33,7 @@ from db.models import (
     User,
     counter_areas,
     new_uuid,
+    user_sites,
 )
 from motcua.services.common import dialect_name
 
@@ -135,6 +136,14 @@ ACTIVE_AREA_BY_KEY = sa.select(AREAS.c.id).where(
 )
 ACTOR = sa.select(USERS.c.id, USERS.c.username, USERS.c.role, USERS.c.active).where(
     USERS.c.id == sa.bindparam("uid")
+)
+# The actor with their site scope in the same statement (roles per site, services/scopes.py):
+# ``scoped`` when the account has sites, ``at_site`` when this site is one of them.
+ACTOR_AT_SITE = ACTOR.add_columns(
+    sa.exists().where(user_sites.c.user_id == USERS.c.id).label("scoped"),
+    sa.exists()
+    .where(user_sites.c.user_id == USERS.c.id, user_sites.c.site_id == sa.bindparam("sid"))
+    .label("at_site"),
 )
 _ACTIVE_AREA_IDS = (
     sa.select(counter_areas.c.area_id)

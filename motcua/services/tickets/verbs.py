@@ -30,14 +30,14 @@ from motcua.errors import (
     NoCurrentTicket,
     QueueEmpty,
     ServiceNotFound,
+    SiteForbidden,
     TicketNotFound,
     ValidationFailed,
 )
 from motcua.inputs import fits_db_int
-from motcua.services import audit, catalog_cache
+from motcua.services import audit, catalog_cache, scopes
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
 from motcua.services.privacy import mask_personal
-from motcua.services.scopes import check_site
 from motcua.services.settings import effective
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import TicketView, queue_entry, queue_positions, row_view
@@ -66,17 +66,27 @@ def assigned_counter(username: str) -> int | None:
     return int(value) if value is not None else None
 
 
-def check_actor(actor_id: int | None, roles: tuple[str, ...]) -> Any:
+def check_actor(actor_id: int | None, roles: tuple[str, ...], site_id: int | None = None) -> Any:
     """The acting account, if any, must be active and hold one of ``roles``.
 
-    ``None`` is the system (the CLI, housekeeping, tests): it may do anything.
+    ``None`` is the system (the CLI, housekeeping, tests): it may do anything. With
+    ``site_id`` the row also tells the account's scope at that site (``check_site``).
     """
     if actor_id is None:
         return None
-    actor = st.conn().execute(st.ACTOR, {"uid": actor_id}).first()
+    if site_id is None:
+        actor = st.conn().execute(st.ACTOR, {"uid": actor_id}).first()
+    else:
+        actor = st.conn().execute(st.ACTOR_AT_SITE, {"uid": actor_id, "sid": site_id}).first()
     if actor is None or not actor.active or actor.role not in roles:
         raise Forbidden()
     return actor
+
+
+def check_site(actor: Any, site_id: int) -> None:
+    """An account scoped to sites works only at those sites (read with the actor's row)."""
+    if actor.scoped and not actor.at_site:
+        raise SiteForbidden(site=site_id)
 
 
 def check_counter_access(
@@ -84,11 +94,11 @@ def check_counter_access(
 ) -> None:
     """An officer may work a counter: the right role, one of their sites (an account scoped
     to sites sits only at those sites' counters), and their fixed seat if they have one."""
-    actor = check_actor(actor_id, COUNTER_ROLES)
+    actor = check_actor(actor_id, COUNTER_ROLES, site_id)
     if actor is None:
         return
     if site_id is not None:
-        check_site(actor.id, site_id)
+        check_site(actor, site_id)
     if actor.role == "admin":
         return
     fixed = assigned_counter(actor.username)
@@ -462,7 +472,7 @@ def cancel(
     if row is None:
         raise TicketNotFound()
     ticket = row._asdict()
-    check_site(actor_id, ticket["site_id"])
+    scopes.check_site(actor_id, ticket["site_id"])
     if ticket["status"] not in (WAITING, CALLED):
         raise InvalidTransition(code=ticket["code"], status=ticket["status"])
     number = None
