@@ -490,7 +490,7 @@ class SessionKit(Base):
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
-# --------------------------------------------------------------------------- appointments (issue 17)
+# ------------------------------------------------------------------------- appointments (issue 17)
 
 
 class AppointmentStatus(StrEnum):
