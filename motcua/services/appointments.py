@@ -349,6 +349,46 @@ def free_slots(
     ]
 
 
+@transactional
+def hall_names(*, site_code: str | None = None) -> dict[str, str]:
+    """The hall's name and unit, for the booking pages' heading."""
+    site = get_site(site_code)
+    return {"name": site.name, "unit_name": site.unit_name}
+
+
+@transactional
+def booking_page(
+    area_code: str, *, site_code: str | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """An area's booking page: its free slots, and whether a number from home can be taken now
+    (with the number of people waiting in the area)."""
+    now = ensure_now(now)
+    site = get_site(site_code)
+    area = _area(area_code)
+    rule = _rule_view(area, _rule(site.id, area.id))
+    if area.id not in _served_area_ids(site.id) or not (rule.offered or rule.remote):
+        raise AppointmentsNotOffered(service=area.code)
+    slots = free_slots(area.code, site_code=site.code, now=now) if rule.offered else []
+    waiting = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Ticket.site_id == site.id,
+            Ticket.area_id == area.id,
+            Ticket.business_day == business_day(now),
+            Ticket.status == "waiting",
+        )
+    )
+    return {
+        "area": {"code": area.code, "prefix": area.prefix, "name": area.name},
+        "hall": {"name": site.name, "unit_name": site.unit_name},
+        "slots_offered": rule.offered,
+        "slots": [s.as_dict() for s in slots],
+        "remote": rule.remote,
+        "remote_open": rule.remote and hours.is_open(now, site.id),
+        "remote_hold_minutes": int(effective("REMOTE_HOLD_MINUTES", 60)),
+        "waiting_now": int(waiting or 0),
+    }
+
+
 # --------------------------------------------------------------------------- booking
 
 
