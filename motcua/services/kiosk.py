@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from db import db
-from db.models import Site, Ticket, TicketEvent
+from db.models import AppointmentRule, Site, Ticket, TicketEvent
 from motcua.errors import ReprintNotAllowed
 from motcua.services import catalog, hours, print_jobs, tickets
 from motcua.services.common import QueuePolicy, current_policy, get_site, transactional
@@ -220,6 +220,7 @@ def kiosk_home(
             {"code": k, "label": v} for k, v in policy.priority_categories.items()
         ],
         "open": is_open_now,
+        "appointments": _takes_appointments(site.id),
         "hours_text": hours.hours_text(site.id),
         "closed_message": None if is_open_now else hours.closed_message(now, site.id),
         "reprint_window_s": _window_s(),
@@ -227,6 +228,19 @@ def kiosk_home(
         "printer": str(print_jobs.printer_config(kiosk).get("backend")),
         "now": now.isoformat(),
     }
+
+
+def _takes_appointments(site_id: int) -> bool:
+    """Whether any area of the site takes bookings or numbers from home (the kiosk's button)."""
+    rule = db.session.scalar(
+        sa.select(AppointmentRule.id)
+        .where(
+            AppointmentRule.site_id == site_id,
+            sa.or_(AppointmentRule.offered.is_(True), AppointmentRule.remote.is_(True)),
+        )
+        .limit(1)
+    )
+    return rule is not None
 
 
 @transactional

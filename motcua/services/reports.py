@@ -44,7 +44,7 @@ from db.models import (
     User,
 )
 from motcua.errors import NotFound, ValidationFailed
-from motcua.services import board, print_alerts
+from motcua.services import appointments, board, print_alerts
 from motcua.services import sessions as outreach
 from motcua.services.common import current_policy, dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
@@ -246,6 +246,8 @@ class Report:
     weekday_days: list[int]
     generated_at: dt.datetime
     sites: list[dict[str, str]] = field(default_factory=list)
+    # Per area: bookings, checked_in, no_shows, cancelled (``appointments.appointment_counts``).
+    appointments: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (seconds for durations, shares 0..1)."""
@@ -284,6 +286,7 @@ class Report:
             "hours": self.hours,
             "weekdays": self.weekdays,
             "weekday_days": self.weekday_days,
+            "appointments": self.appointments,
         }
 
 
@@ -737,6 +740,9 @@ def build_report(
             s, group, rows, where, bounds, site, scale, rating_where
         )
         hours, weekdays, weekday_days = _arrivals(s, where)
+        booked = appointments.appointment_counts(
+            s, period.start, period.end, site.id if site else None, now
+        )
         sites = list(s.scalars(sa.select(Site).order_by(Site.id)))
         choices = [{"code": x.code, "name": x.name} for x in sites if x.active]
         if site is None:
@@ -760,6 +766,7 @@ def build_report(
         weekday_days=weekday_days,
         generated_at=now,
         sites=choices,
+        appointments=booked,
     )
 
 
