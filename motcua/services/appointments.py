@@ -35,6 +35,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any, cast
 
@@ -69,7 +70,7 @@ from motcua.errors import (
 )
 from motcua.services import hours, kiosk
 from motcua.services.common import current_policy, dialect_name, get_site, transactional
-from motcua.services.settings import effective
+from motcua.services.settings import clean_working_hours, effective, hours_by_day
 from motcua.services.tickets import IssuingDevice
 from motcua.services.tickets.views import APPOINTMENT_PRIORITY
 from motcua.timeutil import HALL_TZ, business_day, ensure_now, local
@@ -101,6 +102,11 @@ class RuleView:
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able data."""
         return asdict(self)
+
+    def form_data(self) -> dict[str, Any]:
+        """The admin form's values: the rule, and its hours as one line per weekday."""
+        per_day = hours_by_day(self.hours) if self.hours else {}
+        return {**self.as_dict(), **{f"hours_{d}": v for d, v in per_day.items()}}
 
 
 @dataclass(frozen=True)
@@ -224,16 +230,19 @@ def save_rule(
     remote: bool,
     slot_minutes: int,
     capacity: int,
-    hours_spec: dict[str, list[str]] | None,
+    hours_spec: Mapping[str, Any] | None,
     days_ahead: int,
     site_code: str | None = None,
     actor_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> RuleView:
-    """Set an area's booking rules at the site (hours like WORKING_HOURS; None: the site's)."""
+    """Set an area's booking rules at the site: hours like WORKING_HOURS, or {day: "08:00-11:00,
+    …"} per weekday as the admin form sends them; none: the site's working hours."""
     from motcua.services import audit
 
     now = ensure_now(now)
+    if hours_spec and any(isinstance(v, str) for v in hours_spec.values()):
+        hours_spec = clean_working_hours(hours_spec)
     if not 5 <= slot_minutes <= MAX_SLOT_MINUTES:
         raise ValidationFailed(field="slot_minutes")
     if not 1 <= capacity <= MAX_CAPACITY:
@@ -253,7 +262,7 @@ def save_rule(
         db.session.add(rule)
     rule.offered, rule.remote = offered, remote
     rule.slot_minutes, rule.capacity, rule.days_ahead = slot_minutes, capacity, days_ahead
-    rule.hours = hours_spec or None
+    rule.hours = dict(hours_spec) if hours_spec else None
     rule.updated_at = now
     audit.record(
         "appointment_rules",
