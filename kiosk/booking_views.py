@@ -37,10 +37,10 @@ def _with_browser_cookie(response: Any) -> Any:
 
 
 def _days(slots: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Slots grouped by their day, in order."""
+    """Slots grouped by their day (its words), in order."""
     days: dict[str, list[dict[str, Any]]] = {}
     for slot in slots:
-        days.setdefault(slot["day"], []).append(slot)
+        days.setdefault(slot["date_text"], []).append(slot)
     return list(days.items())
 
 

@@ -317,6 +317,7 @@ class SlotSchema(ma.Schema):
     starts_at = ma.fields.String(required=True, metadata={"format": "date-time"})
     ends_at = ma.fields.String(required=True)
     day = ma.fields.String(required=True)
+    date_text = ma.fields.String(metadata={"example": "Thứ Ba, 24/11/2026"})
     time = ma.fields.String(required=True, metadata={"example": "09:00–09:15"})
     free = ma.fields.Integer(required=True)
 
@@ -346,6 +347,7 @@ class BookingSchema(ma.Schema):
     area_code = ma.fields.String(required=True)
     area_name = ma.fields.String(required=True)
     day = ma.fields.String(required=True)
+    date_text = ma.fields.String()
     starts_at = ma.fields.String(allow_none=True)
     ends_at = ma.fields.String(allow_none=True)
     time = ma.fields.String(allow_none=True)

@@ -124,9 +124,15 @@ class SlotView:
             "starts_at": self.starts_at.isoformat(),
             "ends_at": self.ends_at.isoformat(),
             "day": here.date().isoformat(),
+            "date_text": day_text(here.date()),
             "time": f"{here:%H:%M}–{local(self.ends_at):%H:%M}",
             "free": self.free,
         }
+
+
+def day_text(day: dt.date) -> str:
+    """'Thứ Ba, 24/11/2026'."""
+    return f"{hours.DAY_NAMES[day.weekday()]}, {day:%d/%m/%Y}"
 
 
 def normalize_code(code: str) -> str:
@@ -460,6 +466,7 @@ def _booking_body(appt: Appointment, area: ServiceArea, token: str | None) -> di
         "area_code": area.code,
         "area_name": area.name,
         "day": appt.business_day.isoformat(),
+        "date_text": day_text(appt.business_day),
         "starts_at": appt.slot_start.isoformat() if appt.slot_start else None,
         "ends_at": appt.slot_end.isoformat() if appt.slot_end else None,
         "time": (
