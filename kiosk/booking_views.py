@@ -77,10 +77,10 @@ def booking_area(area: str) -> Any:
 @bp.route("/booking/<area>/", methods=["POST"])
 def booking_book(area: str) -> Any:
     """Book the chosen slot (or take a number from home); then the holder's page."""
-    who = {"address": request.remote_addr, "browser": _browser_id() or None}
+    address, browser = request.remote_addr, _browser_id() or None
     try:
         if request.form.get("remote"):
-            made = appointments.take_remote(area, **who)
+            made = appointments.take_remote(area, address=address, browser=browser)
         else:
             try:
                 starts_at = dt.datetime.fromisoformat(request.form.get("starts_at") or "")
@@ -88,7 +88,7 @@ def booking_book(area: str) -> Any:
                 raise ValidationFailed(field="starts_at") from exc
             if starts_at.tzinfo is None:
                 raise ValidationFailed(field="starts_at")
-            made = appointments.book(area, starts_at, **who)
+            made = appointments.book(area, starts_at, address=address, browser=browser)
     except DomainError as exc:
         try:
             return _area_page(area, error=str(exc.message), status=exc.status)

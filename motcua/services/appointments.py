@@ -413,8 +413,8 @@ _SLOTS = cast(sa.Table, AppointmentSlot.__table__)
 def _take_place(site_id: int, area_id: int, starts_at: dt.datetime, capacity: int) -> bool:
     """Take one place of a slot if one is free: one atomic statement on both databases."""
     insert = postgresql.insert if dialect_name() == "postgresql" else sqlite.insert
-    stmt = insert(_SLOTS).values(site_id=site_id, area_id=area_id, starts_at=starts_at, taken=1)
-    stmt = stmt.on_conflict_do_update(
+    values = insert(_SLOTS).values(site_id=site_id, area_id=area_id, starts_at=starts_at, taken=1)
+    stmt = values.on_conflict_do_update(
         index_elements=[_SLOTS.c.site_id, _SLOTS.c.area_id, _SLOTS.c.starts_at],
         set_={"taken": _SLOTS.c.taken + 1},
         where=_SLOTS.c.taken < capacity,
