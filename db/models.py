@@ -502,6 +502,90 @@ class SessionKit(Base):
     created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
+# ------------------------------------------------------------------------- appointments (issue 17)
+
+
+class AppointmentStatus(StrEnum):
+    """Where a booking is: booked, then checked in at the kiosk, or it ended without a ticket.
+
+    ``no_show``: a slot booking whose check-in window closed; ``lapsed``: a number taken from
+    home (a hold) that was not checked in before its deadline.
+    """
+
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+    LAPSED = "lapsed"
+
+
+#: What a booking is (``Appointment.kind``): a slot on a day, or a number taken from home today.
+SLOT_BOOKING, REMOTE_BOOKING = "slot", "remote"
+
+
+class AppointmentRule(Base):
+    """A site's booking rules for one area: offered or not, slots, capacity, hours, days ahead."""
+
+    __tablename__ = "appointment_rules"
+    __table_args__ = (sa.UniqueConstraint("site_id", "area_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"))
+    offered: Mapped[bool] = mapped_column(default=False)  # slot appointments
+    remote: Mapped[bool] = mapped_column(default=False)  # numbers taken from home, today
+    slot_minutes: Mapped[int] = mapped_column(default=15)
+    capacity: Mapped[int] = mapped_column(default=2)  # bookings per slot
+    # Like WORKING_HOURS ({"mon-fri": ["08:00-11:00"]}); None: the site's working hours.
+    hours: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    days_ahead: Mapped[int] = mapped_column(default=7)
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class AppointmentSlot(Base):
+    """Places taken in one slot: bumped atomically while under the rule's capacity."""
+
+    __tablename__ = "appointment_slots"
+
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"), primary_key=True)
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"), primary_key=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    taken: Mapped[int] = mapped_column(default=0)
+
+
+class Appointment(Base):
+    """A booking: its short code, the hash of its holder's cancel token, and the ticket it became.
+
+    No personal data: the address and browser it came from are kept only as keyed hashes of
+    the day (``limit_keys``), enough to count holds per day and useless for anything else.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (sa.Index("ix_appointments_day", "site_id", "business_day", "area_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), unique=True, default=new_uuid)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"))
+    area_id: Mapped[int] = mapped_column(sa.ForeignKey("service_areas.id"))
+    kind: Mapped[str] = mapped_column(sa.String(8))
+    business_day: Mapped[dt.date]
+    slot_start: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    slot_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(sa.String(16), default=AppointmentStatus.BOOKED.value)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    # The last instant a check-in is accepted (a slot's late edge; a hold's deadline).
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    ticket_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tickets.id"))
+    # Keyed hashes (HMAC of the day and the address / the browser's cookie): limits only.
+    address_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    browser_key: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    source: Mapped[str] = mapped_column(sa.String(16), default="web")  # web | api
+
+
 # --------------------------------------------------------------------------- report indexes
 # Covering indexes for the reports (migration 0003): a quarter of a busy hall is read from
 # the index alone. Declared here, after the classes they belong to, so that create_all and

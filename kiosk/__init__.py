@@ -13,7 +13,7 @@ bp = Blueprint(
     static_url_path="/kiosk/static",
 )
 
-from kiosk import views  # noqa: E402,F401  (routes attach to bp)
+from kiosk import booking_views, views  # noqa: E402,F401  (routes attach to bp)
 from kiosk.events import register_namespaces  # noqa: E402
 
 __all__ = ["bp", "register_namespaces"]

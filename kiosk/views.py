@@ -8,11 +8,11 @@ import marshmallow as ma
 from flask import render_template, request, send_file
 
 from kiosk import bp, screens
-from motcua.api.schemas import ReprintSchema, TicketCreateSchema
+from motcua.api.schemas import CheckInSchema, ReprintSchema, TicketCreateSchema
 from motcua.auth import issuer_from_request, kiosk_name_for_request
 from motcua.errors import TicketNotFound
+from motcua.services import appointments, print_jobs
 from motcua.services import kiosk as kiosk_service
-from motcua.services import print_jobs
 
 
 def _json_body(schema: ma.Schema) -> dict[str, Any]:
@@ -49,6 +49,16 @@ def kiosk_issue() -> Any:
         idempotency_key=request.headers.get("Idempotency-Key") or body["key"] or None,
         kiosk=body["kiosk"] or None,
         **issuer_from_request(),
+    )
+    return screens.with_qr(result), (201 if result["ticket"]["created"] else 200)
+
+
+@bp.route("/kiosk/api/appointments/check-in", methods=["POST"])
+def kiosk_check_in() -> Any:
+    """Check a booking in by its typed or scanned code: its ticket, shown like a tap's."""
+    body = _json_body(CheckInSchema())
+    result = appointments.check_in(
+        body["code"], kiosk_name=body["kiosk"] or None, **issuer_from_request()
     )
     return screens.with_qr(result), (201 if result["ticket"]["created"] else 200)
 

@@ -98,6 +98,15 @@ DEFAULTS: dict[str, Any] = {
     "KIOSK_IDLE_TIMEOUT_S": 30,  # the ticket screen goes back to the start after this
     # The kiosk issues numbers only in these hours (hall time); None or {} = always.
     "WORKING_HOURS": {"mon-fri": ["07:30-11:30", "13:30-17:00"], "sat": ["07:30-11:30"]},
+    # Appointments (issue 17; the rules per area are in the admin's "Lịch hẹn" page).
+    "APPOINTMENT_EARLY_MIN": 15,  # a slot's check-in opens this long before it starts
+    "APPOINTMENT_LATE_MIN": 10,  # ... and closes this long after (then: no-show)
+    # priority: an appointment's ticket is placed like a priority one (PRIORITY_POLICY:
+    # strict = first, interleave = one after N normal); normal: it joins the queue at check-in.
+    "APPOINTMENT_QUEUE": "priority",
+    "REMOTE_HOLD_MINUTES": 60,  # a number taken from home must be checked in within this
+    "APPOINTMENT_MAX_PER_ADDRESS": 6,  # bookings and holds per day from one address
+    "APPOINTMENT_MAX_PER_BROWSER": 2,  # ... and from one browser (its cookie)
     # Rating (đánh giá mức độ hài lòng). Labels best first; a level's score is its rank
     # from the bottom (3 levels: Rất hài lòng = 3, Hài lòng = 2, Không hài lòng = 1).
     "RATING_QUESTION": (

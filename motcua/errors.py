@@ -218,6 +218,55 @@ class InvalidKiosk(DomainError):
     code, status, message = "invalid_kiosk", 422, _l("Tên ki-ốt không hợp lệ.")
 
 
+# --------------------------------------------------------------------------- appointments
+
+
+class AppointmentNotFound(DomainError):
+    """No booking with this code (or cancel token)."""
+
+    code, status = "appointment_not_found", 404
+    message = _l("Không tìm thấy lịch hẹn với mã này. Xin Ông/Bà kiểm tra lại mã đã nhập.")
+
+
+class AppointmentsNotOffered(DomainError):
+    """The area takes no bookings (or no numbers from home) at this site."""
+
+    code, status = "appointments_not_offered", 409
+    message = _l("Lĩnh vực này hiện không nhận đặt lịch hẹn trực tuyến.")
+
+
+class SlotUnavailable(DomainError):
+    """The slot is full, past, or not one of the hall's slots."""
+
+    code, status = "slot_unavailable", 409
+    message = _l(
+        "Khung giờ này đã hết chỗ hoặc không còn nhận đặt. Xin Ông/Bà chọn khung giờ khác."
+    )
+
+
+class TooManyBookings(DomainError):
+    """Too many bookings today from one address or one browser."""
+
+    code, status = "too_many_bookings", 429
+    message = _l(
+        "Ông/Bà đã đặt đủ số lịch hẹn cho phép trong ngày. Xin hủy lịch cũ hoặc quay lại ngày mai."
+    )
+
+
+class AppointmentClosed(DomainError):
+    """The booking was cancelled, or ended (no-show, lapsed) before this request."""
+
+    code, status = "appointment_closed", 409
+    message = _l("Lịch hẹn này đã bị hủy hoặc đã hết hiệu lực.")
+
+
+class CheckInRefused(DomainError):
+    """A check-in too early or too late: the kiosk offers a normal number (``details.service``)."""
+
+    code, status = "check_in_refused", 409
+    message = _l("Chưa thể xác nhận lịch hẹn lúc này.")
+
+
 # --------------------------------------------------------------------------- devices
 
 

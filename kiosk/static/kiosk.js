@@ -9,6 +9,7 @@
   const kioskName = root.dataset.kiosk || null;
   const stateUrl = root.dataset.stateUrl;
   const issueUrl = root.dataset.issueUrl;
+  const checkInUrl = root.dataset.checkInUrl;
 
   let state = data.state;
   let busy = false; // a request is in flight: every ticket button is disabled
@@ -21,7 +22,13 @@
   const printFacts = {}; // ticket uuid → latest print_status fact (it may beat the HTTP answer)
 
   const $ = (id) => document.getElementById(id);
-  const screens = ["screen-home", "screen-priority", "screen-ticket", "screen-message"];
+  const screens = [
+    "screen-home",
+    "screen-priority",
+    "screen-appointment",
+    "screen-ticket",
+    "screen-message",
+  ];
 
   function show(id) {
     screens.forEach((s) => {
@@ -121,6 +128,11 @@
     $("m-text").textContent = text || "";
     $("m-hours").textContent = opts.hours && state.hours_text ? T.hours + ": " + state.hours_text : "";
     $("m-retry").hidden = !opts.retry;
+    $("m-normal").hidden = !opts.normal;
+    if (opts.normal) {
+      $("m-normal").dataset.normalService = opts.normal.service;
+      $("m-normal").textContent = L.fmt(T.appt_normal, { name: opts.normal.name });
+    }
     $("m-home").hidden = !opts.home;
     root.dataset.reason = opts.reason || (opts.hours ? "closed" : "error");
     show("screen-message");
@@ -138,6 +150,59 @@
     show("screen-home");
     startIdle(state.idle_timeout_s || 30, goHome, true);
   }
+
+  // ------------------------------------------------------------------ appointment check-in
+
+  function openCheckIn() {
+    $("appt-code").value = "";
+    show("screen-appointment");
+    // A USB 2D scanner types the code and Enter into the focused field.
+    $("appt-code").focus();
+    startIdle(state.idle_timeout_s || 30, goHome, true);
+  }
+
+  async function checkIn() {
+    const code = $("appt-code").value.trim();
+    if (busy) return;
+    if (!code) {
+      $("appt-code").focus();
+      return;
+    }
+    setBusy(true);
+    stopIdle();
+    try {
+      const r = await L.fetchJSON(
+        checkInUrl,
+        {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ code: code, kiosk: kioskName }),
+        },
+        10000,
+      );
+      if (r.ok && r.body && r.body.ticket) {
+        showTicket(r.body);
+      } else if (r.status >= 500) {
+        showMessage(T.appt_title, T.server_error_text, { home: true, reason: "error" });
+      } else {
+        const d = (r.body && r.body.details) || {};
+        showMessage(T.appt_title, (r.body && r.body.message) || T.refused_text, {
+          home: true,
+          reason: "appointment",
+          normal: d.service ? { service: d.service, name: d.area_name || d.service } : null,
+        });
+      }
+    } catch (e) {
+      showMessage(T.offline_title, T.offline_text, { home: true, reason: "offline" });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  $("appt-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    checkIn();
+  });
 
   // ------------------------------------------------------------------ taking a number
 
@@ -337,6 +402,10 @@
     if (!btn || btn.disabled) return;
     if (btn.dataset.service) return void take(btn.dataset.service);
     if (btn.dataset.priority) return void choosePriority(btn.dataset.priority, btn.textContent.trim());
+    if (btn.dataset.key) {
+      $("appt-code").value = ($("appt-code").value + btn.dataset.key).slice(0, 16);
+      return;
+    }
     const action = btn.dataset.action;
     if (action === "priority") {
       show("screen-priority");
@@ -348,6 +417,13 @@
       else refreshState().then(() => state.open && goHome());
     } else if (action === "reprint") {
       reprint();
+    } else if (action === "appointment") {
+      openCheckIn();
+    } else if (action === "appt-erase") {
+      $("appt-code").value = $("appt-code").value.slice(0, -1);
+    } else if (action === "normal") {
+      priority = null;
+      take(btn.dataset.normalService);
     }
   });
 

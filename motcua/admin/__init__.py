@@ -15,6 +15,7 @@ bp = Blueprint(
 device_bp = Blueprint("device", __name__, template_folder="templates")
 
 from motcua.admin import (  # noqa: E402,F401  (routes attach to the blueprints)
+    appointment_views,
     device_views,
     session_views,
     views,

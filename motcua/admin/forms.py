@@ -148,6 +148,27 @@ for _day in DAY_KEYS:
     setattr(SiteForm, f"hours_{_day}", Text())
 
 
+class AppointmentRuleForm(AdminForm):
+    """An area's booking rules at a site: offered, numbers from home, slots, hours, days ahead."""
+
+    offered = Flag()
+    remote = Flag()
+    slot_minutes = Integer()
+    capacity = Integer()
+    days_ahead = Integer()
+
+    def values(self) -> dict[str, Any]:
+        """The rule's fields, with the hours as {day: "08:00-11:00,…"} (all empty: None)."""
+        data = dict(self.data)
+        per_day = {day: data.pop(f"hours_{day}") or "" for day in DAY_KEYS}
+        data["hours_spec"] = per_day if any(per_day.values()) else None
+        return data
+
+
+for _day in DAY_KEYS:
+    setattr(AppointmentRuleForm, f"hours_{_day}", Text())
+
+
 class AreaForm(AdminForm):
     """A service area and the counters that serve it."""
 

@@ -61,6 +61,9 @@ def register_api(app: Flask) -> MotcuaApi:
     from motcua.api.sessions import blp as sessions_blp
 
     api.register_blueprint(sessions_blp)
+    from motcua.api.appointments import blp as appointments_blp
+
+    api.register_blueprint(appointments_blp)
     # A transfer names its target: another area, another counter, or both (TransferSchema's
     # own check), said in the document too so that clients and fuzzers know it.
     api.spec.components.schemas["Transfer"]["anyOf"] = [

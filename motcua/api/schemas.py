@@ -287,3 +287,85 @@ class BoardQuerySchema(Input):
         validate=validate.Regexp(r"^\s*(\d{1,9}\s*(,\s*\d{1,9}\s*)*)?,?\s*$"),
         metadata={"example": "1,2", "pattern": r"^(\d{1,9}(,\d{1,9})*)?$"},
     )
+
+
+# --------------------------------------------------------------------------- appointments
+
+#: A booking code as typed or scanned (spaces and dashes are dropped by the service).
+BOOKING_CODE = validate.Length(min=1, max=16)
+
+
+class BookingAreaSchema(ma.Schema):
+    """An area that takes bookings (``slots``) or numbers from home (``remote``)."""
+
+    code = ma.fields.String(required=True)
+    prefix = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    slots = ma.fields.Boolean(required=True)
+    remote = ma.fields.Boolean(required=True)
+
+
+class SlotQuerySchema(Input):
+    """Query of GET /appointments/slots."""
+
+    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class SlotSchema(ma.Schema):
+    """A bookable slot with its free places (times in UTC, ISO 8601; day and time in hall time)."""
+
+    starts_at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    ends_at = ma.fields.String(required=True)
+    day = ma.fields.String(required=True)
+    date_text = ma.fields.String(metadata={"example": "Thứ Ba, 24/11/2026"})
+    time = ma.fields.String(required=True, metadata={"example": "09:00–09:15"})
+    free = ma.fields.Integer(required=True)
+
+
+class BookingCreateSchema(Input):
+    """Body of POST /appointments: a slot of an area (``starts_at`` as listed by /slots)."""
+
+    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+    starts_at = ma.fields.AwareDateTime(required=True, format="iso")
+
+
+class RemoteCreateSchema(Input):
+    """Body of POST /appointments/remote: a number from home in today's queue of an area."""
+
+    service = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
+
+
+class BookingSchema(ma.Schema):
+    """A booking as its holder sees it; ``token`` (to cancel) only in the answer that made it."""
+
+    code = ma.fields.String(required=True, metadata={"example": "K7M2QX"})
+    kind = ma.fields.String(required=True, metadata={"enum": ["slot", "remote"]})
+    status = ma.fields.String(
+        required=True,
+        metadata={"enum": ["booked", "checked_in", "cancelled", "no_show", "lapsed"]},
+    )
+    area_code = ma.fields.String(required=True)
+    area_name = ma.fields.String(required=True)
+    day = ma.fields.String(required=True)
+    date_text = ma.fields.String()
+    starts_at = ma.fields.String(allow_none=True)
+    ends_at = ma.fields.String(allow_none=True)
+    time = ma.fields.String(allow_none=True)
+    check_in_until = ma.fields.String(required=True)
+    check_in_until_local = ma.fields.String()
+    token = ma.fields.String()
+    waiting_now = ma.fields.Integer()
+
+
+class CheckInSchema(Input):
+    """Body of a check-in at a kiosk: the booking code (typed or scanned) and the kiosk."""
+
+    code = ma.fields.String(required=True, validate=BOOKING_CODE)
+    kiosk = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+
+
+class CheckInResultSchema(ma.Schema):
+    """A check-in's answer: the ticket issued (or issued before, on a repeated scan)."""
+
+    ticket = ma.fields.Nested(TicketSchema, required=True)
+    appointment = ma.fields.Nested(BookingSchema, required=True)

@@ -9,6 +9,7 @@ surface's job (``kiosk/screens.py``); these functions return plain data.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,10 +17,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from db import db
-from db.models import Site, Ticket, TicketEvent
+from db.models import AppointmentRule, Site, Ticket, TicketEvent
 from motcua.errors import ReprintNotAllowed
 from motcua.services import catalog, hours, print_jobs, scopes, tickets
-from motcua.services.common import current_policy, get_site, transactional
+from motcua.services.common import QueuePolicy, current_policy, get_site, transactional
 from motcua.services.print_jobs import REPRINT, PrintState, status_url
 from motcua.services.tickets import TicketView
 from motcua.timeutil import ensure_now, local
@@ -58,6 +59,8 @@ def issue_at_kiosk(
     actor_id: int | None = None,
     site_code: str | None = None,
     now: dt.datetime | None = None,
+    policy: QueuePolicy | None = None,
+    queued_at: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Issue a number at a kiosk (the issuing rules are ``tickets.issue_ticket``'s), then queue
     its receipt on that kiosk's printer; never waits on paper. A paired kiosk (``device``)
@@ -75,6 +78,8 @@ def issue_at_kiosk(
         device=device,
         actor_id=actor_id,
         now=now,
+        policy=policy,
+        queued_at=queued_at,
     )
     if device is not None:
         kiosk = device.name
@@ -89,6 +94,16 @@ def issue_at_kiosk(
         else:  # the first tap's process stopped between the ticket and its job: queue it now
             state = print_jobs.submit(view, hall_name, unit_name, kiosk, "issue")
     return _kiosk_body(view, state, reprints_left=left)
+
+
+@transactional
+def ticket_again(token: str, *, kiosk: str | None = None) -> dict[str, Any]:
+    """The kiosk's answer for a ticket already issued (a repeated check-in): no new print."""
+    ticket = print_jobs.ticket_by_token(token)
+    view = tickets.ticket_status(token)
+    state = print_jobs.current_state(ticket, kiosk)
+    left = _reprints_left(print_jobs.print_events(ticket.id))
+    return _kiosk_body(replace(view, created=False), state, reprints_left=left)
 
 
 @transactional
@@ -206,6 +221,7 @@ def kiosk_home(
             {"code": k, "label": v} for k, v in policy.priority_categories.items()
         ],
         "open": is_open_now,
+        "appointments": _takes_appointments(site.id),
         "hours_text": hours.hours_text(site.id),
         "closed_message": None if is_open_now else hours.closed_message(now, site.id),
         "reprint_window_s": _window_s(),
@@ -213,6 +229,19 @@ def kiosk_home(
         "printer": str(print_jobs.printer_config(kiosk).get("backend")),
         "now": now.isoformat(),
     }
+
+
+def _takes_appointments(site_id: int) -> bool:
+    """Whether any area of the site takes bookings or numbers from home (the kiosk's button)."""
+    rule = db.session.scalar(
+        sa.select(AppointmentRule.id)
+        .where(
+            AppointmentRule.site_id == site_id,
+            sa.or_(AppointmentRule.offered.is_(True), AppointmentRule.remote.is_(True)),
+        )
+        .limit(1)
+    )
+    return rule is not None
 
 
 @transactional

@@ -44,7 +44,7 @@ from db.models import (
     User,
 )
 from motcua.errors import NotFound, SiteForbidden, ValidationFailed
-from motcua.services import board, print_alerts, scopes
+from motcua.services import appointments, board, print_alerts, scopes
 from motcua.services import sessions as outreach
 from motcua.services.common import current_policy, default_site_code, dialect_name, transactional
 from motcua.services.ratings import RatingScale, current_scale
@@ -246,6 +246,8 @@ class Report:
     weekday_days: list[int]
     generated_at: dt.datetime
     sites: list[dict[str, str]] = field(default_factory=list)
+    # Per area: bookings, checked_in, no_shows, cancelled (``appointments.appointment_counts``).
+    appointments: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly form (seconds for durations, shares 0..1)."""
@@ -284,6 +286,7 @@ class Report:
             "hours": self.hours,
             "weekdays": self.weekdays,
             "weekday_days": self.weekday_days,
+            "appointments": self.appointments,
         }
 
 
@@ -784,6 +787,8 @@ def build_report(
             worked_at = _officer_sites(s, where)
             for r in [*(rows if group == "officer" else []), *satisfaction]:
                 r.unit = worked_at.get(r.key, r.unit)
+        booked_at = [site.id] if site else (None if scoped.province else [x.id for x in sites])
+        booked = appointments.appointment_counts(s, period.start, period.end, booked_at, now)
         choices = [{"code": x.code, "name": x.name} for x in sites if x.active]
         if site is None:
             everywhere = str(_l("Tất cả điểm tiếp nhận"))
@@ -806,6 +811,7 @@ def build_report(
         weekday_days=weekday_days,
         generated_at=now,
         sites=choices,
+        appointments=booked,
     )
 
 

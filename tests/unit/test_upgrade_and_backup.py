@@ -330,7 +330,7 @@ def restore_onto_a_fresh_instance(hall: Flask, fresh: Flask, backup: Path) -> No
         db.session.remove()
         assert db.session.scalar(sa.text("SELECT number FROM counters")) == 7
         version = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
-        assert version == "0008"
+        assert version == "0009"
         db.session.remove()
         db.engine.dispose()
 

@@ -73,6 +73,7 @@ class IssueRequest:
     day: dt.date
     policy: QueuePolicy
     fingerprint: str | None = None  # of a keyed request (request_fingerprint)
+    queued_at: dt.datetime | None = None  # a place held earlier (a number taken from home)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     uuid: str = field(default_factory=new_uuid)
     result: TicketView | None = None
@@ -159,6 +160,7 @@ def issue_ticket(
     actor_id: int | None = None,
     now: dt.datetime | None = None,
     policy: QueuePolicy | None = None,
+    queued_at: dt.datetime | None = None,
 ) -> TicketView:
     """Issue the next number of an area; a repeated idempotency key returns the same ticket.
 
@@ -166,7 +168,9 @@ def issue_ticket(
     here: the device scope (``device``, a paired device, must be a kiosk, and it names the
     kiosk; with REQUIRE_DEVICE_PAIRING only a paired kiosk or signed-in staff, ``actor_id``,
     may issue) and the working hours (a retried tap of a number taken in hours still gets
-    it). The hot path of a kiosk tap: site, area and counters come from the catalog cache,
+    it). ``queued_at`` (earlier than now) places the ticket where a place was held from home
+    (``appointments.check_in``); otherwise the ticket joins at ``now``. The hot path of a
+    kiosk tap: site, area and counters come from the catalog cache,
     the tap is checked, then written with others arriving at the same moment
     (``IssueBatcher``). Issuing is its own unit of work: whatever the caller had open in
     the session is committed first (it must not hold the write lock while it waits).
@@ -206,6 +210,7 @@ def issue_ticket(
         now=now,
         day=business_day(now),
         policy=policy,
+        queued_at=queued_at if queued_at is not None and queued_at < now else None,
     )
     return _batcher().submit(request)
 
@@ -307,7 +312,7 @@ def _ticket_row(req: IssueRequest, number: int) -> dict[str, Any]:
         "idempotency_key": req.key,
         "request_hash": req.fingerprint,
         "issued_at": req.now,
-        "queued_at": req.now,
+        "queued_at": req.queued_at or req.now,
         "kiosk": req.kiosk,
         "call_count": 0,
         "misses": 0,
@@ -364,12 +369,12 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         views.append(
             row_view(row, req.policy, None, estimate=True, counters=req.counters, connection=conn)
         )
-    # A strict-priority ticket goes before the plain ones: their new places are read in this
-    # transaction and pushed after the commit.
+    # A strict-priority ticket, or one placed where a place was held earlier, goes before
+    # others: their new places are read in this transaction and pushed after the commit.
     jumped = {
         (req.site.id, req.area.id, view.business_day): req.policy
         for req, view in zip(fresh, views, strict=True)
-        if req.priority and req.policy.priority_policy == "strict"
+        if (req.priority and req.policy.priority_policy == "strict") or req.queued_at
     }
     places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key])]
     # The site row is locked last and held only for the update and the commit; a batch

@@ -11,7 +11,7 @@ from motcua.services import print_alerts
 from motcua.services.common import QueuePolicy, begin_snapshot_read, current_policy, transactional
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.verbs import check_counter_access
-from motcua.services.tickets.views import TicketView, full_view, row_view
+from motcua.services.tickets.views import TicketView, full_view, priority_label, row_view
 from motcua.timeutil import business_day, ensure_now
 
 
@@ -66,7 +66,6 @@ def counter_state(
         "cid": counter_id,
         "area_ids": [a.id for a in areas if a.active],
     }
-    labels = policy.priority_categories
     return {
         "counter": {
             "id": counter.id,
@@ -87,7 +86,7 @@ def counter_state(
                 "area": t.area,
                 "area_prefix": t.area_prefix,
                 "priority": t.priority,
-                "priority_label": labels.get(t.priority) if t.priority else None,
+                "priority_label": priority_label(policy, t.priority),
                 "issued_at": t.issued_at.isoformat(),
                 "queued_at": t.queued_at.isoformat(),
                 "waited_minutes": int((now - t.issued_at).total_seconds() // 60),

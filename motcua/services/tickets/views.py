@@ -7,10 +7,25 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from db.models import TicketStatus
 from motcua.services import catalog_cache
 from motcua.services.common import QueuePolicy
 from motcua.services.tickets import statements as st
+
+#: The priority of a ticket issued at an appointment's check-in (``appointments.check_in``):
+#: placed by the hall's priority policy, never offered on the kiosk's priority path.
+APPOINTMENT_PRIORITY = "appointment"
+
+
+def priority_label(policy: QueuePolicy, priority: str | None) -> str | None:
+    """The words for a ticket's priority (a hall category, or an appointment)."""
+    if not priority:
+        return None
+    if priority == APPOINTMENT_PRIORITY:
+        return str(_l("Có lịch hẹn"))
+    return policy.priority_categories.get(priority)
 
 
 @dataclass
@@ -85,7 +100,7 @@ def row_view(
         area_prefix=ticket["area_prefix"],
         area_name=ticket["area_name"],
         priority=priority,
-        priority_label=policy.priority_categories.get(priority) if priority else None,
+        priority_label=priority_label(policy, priority),
         issued_at=ticket["issued_at"],
         business_day=ticket["business_day"],
         site_code=ticket["site_code"],

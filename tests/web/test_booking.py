@@ -1,0 +1,117 @@
+"""The booking page, the kiosk's check-in and the appointments REST API, through HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from db import db
+from db.models import AuditEntry
+from motcua.services import appointments
+from tests.conftest import bearer, csrf_token, login
+
+DAILY = {"daily": ["00:00-23:59"]}
+
+
+def offer(app: Flask, **kwargs: object) -> None:
+    """Area A takes bookings and numbers from home all day (the tests run on real time)."""
+    rule = {"offered": True, "remote": True, "slot_minutes": 15, "capacity": 2}
+    rule.update(kwargs)
+    with app.app_context():
+        appointments.save_rule("A", hours_spec=DAILY, days_ahead=1, **rule)  # type: ignore[arg-type]
+
+
+def test_book_on_the_page_see_the_code_and_cancel(app: Flask, client: FlaskClient) -> None:
+    """The page lists A, its slots; a tap books and shows the code and QR; cancel says so."""
+    offer(app)
+    home = client.get("/booking/").get_data(as_text=True)
+    assert "/booking/tuphap/" in home
+    page = client.get("/booking/tuphap/").get_data(as_text=True)
+    first = re.search(r'name="starts_at" value="([^"]+)"', page)
+    assert first, page
+    token = csrf_token(client, "/booking/tuphap/")
+    r = client.post("/booking/tuphap/", data={"csrf_token": token, "starts_at": first.group(1)})
+    assert r.status_code == 303
+    holder = client.get(r.headers["Location"]).get_data(as_text=True)
+    code = re.search(r'id="b-code"[^>]*>(\w{6})<', holder)
+    assert code and "<svg" in holder and "Đã đặt" in holder
+    cancel_url = r.headers["Location"] + "/cancel"
+    assert client.post(cancel_url, data={"csrf_token": token}).status_code == 303
+    assert "Đã hủy" in client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+def test_an_area_without_bookings_is_refused_in_words(client: FlaskClient) -> None:
+    """No rules set: the area's page says it takes no bookings."""
+    r = client.get("/booking/tuphap/")
+    assert r.status_code == 409 and "không nhận đặt lịch hẹn" in r.get_data(as_text=True)
+
+
+def test_rest_slots_book_check_in_and_cancel(app: Flask, client: FlaskClient) -> None:
+    """The portal's path: slots, book (signed in: no per-address limit), check in at a kiosk
+    (a ticket in the priority lane), a second scan answers the same ticket; cancel of a
+    checked-in booking is refused."""
+    offer(app, capacity=1)
+    slots = client.get("/api/v1/appointments/slots?service=A").json
+    assert slots and slots[0]["free"] == 1
+    r = client.post(
+        "/api/v1/appointments",
+        json={"service": "A", "starts_at": slots[0]["starts_at"]},
+        headers=bearer(client),
+    )
+    assert r.status_code == 201, r.json
+    booking = r.json
+    again = client.post(
+        "/api/v1/appointments", json={"service": "A", "starts_at": slots[0]["starts_at"]}
+    )
+    assert again.status_code == 409 and again.json["error"] == "slot_unavailable"
+    done = client.post("/kiosk/api/appointments/check-in", json={"code": booking["code"]})
+    assert done.status_code == 201, done.json
+    assert done.json["ticket"]["priority_label"] == "Có lịch hẹn" and "<svg" in done.json["qr_svg"]
+    twice = client.post("/api/v1/appointments/check-in", json={"code": booking["code"]})
+    assert (
+        twice.status_code == 200 and twice.json["ticket"]["token"] == done.json["ticket"]["token"]
+    )
+    refused = client.post(f"/api/v1/appointments/{booking['token']}/cancel")
+    assert refused.status_code == 409 and refused.json["error"] == "appointment_closed"
+    assert client.get(f"/api/v1/appointments/{booking['token']}").json["status"] == "checked_in"
+
+
+def test_rest_unknown_code_and_anonymous_limits(app: Flask, client: FlaskClient) -> None:
+    """An unknown code is a 404 in words; an anonymous address gets six a day, then 429."""
+    offer(app, capacity=50)
+    r = client.post("/api/v1/appointments/check-in", json={"code": "ZZZZZZ"})
+    assert r.status_code == 404 and r.json["error"] == "appointment_not_found"
+    codes = [
+        client.post("/api/v1/appointments/remote", json={"service": "A"}).status_code
+        for _ in range(7)
+    ]
+    assert codes == [201] * 6 + [429]
+
+
+def test_admin_sets_an_areas_booking_rules(app: Flask, client: FlaskClient) -> None:
+    """The admin's form turns booking on for A with its own hours; a bad hour is refused by
+    field; the audit log names the change."""
+    assert login(client, "admin").status_code == 302
+    assert "Tư pháp" in client.get("/admin/appointments").get_data(as_text=True)
+    form = {
+        "offered": "y",
+        "slot_minutes": "20",
+        "capacity": "3",
+        "days_ahead": "5",
+        "hours_mon": "25:00-26:00",
+        "csrf_token": csrf_token(client, "/admin/appointments/tuphap"),
+    }
+    bad = client.post("/admin/appointments/tuphap", data=form)
+    assert bad.status_code == 422 and "không đúng dạng" in bad.get_data(as_text=True)
+    form["hours_mon"] = "08:00-11:00"
+    assert client.post("/admin/appointments/tuphap", data=form).status_code == 302
+    with app.app_context():
+        rule = appointments.booking_rule("A")
+        audited = db.session.scalar(
+            sa.select(AuditEntry.target).where(AuditEntry.action == "appointment_rules")
+        )
+    assert (rule.offered, rule.remote, rule.slot_minutes, rule.capacity) == (True, False, 20, 3)
+    assert rule.hours == {"mon": ["08:00-11:00"]} and audited == "main:tuphap"
