@@ -25,7 +25,8 @@ def appointment_counts(
 ) -> list[dict[str, Any]]:
     """Per area, bookings of business days start..end (slots and numbers from home): made,
     checked in, no-shows (a booking past its check-in deadline, a lapsed hold included),
-    cancelled, at the given sites (None: all). A pure read on the given session (the reports read on their own)."""
+    cancelled, at the given sites (None: all). A pure read on the given session (the reports
+    read on their own)."""
     status = Appointment.status
     missed = sa.or_(
         status.in_([AppointmentStatus.NO_SHOW.value, AppointmentStatus.LAPSED.value]),
@@ -73,4 +74,4 @@ def appointment_report(
 ) -> list[dict[str, Any]]:
     """Per area at the site: bookings, check-ins, no-shows, cancellations."""
     site = get_site(site_code)
-    return appointment_counts(db.session, start, end, site.id, ensure_now(now))
+    return appointment_counts(db.session, start, end, [site.id], ensure_now(now))
