@@ -787,7 +787,7 @@ def build_report(
             worked_at = _officer_sites(s, where)
             for r in [*(rows if group == "officer" else []), *satisfaction]:
                 r.unit = worked_at.get(r.key, r.unit)
-        booked_at = [site.id] if site else (None if scoped.province else [x.id for x in sites])
+        booked_at = [site.id] if site else ([x.id for x in sites] if scoped.tickets else None)
         booked = appointments.appointment_counts(s, period.start, period.end, booked_at, now)
         choices = [{"code": x.code, "name": x.name} for x in sites if x.active]
         if site is None:
