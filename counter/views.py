@@ -13,6 +13,7 @@ from flask_login import current_user
 from counter import bp
 from counter.events import COUNTER_ROLES
 from motcua.services import board, tickets
+from motcua.sites import request_site_code
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -39,7 +40,7 @@ def index() -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.board_snapshot()
+    snapshot = board.board_snapshot(site_code=request_site_code())
     return render_template("counter/choose.html", snapshot=snapshot)
 
 
@@ -50,7 +51,7 @@ def console(number: int) -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None and fixed != number:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.board_snapshot()
+    snapshot = board.board_snapshot(site_code=request_site_code())  # numbers are per site
     counter = next((c for c in snapshot["counters"] if c["number"] == number), None)
     if counter is None:
         abort(404)

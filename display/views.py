@@ -11,8 +11,11 @@ from flask import Response, abort, current_app, jsonify, render_template, reques
 from flask_babel import gettext as _
 
 from display import bp, voice
-from display.events import parse_filter
+from display.events import display_filter, parse_filter
+from motcua.errors import DeviceForbidden, DeviceNotPaired
+from motcua.services.devices import DISPLAY
 from motcua.services.settings import effective_config
+from motcua.sites import unpaired_page
 
 log = logging.getLogger(__name__)
 
@@ -64,17 +67,20 @@ def announcement_for(code: str, counter: int) -> str:
 
 @bp.route("/")
 def index() -> Any:
-    """The lobby board; ?areas=A,B and ?counters=1,2 limit it to part of the hall."""
-    wanted = parse_filter(
-        request.args.get("areas"), request.args.get("counters"), request.args.get("site")
-    )
+    """The lobby board of the request's site; ?areas=A,B and ?counters=1,2 limit it."""
+    try:
+        wanted = display_filter(
+            request.args.get("areas"), request.args.get("counters"), request.args.get("site")
+        )
+    except (DeviceNotPaired, DeviceForbidden) as exc:
+        return unpaired_page(DISPLAY, exc)
     snapshot = wanted.snapshot()
-    config = effective_config()
+    config = effective_config(site_id=snapshot["site"]["id"])
     settings = {
         "filter": {
             "areas": list(wanted.areas),
             "counters": list(wanted.counters),
-            "site": wanted.site,
+            "site": parse_filter(site=request.args.get("site")).site,  # as the address named it
         },
         "voice": {
             "sources": voice_sources(),

@@ -25,7 +25,8 @@ from db.models import (
     counter_areas,
 )
 from motcua.errors import NotFound
-from motcua.services.common import begin_snapshot_read, default_site_code, transactional
+from motcua.services.common import begin_snapshot_read, transactional
+from motcua.services.sites import install_site_code
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
 RECENT_CALLS = 40  # the display names each ticket once: repeats are dropped there
@@ -121,7 +122,7 @@ def board_snapshot(
     begin_snapshot_read()
     now = ensure_now(now)
     conn = db.session.connection()
-    code = site_code or default_site_code()
+    code = site_code or install_site_code()
     site = conn.execute(_SITE, {"code": code}).first()
     if site is None:
         raise NotFound(site=code)

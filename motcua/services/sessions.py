@@ -47,7 +47,8 @@ from db.models import (
 from motcua.errors import KitRefused, SessionNotFound, ValidationFailed
 from motcua.inputs import load_json
 from motcua.services import catalog_cache
-from motcua.services.common import default_site_code, transactional
+from motcua.services.common import transactional
+from motcua.services.sites import install_site_code
 from motcua.timeutil import ensure_now
 
 log = logging.getLogger(__name__)
@@ -320,7 +321,7 @@ def plan_session(
     chosen_areas = _areas(areas)
     duty = _officers(officers)
     hall = db.session.scalar(
-        sa.select(Site).where(Site.code == (hall_site_code or default_site_code()))
+        sa.select(Site).where(Site.code == (hall_site_code or install_site_code()))
     )
     if hall is None:
         raise SessionNotFound(_l("Không tìm thấy Trung tâm (điểm chính)."), site=hall_site_code)
@@ -479,7 +480,7 @@ def make_kit(
     now = ensure_now(now)
     session = _session(key)
     site = session.site
-    hall = db.session.scalar(sa.select(Site).where(Site.code == default_site_code())) or site
+    hall = db.session.scalar(sa.select(Site).where(Site.code == install_site_code())) or site
     signing_key = secrets.token_hex(32)
     kit = SessionKit(
         session_id=session.id, key_hex=signing_key, created_at=now, created_by=actor_id
