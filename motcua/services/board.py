@@ -128,18 +128,23 @@ def board_snapshot(
         raise NotFound(site=code)
     day = business_day(now)
     today = {"site_id": site.id, "day": day}
-    area_rows = conn.execute(_ACTIVE_AREAS).all()
+    waiting = {area_id: (n, oldest) for area_id, n, oldest in conn.execute(_WAITING, today)}
+    prefixes: dict[int, list[str]] = {}
+    for counter_id, prefix in conn.execute(_COUNTER_PREFIXES, {"site_id": site.id}):
+        prefixes.setdefault(counter_id, []).append(prefix)
+    # The areas this site offers (its counters serve them; the catalog is the install's), and
+    # any with numbers still waiting here.
+    offered = {prefix for served in prefixes.values() for prefix in served}
+    area_rows = [
+        a for a in conn.execute(_ACTIVE_AREAS).all() if a.prefix in offered or a.id in waiting
+    ]
     if areas:
         wanted = {a.upper() for a in areas}
         area_rows = [a for a in area_rows if a.code.upper() in wanted or a.prefix in wanted]
-    waiting = {area_id: (n, oldest) for area_id, n, oldest in conn.execute(_WAITING, today)}
     counter_rows = conn.execute(_COUNTER_ROWS, {"site_id": site.id}).all()
     if counters:
         numbers = set(counters)
         counter_rows = [c for c in counter_rows if c.number in numbers]
-    prefixes: dict[int, list[str]] = {}
-    for counter_id, prefix in conn.execute(_COUNTER_PREFIXES, {"site_id": site.id}):
-        prefixes.setdefault(counter_id, []).append(prefix)
     at_counter = {row.counter_id: row for row in conn.execute(_AT_COUNTERS, today)}
     params: dict[str, Any] = {
         **today,
