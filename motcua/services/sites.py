@@ -16,7 +16,8 @@ A single-hall installation has one site and needs no prefix: every rule falls th
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -24,7 +25,7 @@ from flask_babel import lazy_gettext as _l
 from db.models import DISPLAY_DEVICE, KIOSK_DEVICE, RATING_DEVICE
 from motcua.errors import DeviceNotPaired, NotFound
 from motcua.services import catalog_cache
-from motcua.services.settings import effective
+from motcua.services.settings import effective, effective_config
 
 #: The unattended screens REQUIRE_DEVICE_PAIRING applies to (device kind of each).
 SCREENS = (KIOSK_DEVICE, DISPLAY_DEVICE, RATING_DEVICE)
@@ -79,6 +80,13 @@ def current_site_code(
     if officer_site:
         return officer_site
     return install_site_code()
+
+
+def site_settings(site_code: str) -> Mapping[str, Any]:
+    """The settings in force at a site: its own values (scope ``site:<id>``) over the
+    installation's, over the configuration."""
+    site = catalog_cache.snapshot().sites.get(site_code)
+    return effective_config(site_id=site.id if site is not None else None)
 
 
 def check_screen(kind: str, device: ScreenDevice | None) -> None:

@@ -51,7 +51,11 @@ def test_a_kiosk_bound_to_site_2_issues_site_2s_numbers(two_sites: Flask) -> Non
 
     with app.app_context():  # ward 2's own setting (scope site:<id>) over the hall's
         site2_id = db.session.scalar(sa.select(Site.id).where(Site.code == SITE2))
-        settings.put(settings.site_scope(site2_id), "TICKET_DIGITS", 4, actor_id=None, now=T0)
+        scope = settings.site_scope(site2_id)
+        settings.put(scope, "TICKET_DIGITS", 4, actor_id=None, now=T0)
+        settings.put(
+            scope, "ANNOUNCE_TEMPLATE", "Mời số {so} tới quầy {quay}", actor_id=None, now=T0
+        )
         db.session.commit()
         settings.invalidate()
     unpaired = app.test_client()
@@ -62,6 +66,9 @@ def test_a_kiosk_bound_to_site_2_issues_site_2s_numbers(two_sites: Flask) -> Non
     prefixed = tap(unpaired, "D", "/s/phuong-2").json["ticket"]
     assert (prefixed["code"], prefixed["site_code"]) == ("D0001", SITE2)
     assert tap(unpaired, "C").json["ticket"]["code"] == "C002"  # the hall's, 3 digits
+    spoken = unpaired.get("/s/phuong-2/display/announce/C001/1").json
+    assert spoken["text"].startswith("Mời số") and spoken["audio"]["server"].startswith("/s/")
+    assert unpaired.get("/display/announce/C001/1").json["text"].startswith("Xin mời công dân")
 
     missing = unpaired.get("/s/khong-co/kiosk/")
     assert missing.status_code == 404
@@ -229,3 +236,14 @@ def test_the_address_prefix_takes_the_socket_to_its_site(two_sites: Flask) -> No
         tickets.call_next(site_counter(app, "main", 1))
     assert calls_heard(ward, ward_poll) == ["C001"]
     assert calls_heard(hall, hall_poll) == ["A001"]
+
+
+def test_a_single_hall_needs_no_prefix_nor_a_matching_site_code(app: Flask) -> None:
+    """One site: every screen and route serves it, even when SITE_CODE names another code
+    (an install seeded under its own); a second site makes SITE_CODE matter again."""
+    app.config["SITE_CODE"] = "ten-khac"
+    client = app.test_client()
+    assert client.get("/kiosk/api/state").json["site"]["code"] == "main"
+    assert client.get("/api/v1/board").json["site"]["code"] == "main"
+    add_site_2(app)
+    assert client.get("/api/v1/board").json["error"] == "not_found"
