@@ -4,7 +4,8 @@ Each row is (rule, door). It runs twice: as the hall has it, the door must refus
 rule's code and status; with the service-layer check switched off (``monkeypatch`` on our own
 service function), the same request must get through. So no surface keeps a check of its own,
 and removing the service's check fails the row. The admin pages reach no ticket rule (a
-cancel goes through REST), so the doors here are the kiosk page, REST and Socket.IO.
+cancel goes through REST), so the doors here are the kiosk page, REST and Socket.IO, and the
+unattended screens' pages and sockets (the pairing a screen needs).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from flask.testing import FlaskClient
 from db import db
 from db.models import Site, User
 from motcua.extensions import socketio
-from motcua.services import devices, settings, tickets
+from motcua.services import devices, settings, sites, tickets
 from motcua.services.tickets import issue, verbs
 from tests.conftest import bearer, counter_id, login
 
@@ -110,6 +111,31 @@ def socket_verb_after_pinning(app: Flask, client: FlaskClient) -> tuple[int, str
     return (200, None) if ack.get("ok") else (403, ack.get("error"))
 
 
+def screen_page(path: str) -> Door:
+    """An unattended screen's page opened by an unpaired browser."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        page = client.get(path)
+        unpaired = "Màn hình này chưa được ghép nối" in page.get_data(as_text=True)
+        return page.status_code, ("device_required" if unpaired else None)
+
+    return door
+
+
+def screen_socket(namespace: str, auth: dict[str, Any]) -> Door:
+    """An unattended screen's Socket.IO connection from an unpaired browser."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        sio = socketio.test_client(app, namespace=namespace, auth=auth)
+        try:
+            return (200, None) if sio.is_connected(namespace) else (401, "refused")
+        finally:
+            if sio.is_connected(namespace):
+                sio.disconnect(namespace)
+
+    return door
+
+
 HOURS_CLOSED = {"WORKING_HOURS": {"mon-sun": []}}
 PAIRING = {"REQUIRE_DEVICE_PAIRING": True}
 PINNED = {"COUNTER_ASSIGNMENTS": {"canbo1": 2}}
@@ -136,6 +162,18 @@ ROWS: list[tuple[str, str, dict[str, Any], Door, tuple[int, str], tuple[Any, str
     ("device kind", "rest", {},
      lambda app, c: rest_issue(app, c, _display_token(app)), (403, "device_forbidden"),
      (issue, "check_issuer", lambda *a, **k: None)),
+    *[
+        ("screen pairing", door_name, PAIRING, door, refusal,
+         (sites, "check_screen", lambda *a, **k: None))
+        for door_name, door, refusal in (
+            ("kiosk page", screen_page("/kiosk/"), (401, "device_required")),
+            ("display page", screen_page("/display/"), (401, "device_required")),
+            ("tablet page", screen_page("/rating/?counter=1"), (401, "device_required")),
+            ("kiosk socket", screen_socket("/kiosk", {}), (401, "refused")),
+            ("display socket", screen_socket("/display", {}), (401, "refused")),
+            ("tablet socket", screen_socket("/rating", {"counter": 1}), (401, "refused")),
+        )
+    ],
     ("fixed counter", "rest", PINNED, rest_call("canbo1"), (403, "counter_not_assigned"),
      (verbs, "assigned_counter", lambda *a, **k: None)),
     ("fixed counter", "socket connect", PINNED, socket_connect("canbo1"), (403, "refused"),
