@@ -3,7 +3,7 @@
 ``SitePrefix`` is a small WSGI middleware, outermost (around Socket.IO's): a request to
 ``/s/phuong-2/kiosk/`` reaches the app as ``/kiosk/`` with ``SCRIPT_NAME`` ending in
 ``/s/phuong-2``, so ``url_for``, every link and asset and the screens' Socket.IO path
-(``/s/phuong-2/socket.io/``) keep the prefix, and nginx needs no rule of its own. The code is
+(``/s/phuong-2/socket.io/``) keep the prefix, and nginx needs no rule per site. The code is
 kept in the environ (``SITE_PREFIX_KEY``); ``request_site_code`` hands it, with the paired
 device, to the one rule (``motcua.services.sites.current_site_code``).
 """

@@ -49,7 +49,7 @@ def index() -> Any:
     except (DeviceNotPaired, DeviceForbidden) as exc:
         return unpaired_page(RATING, exc)
     number: int | None = None
-    site = request_site_code(named=request.args.get("site") or None)
+    site: str | None = request_site_code(named=request.args.get("site") or None)
     if paired is not None:
         number, site = paired
     elif request.args.get("counter"):

@@ -34,8 +34,13 @@ SCREENS = (KIOSK_DEVICE, DISPLAY_DEVICE, RATING_DEVICE)
 class ScreenDevice(Protocol):
     """A paired device as the rule sees it (``devices.DeviceView``)."""
 
-    kind: str
-    site_code: str
+    @property
+    def kind(self) -> str:
+        """kiosk, display or rating."""
+
+    @property
+    def site_code(self) -> str:
+        """The site it was bound to at pairing."""
 
     def require(self, *kinds: str) -> object:
         """This device if it is of one of the kinds, else DeviceForbidden."""
