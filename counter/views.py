@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from counter import bp
 from counter.events import COUNTER_ROLES
-from motcua.services import board, tickets
+from motcua.services import board, sites, tickets
 from motcua.sites import request_site_code
 
 P = ParamSpec("P")
@@ -33,6 +33,11 @@ def officer_required(fn: Callable[P, R]) -> Callable[P, Any]:
     return wrapper
 
 
+def _console_site() -> str:
+    """The console's site: the address prefix's, else the site of the officer's counter."""
+    return request_site_code(officer_site=sites.officer_site_code(current_user.view.id))
+
+
 @bp.route("/")
 @officer_required
 def index() -> Any:
@@ -40,7 +45,7 @@ def index() -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.board_snapshot(site_code=request_site_code())
+    snapshot = board.board_snapshot(site_code=_console_site())
     return render_template("counter/choose.html", snapshot=snapshot)
 
 
@@ -51,7 +56,7 @@ def console(number: int) -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None and fixed != number:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.board_snapshot(site_code=request_site_code())  # numbers are per site
+    snapshot = board.board_snapshot(site_code=_console_site())  # numbers are per site
     counter = next((c for c in snapshot["counters"] if c["number"] == number), None)
     if counter is None:
         abort(404)

@@ -19,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from db.models import DISPLAY_DEVICE, KIOSK_DEVICE, RATING_DEVICE
+from db import db
+from db.models import DISPLAY_DEVICE, KIOSK_DEVICE, RATING_DEVICE, Counter, Site
 from motcua.errors import DeviceNotPaired, NotFound
 from motcua.services import catalog_cache
 from motcua.services.settings import effective, effective_config
+from motcua.services.transactions import transactional
 
 #: The unattended screens REQUIRE_DEVICE_PAIRING applies to (device kind of each).
 SCREENS = (KIOSK_DEVICE, DISPLAY_DEVICE, RATING_DEVICE)
@@ -85,6 +88,22 @@ def current_site_code(
     if officer_site:
         return officer_site
     return install_site_code()
+
+
+@transactional
+def officer_site_code(user_id: int | None) -> str | None:
+    """The site of the counters an officer sits at (the counter's site is the console's), when
+    they are all at one active site; None for an officer not seated anywhere yet."""
+    if user_id is None:
+        return None
+    codes = set(
+        db.session.scalars(
+            sa.select(Site.code)
+            .join(Counter, Counter.site_id == Site.id)
+            .where(Counter.officer_id == user_id, Counter.active.is_(True), Site.active.is_(True))
+        )
+    )
+    return codes.pop() if len(codes) == 1 else None
 
 
 def site_settings(site_code: str) -> Mapping[str, Any]:

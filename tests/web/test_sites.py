@@ -17,7 +17,7 @@ from db import db
 from db.models import Site
 from motcua.extensions import socketio
 from motcua.services import settings, tickets
-from tests.conftest import T0, login
+from tests.conftest import T0, bearer, login
 from tests.support.sites import HALL2, SITE2, add_site_2, device_client, pair, site_counter
 
 
@@ -98,6 +98,11 @@ def test_each_sites_board_and_rest_are_its_own(any_app: Flask) -> None:
     assert f'"counter_id": {site_counter(app, SITE2, 2)}' in console  # ward 2's counter 2
     assert 'data-root="/s/phuong-2"' in console  # its socket and links follow the prefix
     assert client.get("/s/phuong-2/counter/3").status_code == 404  # ward 2 has no counter 3
+    assert client.get("/counter/").get_data(as_text=True).count("data-counter=") == 6  # the hall
+    url = f"/api/v1/counters/{site_counter(app, SITE2, 1)}/call-next"
+    assert client.post(url, headers=bearer(client, "canbo1")).json["code"] == "C001"
+    seated = client.get("/counter/").get_data(as_text=True)  # now the officer's counter's site
+    assert seated.count("data-counter=") == 2 and "/counter/2" in seated
 
 
 def received(client: SocketIOTestClient, namespace: str, name: str) -> list[dict[str, Any]]:
