@@ -13,6 +13,7 @@ from flask_login import current_user
 from counter import bp
 from counter.events import COUNTER_ROLES
 from motcua.services import board, tickets
+from motcua.sites import address_prefix
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,6 +33,11 @@ def officer_required(fn: Callable[P, R]) -> Callable[P, Any]:
     return wrapper
 
 
+def _asked_site() -> str | None:
+    """The site the console's address names: its /s/<code>/ prefix, else ``?site=``."""
+    return address_prefix() or request.args.get("site") or None
+
+
 @bp.route("/")
 @officer_required
 def index() -> Any:
@@ -39,7 +45,7 @@ def index() -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.console_snapshot(current_user.view.id, site_code=request.args.get("site"))
+    snapshot = board.console_snapshot(current_user.view.id, site_code=_asked_site())
     return render_template("counter/choose.html", snapshot=snapshot)
 
 
@@ -50,7 +56,8 @@ def console(number: int) -> Any:
     fixed = tickets.assigned_counter(current_user.view.username)
     if fixed is not None and fixed != number:
         return redirect(url_for("counter.console", number=fixed))
-    snapshot = board.console_snapshot(current_user.view.id, site_code=request.args.get("site"))
+    # Numbers are per site: the site asked for (checked against the officer's), else theirs.
+    snapshot = board.console_snapshot(current_user.view.id, site_code=_asked_site())
     counter = next((c for c in snapshot["counters"] if c["number"] == number), None)
     if counter is None:
         abort(404)

@@ -1,12 +1,16 @@
 """Socket.IO namespace /display: public and read-only; one verb, ``snapshot``.
 
-A display connects with ``auth = {"areas": "A,B", "counters": "1,2", "site": "main"}`` (all
-optional), joins its site's room, then asks for its snapshot. Facts (``ticket_called``, …)
+A display connects with ``auth = {"areas": "A,B", "counters": "1,2"}`` (both optional), joins
+its site's room, then asks for its snapshot. Its site is the request's (``motcua.sites``: the
+paired device's, else the ``/s/<code>/`` prefix of its socket path, else the install's); an
+old page's ``auth.site`` counts only where neither a device nor a prefix names one. With
+REQUIRE_DEVICE_PAIRING on, an unpaired display is refused. Facts (``ticket_called``, …)
 arrive through ``motcua.realtime``; a client that sees a gap in ``seq`` asks again.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +20,8 @@ from flask_socketio import SocketIO, join_room
 from motcua import realtime
 from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import board
+from motcua.services.devices import DISPLAY
+from motcua.sites import check_screen, request_site_code
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +61,25 @@ def parse_filter(areas: Any = None, counters: Any = None, site: Any = None) -> B
     return BoardFilter(site=site_code or None, areas=codes, counters=numbers)
 
 
+def display_filter(areas: Any = None, counters: Any = None, site: Any = None) -> BoardFilter:
+    """A display's filter on the request's site (the checks of ``check_screen`` first).
+
+    ``site`` (``?site=`` or ``auth.site``, as before sites had addresses) is a hint only: a
+    paired display's site or the address prefix wins over it.
+    """
+    check_screen(DISPLAY)
+    wanted = parse_filter(areas, counters, site)
+    return dataclasses.replace(wanted, site=request_site_code(named=wanted.site))
+
+
 class DisplayNamespace(SurfaceNamespace[BoardFilter]):
     """The lobby boards' namespace."""
 
     state_type = BoardFilter
 
     def admit(self, auth: dict[str, Any]) -> BoardFilter:
-        """Anyone may watch the board: join the site room and remember the filter."""
-        wanted = parse_filter(auth.get("areas"), auth.get("counters"), auth.get("site"))
+        """Watch the board of the request's site: join its room and remember the filter."""
+        wanted = display_filter(auth.get("areas"), auth.get("counters"), auth.get("site"))
         join_room(realtime.site_room(wanted.snapshot()["site"]["id"]))
         return wanted
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,12 @@ from flask import Response, abort, current_app, jsonify, render_template, reques
 from flask_babel import gettext as _
 
 from display import bp, voice
-from display.events import parse_filter
+from display.events import display_filter, parse_filter
+from motcua.errors import DeviceForbidden, DeviceNotPaired
+from motcua.services import sites
+from motcua.services.devices import DISPLAY
 from motcua.services.settings import effective_config
+from motcua.sites import request_site_code, unpaired_page
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +32,21 @@ def _check_call(code: str, counter: int) -> None:
         abort(404)
 
 
-def chime_setting() -> bool | Path:
+def site_config() -> Mapping[str, Any]:
+    """The settings in force for this display's site (its own over the installation's)."""
+    return sites.site_settings(request_site_code())
+
+
+def chime_setting(config: Mapping[str, Any]) -> bool | Path:
     """ANNOUNCE_CHIME: True (the bundled chime), False (none) or the hall's own WAV file."""
-    value = effective_config().get("ANNOUNCE_CHIME", True)
+    value = config.get("ANNOUNCE_CHIME", True)
     if isinstance(value, bool):
         return value
     return Path(value) if value else False
 
 
-def voice_sources() -> list[str]:
+def voice_sources(config: Mapping[str, Any]) -> list[str]:
     """VOICE_SOURCES in order, without clips when no clip pack is configured."""
-    config = effective_config()
     try:
         order = voice.normalize_source_order(config.get("VOICE_SOURCES") or ())
     except ValueError:
@@ -48,9 +57,8 @@ def voice_sources() -> list[str]:
     return list(order)
 
 
-def announcement_for(code: str, counter: int) -> str:
+def announcement_for(code: str, counter: int, config: Mapping[str, Any]) -> str:
     """The configured call phrase for a ticket and a counter."""
-    config = effective_config()
     return voice.announcement_text(
         config.get("ANNOUNCE_TEMPLATE"),
         code,
@@ -64,20 +72,23 @@ def announcement_for(code: str, counter: int) -> str:
 
 @bp.route("/")
 def index() -> Any:
-    """The lobby board; ?areas=A,B and ?counters=1,2 limit it to part of the hall."""
-    wanted = parse_filter(
-        request.args.get("areas"), request.args.get("counters"), request.args.get("site")
-    )
+    """The lobby board of the request's site; ?areas=A,B and ?counters=1,2 limit it."""
+    try:
+        wanted = display_filter(
+            request.args.get("areas"), request.args.get("counters"), request.args.get("site")
+        )
+    except (DeviceNotPaired, DeviceForbidden) as exc:
+        return unpaired_page(DISPLAY, exc)
     snapshot = wanted.snapshot()
-    config = effective_config()
+    config = effective_config(site_id=snapshot["site"]["id"])
     settings = {
         "filter": {
             "areas": list(wanted.areas),
             "counters": list(wanted.counters),
-            "site": wanted.site,
+            "site": parse_filter(site=request.args.get("site")).site,  # as the address named it
         },
         "voice": {
-            "sources": voice_sources(),
+            "sources": voice_sources(config),
             "repeat": int(config.get("ANNOUNCE_REPEAT", 2)),
             "lang": "vi-VN",
         },
@@ -106,14 +117,15 @@ def index() -> Any:
 def announcement(code: str, counter: int) -> Any:
     """The phrase to speak for a call, and where to fetch it as audio, per source."""
     _check_call(code, counter)
+    config = site_config()
     try:
-        text = announcement_for(code, counter)
+        text = announcement_for(code, counter, config)
     except ValueError:
         log.exception("bad announcement settings")
         abort(500)
     audio = {
         source: f"{request.script_root}{bp.url_prefix}/voice/{code}/{counter}.wav?source={source}"
-        for source in voice_sources()
+        for source in voice_sources(config)
         if source in SERVER_SOURCES
     }
     chime_url = f"{request.script_root}{bp.url_prefix}/sounds/chime.wav"
@@ -121,8 +133,8 @@ def announcement(code: str, counter: int) -> Any:
         {
             "text": text,
             "audio": audio,
-            "repeat": int(effective_config().get("ANNOUNCE_REPEAT", 2)),
-            "chime": chime_url if chime_setting() is not False else None,
+            "repeat": int(config.get("ANNOUNCE_REPEAT", 2)),
+            "chime": chime_url if chime_setting(config) is not False else None,
         }
     )
 
@@ -131,17 +143,17 @@ def announcement(code: str, counter: int) -> Any:
 def voice_wav(code: str, counter: int) -> Any:
     """The announcement as WAV (chime + phrase x repeat), rendered offline and cached."""
     _check_call(code, counter)
-    config = effective_config()
+    config = site_config()
     source = request.args.get("source", voice.SOURCE_SERVER)
     if source not in SERVER_SOURCES:
         abort(404)
     clips_dir = config.get("VOICE_CLIPS_DIR")
     try:
         rendered = voice.render(
-            announcement_for(code, counter),
+            announcement_for(code, counter, config),
             source_order=(source,),
             repeat=max(1, int(config.get("ANNOUNCE_REPEAT", 2))),
-            chime=chime_setting(),
+            chime=chime_setting(config),
             cache_dir=Path(current_app.instance_path) / "voice-cache",
             clips_dir=Path(clips_dir) if clips_dir else None,
             espeak=voice.EspeakSettings(speed=int(config.get("VOICE_ESPEAK_SPEED", 140))),
@@ -165,7 +177,7 @@ def voice_wav(code: str, counter: int) -> Any:
 @bp.route("/sounds/chime.wav")
 def chime() -> Any:
     """The call chime (played before the browser's own voice)."""
-    chime_file = chime_setting()
+    chime_file = chime_setting(site_config())
     if chime_file is False:
         abort(404)
     path = voice.CHIME_PATH if chime_file is True else chime_file

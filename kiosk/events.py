@@ -1,9 +1,11 @@
 """Socket.IO namespace /kiosk: kiosks follow their site, status pages follow one ticket.
 
 The client says what it follows in the connect ``auth`` (``{"kiosk": "sanh-1"}`` or
-``{"token": "<ticket token>"}``); on every (re)connect it asks for a full ``snapshot``
-(the shared ``motcua/static/js/live.js`` protocol). Facts then arrive through
-``motcua.realtime``: to ``site:<id>`` for kiosks, to ``ticket:<token>`` for status pages.
+``{"token": "<ticket token>"}``); a kiosk follows the request's site (``motcua.sites``: its
+pairing, else the ``/s/<code>/`` prefix, else the install's). On every (re)connect it asks
+for a full ``snapshot`` (the shared ``motcua/static/js/live.js`` protocol). Facts then
+arrive through ``motcua.realtime``: to ``site:<id>`` for kiosks, to ``ticket:<token>`` for
+status pages.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from marshmallow import validate
 from kiosk.screens import ticket_snapshot
 from motcua.namespaces import SurfaceNamespace, verb
 from motcua.realtime import site_room, ticket_room
+from motcua.services.devices import KIOSK
 from motcua.services.kiosk import kiosk_home
+from motcua.sites import check_screen, request_site_code
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Follow:
 
     token: str | None = None
     kiosk: str | None = None
+    site: str | None = None
 
 
 class FollowSchema(ma.Schema):
@@ -52,15 +57,17 @@ class KioskNamespace(SurfaceNamespace[Follow]):
             ticket_snapshot(token)  # refuses an unknown token
             join_room(ticket_room(token))
             return Follow(token=token)
-        join_room(site_room(kiosk_home(kiosk=kiosk)["site"]["id"]))
-        return Follow(kiosk=kiosk)
+        check_screen(KIOSK)  # a phone's status page above is no unattended screen
+        site = request_site_code()
+        join_room(site_room(kiosk_home(kiosk=kiosk, site_code=site)["site"]["id"]))
+        return Follow(kiosk=kiosk, site=site)
 
     @verb()
     def on_snapshot(self, follow: Follow) -> dict[str, Any]:
         """The full state this connection follows, with the site's ``seq``."""
         if follow.token is not None:
             return ticket_snapshot(follow.token)
-        return kiosk_home(kiosk=follow.kiosk)
+        return kiosk_home(kiosk=follow.kiosk, site_code=follow.site)
 
 
 def register_namespaces(socketio: SocketIO) -> None:

@@ -10,9 +10,11 @@ from flask import render_template, request, send_file
 from kiosk import bp, screens
 from motcua.api.schemas import CheckInSchema, ReprintSchema, TicketCreateSchema
 from motcua.auth import issuer_from_request, kiosk_name_for_request
-from motcua.errors import TicketNotFound
+from motcua.errors import DeviceForbidden, DeviceNotPaired, TicketNotFound
 from motcua.services import appointments, print_jobs
 from motcua.services import kiosk as kiosk_service
+from motcua.services.devices import KIOSK
+from motcua.sites import check_screen, request_site_code, unpaired_page
 
 
 def _json_body(schema: ma.Schema) -> dict[str, Any]:
@@ -28,15 +30,20 @@ def _kiosk_name() -> str | None:
 
 @bp.route("/kiosk/")
 def kiosk_page() -> Any:
-    """The touchscreen start page: areas, waiting counts, the priority path."""
-    state = kiosk_service.kiosk_home(kiosk=_kiosk_name())
+    """The touchscreen start page of the request's site: areas, waiting counts, priority."""
+    try:
+        check_screen(KIOSK)
+    except (DeviceNotPaired, DeviceForbidden) as exc:
+        return unpaired_page(KIOSK, exc)
+    state = kiosk_service.kiosk_home(kiosk=_kiosk_name(), site_code=request_site_code())
     return render_template("kiosk/kiosk.html", state=state)
 
 
 @bp.route("/kiosk/api/state")
 def kiosk_state() -> Any:
     """The start screen's data, for live refresh and the polling fallback."""
-    return kiosk_service.kiosk_home(kiosk=_kiosk_name())
+    check_screen(KIOSK)
+    return kiosk_service.kiosk_home(kiosk=_kiosk_name(), site_code=request_site_code())
 
 
 @bp.route("/kiosk/api/tickets", methods=["POST"])
@@ -48,6 +55,7 @@ def kiosk_issue() -> Any:
         priority=body["priority"] or None,
         idempotency_key=request.headers.get("Idempotency-Key") or body["key"] or None,
         kiosk=body["kiosk"] or None,
+        site_code=request_site_code(),
         **issuer_from_request(),
     )
     return screens.with_qr(result), (201 if result["ticket"]["created"] else 200)

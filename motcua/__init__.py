@@ -76,6 +76,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         transports=transports,
         cors_allowed_origins=[],
     )
+    from motcua import sites
+
+    sites.init_app(app)  # /s/<site_code>/…: outermost, so Socket.IO's path follows the prefix
 
     from motcua import auth, web
     from motcua.api import register_api

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin, current_user, login_user, logout_user
 
@@ -65,9 +65,19 @@ def device_token_from_request() -> str | None:
 
 
 def device_from_request() -> DeviceView | None:
-    """The paired device making the request; None without a token, DeviceNotPaired if revoked."""
+    """The paired device making the request; None without a token, DeviceNotPaired if revoked.
+
+    Looked up once per request (the site, the screen check and the issuer all ask).
+    """
     token = device_token_from_request()
-    return devices.device_from_token(token) if token else None
+    if not token:
+        return None
+    known = g.get("motcua_device")
+    if known is not None and known[0] == token:
+        return known[1]  # type: ignore[no-any-return]
+    device = devices.device_from_token(token)
+    g.motcua_device = (token, device)
+    return device
 
 
 def require_device(*kinds: str) -> DeviceView:

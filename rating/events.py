@@ -16,12 +16,13 @@ import marshmallow as ma
 from flask import url_for
 from flask_socketio import SocketIO, join_room
 
-from motcua import auth as motcua_auth
 from motcua import realtime
 from motcua.api.schemas import SkipRatingSchema, TabletRatingSchema
-from motcua.errors import DeviceNotPaired, DomainError, ValidationFailed
+from motcua.errors import ValidationFailed
 from motcua.namespaces import SurfaceNamespace, verb
 from motcua.services import ratings
+from motcua.services.devices import RATING
+from motcua.sites import check_screen, request_site_code
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +59,13 @@ class Tablet:
 def paired_counter() -> tuple[int, str | None] | None:
     """The counter (number, site code) this device is paired to, if it is a paired tablet.
 
-    Device pairing (``motcua.auth.device_from_request``): a paired rating tablet gets its
-    counter from its pairing and the ``?counter=`` / set-up choice is ignored. With
-    ``REQUIRE_DEVICE_PAIRING`` on, an unpaired (or revoked) tablet is refused.
+    A paired rating tablet gets its counter and site from its pairing and the ``?counter=`` /
+    set-up choice is ignored. With ``REQUIRE_DEVICE_PAIRING`` on, an unpaired (or revoked)
+    tablet is refused (``services.sites.check_screen``, the rule of every screen).
     """
-    finder = getattr(motcua_auth, "device_from_request", None)
-    device = None
-    if finder is not None:
-        try:
-            device = finder()
-        except DomainError:
-            device = None
-    number = getattr(device, "counter_number", None)
-    if device is not None and getattr(device, "kind", None) == "rating" and number is not None:
-        return int(number), getattr(device, "site_code", None)
-    if ratings.setting("REQUIRE_DEVICE_PAIRING"):
-        raise DeviceNotPaired()
+    device = check_screen(RATING)
+    if device is not None and device.kind == RATING and device.counter_number is not None:
+        return int(device.counter_number), device.site_code
     return None
 
 
@@ -112,7 +104,8 @@ class RatingNamespace(SurfaceNamespace[Tablet]):
         if paired is not None:
             number, site = paired
         else:
-            number, site = counter_number_arg(auth["counter"]), auth["site"]
+            number = counter_number_arg(auth["counter"])
+            site = request_site_code(named=auth["site"])
         counter_id = ratings.find_counter(number, site)
         state = ratings.tablet_state(counter_id)
         join_room(realtime.site_room(state["site"]["id"]))

@@ -9,8 +9,10 @@ from flask import abort, current_app, render_template, request, send_from_direct
 from flask_babel import gettext as _
 
 from motcua.api.schemas import RatingSchema
-from motcua.errors import DomainError, ValidationFailed
+from motcua.errors import DeviceForbidden, DeviceNotPaired, ValidationFailed
 from motcua.services import ratings
+from motcua.services.devices import RATING
+from motcua.sites import request_site_code, unpaired_page
 from rating import bp
 from rating.events import PHOTO_URL_PREFIXES, counter_number_arg, paired_counter
 
@@ -44,10 +46,10 @@ def index() -> Any:
     """The tablet page: bound to ?counter=N (or to the pairing, or to the set-up choice)."""
     try:
         paired = paired_counter()
-    except DomainError as exc:
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+    except (DeviceNotPaired, DeviceForbidden) as exc:
+        return unpaired_page(RATING, exc)
     number: int | None = None
-    site: str | None = request.args.get("site") or None
+    site: str | None = request_site_code(named=request.args.get("site") or None)
     if paired is not None:
         number, site = paired
     elif request.args.get("counter"):

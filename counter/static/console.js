@@ -483,7 +483,7 @@
     onStatus: function () { render(); },
     onRefused: function (error) {
       if (error.error === "unauthorized") {
-        window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
+        window.location.href = (document.documentElement.dataset.root || "") + "/login?next=" + encodeURIComponent(window.location.pathname);
         return;
       }
       say(fmt(M.refused, { reason: error.message || error.error }), "error");

@@ -14,6 +14,7 @@ from motcua.auth import request_user, require_roles
 from motcua.errors import ValidationFailed
 from motcua.security import body_limit
 from motcua.services import session_records, sessions, walkin
+from motcua.sites import request_site_code
 
 blp = Blueprint(
     "api_sessions",
@@ -108,6 +109,7 @@ def create_walkin(body: dict[str, Any]) -> Any:
         dossier_code=body.get("dossier_code"),
         rating=body.get("rating"),
         counter_number=body.get("counter"),
+        site_code=request_site_code(),  # /s/<code>/api/v1/sessions/walkins: that site's
     )
     return view.as_dict()
 

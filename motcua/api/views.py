@@ -26,6 +26,7 @@ from motcua.auth import issuer_from_request, request_user, require_login, requir
 from motcua.errors import ValidationFailed
 from motcua.services import accounts, board, catalog, kiosk, staff, tickets
 from motcua.services.tickets import TicketView
+from motcua.sites import request_site_code
 
 blp = Blueprint(
     "api", __name__, url_prefix="/api/v1", description="Dịch vụ công khai của hệ thống xếp hàng"
@@ -55,8 +56,8 @@ def _actor_id() -> int | None:
 @blp.route("/services")
 @blp.response(200, ServiceSchema(many=True))
 def list_services() -> Any:
-    """Active service areas with waiting counts and estimated waits."""
-    return catalog.list_services()
+    """Active service areas served at the site (``/s/<code>/api/v1/…``), with waits."""
+    return catalog.list_services(site_code=request_site_code())
 
 
 @blp.route("/tickets", methods=["POST"])
@@ -74,6 +75,7 @@ def create_ticket(body: dict[str, Any]) -> Any:
         priority=body.get("priority"),
         idempotency_key=request.headers.get("Idempotency-Key") or body.get("key"),
         kiosk=body.get("kiosk") or None,
+        site_code=request_site_code(),
         **issuer_from_request(),
     )
     out = ticket_body(view)
@@ -231,7 +233,7 @@ def get_board(query: dict[str, Any]) -> Any:
     areas = (
         [a.strip() for a in query["areas"].split(",") if a.strip()] if query.get("areas") else None
     )
-    return board.board_snapshot(areas=areas, counters=counters)
+    return board.board_snapshot(site_code=request_site_code(), areas=areas, counters=counters)
 
 
 __all__ = ["blp", "status_url", "url_for"]

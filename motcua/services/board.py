@@ -26,7 +26,8 @@ from db.models import (
 )
 from motcua.errors import NotFound
 from motcua.services import scopes
-from motcua.services.common import begin_snapshot_read, default_site_code, transactional
+from motcua.services.common import begin_snapshot_read, transactional
+from motcua.services.sites import install_site_code, officer_site_code
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
 RECENT_CALLS = 40  # the display names each ticket once: repeats are dropped there
@@ -122,24 +123,29 @@ def board_snapshot(
     begin_snapshot_read()
     now = ensure_now(now)
     conn = db.session.connection()
-    code = site_code or default_site_code()
+    code = site_code or install_site_code()
     site = conn.execute(_SITE, {"code": code}).first()
     if site is None:
         raise NotFound(site=code)
     day = business_day(now)
     today = {"site_id": site.id, "day": day}
-    area_rows = conn.execute(_ACTIVE_AREAS).all()
+    waiting = {area_id: (n, oldest) for area_id, n, oldest in conn.execute(_WAITING, today)}
+    prefixes: dict[int, list[str]] = {}
+    for counter_id, prefix in conn.execute(_COUNTER_PREFIXES, {"site_id": site.id}):
+        prefixes.setdefault(counter_id, []).append(prefix)
+    # The areas this site offers (its counters serve them; the catalog is the install's), and
+    # any with numbers still waiting here.
+    offered = {prefix for served in prefixes.values() for prefix in served}
+    area_rows = [
+        a for a in conn.execute(_ACTIVE_AREAS).all() if a.prefix in offered or a.id in waiting
+    ]
     if areas:
         wanted = {a.upper() for a in areas}
         area_rows = [a for a in area_rows if a.code.upper() in wanted or a.prefix in wanted]
-    waiting = {area_id: (n, oldest) for area_id, n, oldest in conn.execute(_WAITING, today)}
     counter_rows = conn.execute(_COUNTER_ROWS, {"site_id": site.id}).all()
     if counters:
         numbers = set(counters)
         counter_rows = [c for c in counter_rows if c.number in numbers]
-    prefixes: dict[int, list[str]] = {}
-    for counter_id, prefix in conn.execute(_COUNTER_PREFIXES, {"site_id": site.id}):
-        prefixes.setdefault(counter_id, []).append(prefix)
     at_counter = {row.counter_id: row for row in conn.execute(_AT_COUNTERS, today)}
     params: dict[str, Any] = {
         **today,
@@ -201,7 +207,10 @@ def console_snapshot(
     actor_id: int | None, *, site_code: str | None = None, now: dt.datetime | None = None
 ) -> dict[str, Any]:
     """The board of the site whose counters an officer may choose from: the one asked for
-    (refused if not theirs), else the default site, or the first of their own sites."""
-    code = scopes.site_code_for(actor_id, site_code, default_site_code())
+    (refused if not theirs), else the site of the counter they sit at, else the install's
+    default site, or the first of their own sites."""
+    default = officer_site_code(actor_id) if actor_id is not None else None
+    default = default or install_site_code()
+    code = scopes.site_code_for(actor_id, site_code, default) or default
     db.session.rollback()  # the snapshot's reads start their own consistent transaction
     return board_snapshot(site_code=code, now=now)

@@ -12,6 +12,7 @@ from db import db
 from db.models import Counter, ServiceArea, Site, Ticket, TicketStatus
 from motcua.services import catalog_cache
 from motcua.services.common import current_policy, get_site, transactional
+from motcua.services.sites import install_site_code
 from motcua.timeutil import business_day, ensure_now
 
 # domain.md: default service areas (prefixes are our proposal; all configurable).
@@ -120,8 +121,8 @@ def list_services(
 ) -> list[dict[str, Any]]:
     """Active areas served at the site, with waiting counts and an estimated wait."""
     now = ensure_now(now)
-    policy = current_policy()
-    site = get_site(site_code)
+    site = get_site(site_code or install_site_code())
+    policy = current_policy(site.id)
     day = business_day(now)
     counters = list(
         db.session.scalars(

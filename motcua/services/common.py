@@ -46,20 +46,25 @@ class QueuePolicy:
         )
 
 
-def current_policy() -> QueuePolicy:
-    """The policy in force: the hall's settings over the app's configuration."""
+def current_policy(site_id: int | None = None) -> QueuePolicy:
+    """The policy in force: the site's own settings, the hall's, then the app's configuration."""
     from motcua.services.settings import effective_config  # settings imports this module
 
-    return QueuePolicy.from_config(effective_config())
+    return QueuePolicy.from_config(effective_config(site_id=site_id))
 
 
 def default_site_code() -> str:
-    """The site this server serves when a caller names none."""
+    """The configured site (``SITE_CODE``) for callers that name none (CLI, scripts, demo).
+
+    Requests and connections never rely on it: their site comes from
+    ``motcua.services.sites.current_site_code`` (device, address prefix, officer, then
+    ``install_site_code``, which also knows the only site of an install).
+    """
     return str(current_app.config.get("SITE_CODE", "main"))
 
 
 def get_site(site_code: str | None = None) -> Site:
-    """The site by code (default: the configured one)."""
+    """The site by code (default: the configured one, ``default_site_code``)."""
     code = site_code or default_site_code()
     site = db.session.scalar(sa.select(Site).where(Site.code == code))
     if site is None:

@@ -19,7 +19,8 @@ from db import db
 from db.models import AT_COUNTER, Counter, ServiceArea, Site, Ticket
 from motcua.errors import NotFound, ValidationFailed
 from motcua.services import audit, catalog_cache, scopes, settings
-from motcua.services.common import default_site_code, transactional
+from motcua.services.common import transactional
+from motcua.services.sites import install_site_code
 from motcua.timeutil import ensure_now
 
 SITE_KINDS: dict[str, Any] = {
@@ -125,7 +126,7 @@ def _site_dict(site: Site) -> dict[str, Any]:
         "kind": site.kind,
         "kind_label": str(SITE_KINDS.get(site.kind, site.kind)),
         "active": site.active,
-        "default": site.code == default_site_code(),
+        "default": site.code == install_site_code(),
         "hours": settings.hours_by_day(spec),
         "hours_own": hours is not None,
         "counters": len(site.counters),
@@ -185,7 +186,7 @@ def save_site(
     unit_name = _text(errors, "unit_name", unit_name, 200, required=False)
     if kind not in SITE_KINDS:
         errors.add("kind", _l("Chọn loại điểm tiếp nhận."))
-    if site is not None and not active and site.code == default_site_code():
+    if site is not None and not active and site.code == install_site_code():
         errors.add("active", _l("Không thể ngừng hoạt động điểm tiếp nhận mặc định."))
     try:
         spec = settings.clean_working_hours(hours)

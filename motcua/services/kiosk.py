@@ -22,6 +22,7 @@ from motcua.errors import ReprintNotAllowed
 from motcua.services import catalog, hours, print_jobs, scopes, tickets
 from motcua.services.common import QueuePolicy, current_policy, get_site, transactional
 from motcua.services.print_jobs import REPRINT, PrintState, status_url
+from motcua.services.sites import install_site_code
 from motcua.services.tickets import TicketView
 from motcua.timeutil import ensure_now, local
 
@@ -67,13 +68,14 @@ def issue_at_kiosk(
     prints on its own printer, whatever name the page asked for."""
     now = ensure_now(now)
     kiosk = print_jobs.check_kiosk_name(kiosk) if device is None else None
-    site = get_site(site_code)
+    # A paired kiosk issues (and prints the hall's name) for the site it was bound to.
+    site = get_site((device.site_code if device is not None else None) or site_code)
     hall_name, unit_name = site.name, site.unit_name
     view = tickets.issue_ticket(
         service,
         priority=priority,
         idempotency_key=idempotency_key,
-        site_code=site.code if site_code else None,
+        site_code=site.code,
         kiosk=kiosk,
         device=device,
         actor_id=actor_id,
@@ -204,10 +206,10 @@ def kiosk_home(
     """The kiosk's start screen: hall, areas with waiting and estimates, priority, hours."""
     now = ensure_now(now)
     kiosk = print_jobs.check_kiosk_name(kiosk)
-    site = get_site(site_code)
+    site = get_site(site_code or install_site_code())
     site_info = {"id": site.id, "code": site.code, "name": site.name, "unit_name": site.unit_name}
     seq = site.seq
-    policy = current_policy()
+    policy = current_policy(site.id)
     services = catalog.list_services(site_code=site.code, now=now)
     is_open_now = hours.is_open(now, site.id)
     print_jobs.warm_up()

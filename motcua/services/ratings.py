@@ -35,13 +35,9 @@ from motcua.errors import (
     TicketNotFound,
     ValidationFailed,
 )
-from motcua.services.common import (
-    begin_snapshot_read,
-    bump_seq,
-    default_site_code,
-    transactional,
-)
+from motcua.services.common import begin_snapshot_read, bump_seq, transactional
 from motcua.services.privacy import mask_personal
+from motcua.services.sites import install_site_code
 from motcua.timeutil import ensure_now
 
 log = logging.getLogger(__name__)
@@ -401,12 +397,12 @@ def _photo(user: User | None) -> str | None:
 
 @transactional
 def find_counter(number: int, site_code: str | None = None) -> int:
-    """The id of an active counter by its number at a site (default: this server's)."""
+    """The id of an active counter by its number at a site (default: the install's)."""
     counter_id = db.session.scalar(
         sa.select(Counter.id)
         .join(Site, Site.id == Counter.site_id)
         .where(
-            Site.code == (site_code or default_site_code()),
+            Site.code == (site_code or install_site_code()),
             Counter.number == number,
             Counter.active.is_(True),
         )
@@ -419,7 +415,7 @@ def find_counter(number: int, site_code: str | None = None) -> int:
 @transactional
 def tablet_page(site_code: str | None = None) -> dict[str, Any]:
     """The tablet page's start: the hall, the counters it can be set up for, scale, timing."""
-    site = db.session.scalar(sa.select(Site).where(Site.code == (site_code or default_site_code())))
+    site = db.session.scalar(sa.select(Site).where(Site.code == (site_code or install_site_code())))
     extra = {"scale": current_scale().as_dict(), "timing": tablet_timing()}
     if site is None:
         return {"site": None, "counters": [], **extra}

@@ -47,7 +47,8 @@ from db.models import (
 from motcua.errors import KitRefused, SessionNotFound, SiteForbidden, ValidationFailed
 from motcua.inputs import load_json
 from motcua.services import catalog_cache, scopes
-from motcua.services.common import default_site_code, transactional
+from motcua.services.common import transactional
+from motcua.services.sites import install_site_code
 from motcua.timeutil import ensure_now
 
 log = logging.getLogger(__name__)
@@ -325,7 +326,7 @@ def plan_session(
         raise SiteForbidden(officers=elsewhere)
     # A site administrator plans for one of their sites (their first, unless they name one).
     hall_code = (
-        scopes.site_code_for(actor_id, hall_site_code, default_site_code()) or default_site_code()
+        scopes.site_code_for(actor_id, hall_site_code, install_site_code()) or install_site_code()
     )
     hall = db.session.scalar(sa.select(Site).where(Site.code == hall_code))
     if hall is None:
@@ -511,7 +512,7 @@ def make_kit(
     session = _session(key)
     scopes.check_site(actor_id, session.site_id)
     site = session.site
-    hall = db.session.scalar(sa.select(Site).where(Site.code == default_site_code())) or site
+    hall = db.session.scalar(sa.select(Site).where(Site.code == install_site_code())) or site
     signing_key = secrets.token_hex(32)
     kit = SessionKit(
         session_id=session.id, key_hex=signing_key, created_at=now, created_by=actor_id

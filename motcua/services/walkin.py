@@ -35,7 +35,8 @@ from motcua import realtime
 from motcua.errors import NotFound, ServiceNotFound, ValidationFailed
 from motcua.inputs import fits_db_int
 from motcua.services import catalog_cache
-from motcua.services.common import bump_seq, current_policy, default_site_code, transactional
+from motcua.services.common import bump_seq, current_policy, transactional
+from motcua.services.sites import install_site_code
 from motcua.services.tickets import format_code, next_number
 from motcua.timeutil import business_day, ensure_now
 
@@ -94,11 +95,12 @@ def record_walkin(
 ) -> WalkinView:
     """Log one served transaction (area, officer, optional mã hồ sơ and rating) at once."""
     now = ensure_now(now)
-    policy = current_policy()
     snap = catalog_cache.snapshot()
-    site = snap.sites.get(site_code or default_site_code())
+    code = site_code or install_site_code()
+    site = snap.sites.get(code)
     if site is None:
-        raise NotFound(site=site_code or default_site_code())
+        raise NotFound(site=code)
+    policy = current_policy(site.id)
     ref = snap.areas.get((area or "").strip().lower())
     if ref is None:
         raise ServiceNotFound(service=area)

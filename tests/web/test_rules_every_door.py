@@ -5,7 +5,8 @@ rule's code and status; with the service-layer check switched off (``monkeypatch
 service function), the same request must get through. So no surface keeps a check of its own,
 and removing the service's check fails the row. The admin pages reach no ticket rule (a
 cancel goes through REST), so the doors here are the kiosk page, REST and Socket.IO; the
-site scope (roles per site) is also met on the admin, report and live pages.
+site scope (roles per site) is also met on the admin, report and live pages, and the
+unattended screens' pages and sockets (the pairing a screen needs).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from flask.testing import FlaskClient
 from db import db
 from db.models import Site, User
 from motcua.extensions import socketio
-from motcua.services import catalog, devices, scopes, settings, staff, tickets
+from motcua.services import catalog, devices, scopes, settings, sites, staff, tickets
 from motcua.services.tickets import issue, verbs
 from tests.conftest import PASSWORD, bearer, counter_id, login
 
@@ -141,6 +142,17 @@ def page_as(path: str, username: str) -> Door:
     return door
 
 
+def screen_page(path: str) -> Door:
+    """An unattended screen's page opened by an unpaired browser."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        page = client.get(path)
+        unpaired = "Màn hình này chưa được ghép nối" in page.get_data(as_text=True)
+        return page.status_code, ("device_required" if unpaired else None)
+
+    return door
+
+
 def live_socket(username: str) -> Door:
     """The leaders' live view of site 1 over Socket.IO (/leader)."""
 
@@ -154,6 +166,20 @@ def live_socket(username: str) -> Door:
         finally:
             if sio.is_connected("/leader"):
                 sio.disconnect("/leader")
+
+    return door
+
+
+def screen_socket(namespace: str, auth: dict[str, Any]) -> Door:
+    """An unattended screen's Socket.IO connection from an unpaired browser."""
+
+    def door(app: Flask, client: FlaskClient) -> tuple[int, str | None]:
+        sio = socketio.test_client(app, namespace=namespace, auth=auth)
+        try:
+            return (200, None) if sio.is_connected(namespace) else (401, "refused")
+        finally:
+            if sio.is_connected(namespace):
+                sio.disconnect(namespace)
 
     return door
 
@@ -186,6 +212,18 @@ ROWS: list[tuple[str, str, dict[str, Any], Door, tuple[int, str], tuple[Any, str
     ("device kind", "rest", {},
      lambda app, c: rest_issue(app, c, _display_token(app)), (403, "device_forbidden"),
      (issue, "check_issuer", lambda *a, **k: None)),
+    *[
+        ("screen pairing", door_name, PAIRING, door, refusal,
+         (sites, "check_screen", lambda *a, **k: None))
+        for door_name, door, refusal in (
+            ("kiosk page", screen_page("/kiosk/"), (401, "device_required")),
+            ("display page", screen_page("/display/"), (401, "device_required")),
+            ("tablet page", screen_page("/rating/?counter=1"), (401, "device_required")),
+            ("kiosk socket", screen_socket("/kiosk", {}), (401, "refused")),
+            ("display socket", screen_socket("/display", {}), (401, "refused")),
+            ("tablet socket", screen_socket("/rating", {"counter": 1}), (401, "refused")),
+        )
+    ],
     ("fixed counter", "rest", PINNED, rest_call("canbo1"), (403, "counter_not_assigned"),
      (verbs, "assigned_counter", lambda *a, **k: None)),
     ("fixed counter", "socket connect", PINNED, socket_connect("canbo1"), (403, "refused"),

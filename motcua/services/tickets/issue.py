@@ -27,8 +27,9 @@ from motcua.errors import (
     ValidationFailed,
 )
 from motcua.services import catalog_cache, hours
-from motcua.services.common import QueuePolicy, bump_seq, current_policy, default_site_code
+from motcua.services.common import QueuePolicy, bump_seq, current_policy
 from motcua.services.settings import effective
+from motcua.services.sites import install_site_code
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import (
     TicketView,
@@ -48,6 +49,7 @@ class IssuingDevice(Protocol):
     """A paired device asking for a number (``devices.DeviceView``)."""
 
     name: str
+    site_code: str
 
     def require(self, *kinds: str) -> Any:
         """This device if it is of one of the kinds, else DeviceForbidden."""
@@ -166,17 +168,16 @@ def issue_ticket(
 
     Every door (the kiosk page, REST, a script) comes here, so every issuing rule is checked
     here: the device scope (``device``, a paired device, must be a kiosk, and it names the
-    kiosk; with REQUIRE_DEVICE_PAIRING only a paired kiosk or signed-in staff, ``actor_id``,
-    may issue) and the working hours (a retried tap of a number taken in hours still gets
-    it). ``queued_at`` (earlier than now) places the ticket where a place was held from home
-    (``appointments.check_in``); otherwise the ticket joins at ``now``. The hot path of a
-    kiosk tap: site, area and counters come from the catalog cache,
-    the tap is checked, then written with others arriving at the same moment
+    kiosk and its site; with REQUIRE_DEVICE_PAIRING only a paired kiosk or signed-in staff,
+    ``actor_id``, may issue) and the working hours (a retried tap of a number taken in hours
+    still gets it). ``queued_at`` (earlier than now) places the ticket where a place was held
+    from home (``appointments.check_in``); otherwise the ticket joins at ``now``. The hot path
+    of a kiosk tap: site, area and counters come from the catalog cache, the tap is checked,
+    then written with others arriving at the same moment
     (``IssueBatcher``). Issuing is its own unit of work: whatever the caller had open in
     the session is committed first (it must not hold the write lock while it waits).
     """
     now = ensure_now(now)
-    policy = policy or current_policy()
     kiosk = check_issuer(device, actor_id) or kiosk
     if idempotency_key is not None:
         idempotency_key = idempotency_key.strip() or None
@@ -187,9 +188,12 @@ def issue_ticket(
             field="idempotency_key",
         )
     catalog_now = catalog_cache.snapshot()
-    site = catalog_now.sites.get(site_code or default_site_code())
+    # A paired kiosk issues for the site it was bound to at pairing, whatever the page named.
+    code = (device.site_code if device is not None else None) or site_code or install_site_code()
+    site = catalog_now.sites.get(code)
     if site is None:
-        raise NotFound(site=site_code or default_site_code())
+        raise NotFound(site=code)
+    policy = policy or current_policy(site.id)
     check_hours(now, site.id, idempotency_key)
     if priority is not None and priority not in policy.priority_categories:
         raise InvalidPriority(priority=priority)

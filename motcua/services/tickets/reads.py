@@ -48,13 +48,13 @@ def counter_state(
     """
     begin_snapshot_read()
     now = ensure_now(now)
-    policy = policy or current_policy()
     conn = st.conn()
     if not fits_db_int(counter_id):  # no such row; the driver would overflow
         raise CounterNotFound(counter=str(counter_id)[:20])
     counter = conn.execute(st.COUNTER_INFO, {"cid": counter_id}).first()
     if counter is None or not counter.active:
         raise CounterNotFound(counter=counter_id)
+    policy = policy or current_policy(counter.site_id)
     check_counter_access(officer_id, counter.number, counter.site_id)
     areas = conn.execute(st.COUNTER_AREAS, {"cid": counter_id}).all()
     day = business_day(now)

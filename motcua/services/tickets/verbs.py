@@ -268,12 +268,12 @@ def counter_verb(
             **kwargs: Any,
         ) -> TicketView:
             now = ensure_now(now)
-            policy = policy or current_policy()
             if free:
                 counter = _lock_free_counter(counter_id, officer_id, now)
                 ticket: dict[str, Any] = {}
             else:
                 counter, ticket = _lock_at_counter(counter_id, officer_id, now, *statuses)
+            policy = policy or current_policy(counter.site_id)  # the counter's site's rules
             return body(Action(counter, ticket, officer_id, now, policy), *args, **kwargs)
 
         return transactional(verb)

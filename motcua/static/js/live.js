@@ -26,6 +26,10 @@
 (function (global) {
   "use strict";
 
+  // The site's address prefix ("/s/phuong-2" under a province's server, "" in a single hall):
+  // the page says it (<html data-root>); every request and the socket follow it.
+  const ROOT = global.document.documentElement.dataset.root || "";
+
   const DEFAULTS = {
     namespace: "/",
     auth: {},
@@ -62,7 +66,7 @@
   function startHeartbeat() {
     if (heartbeat || !/(?:^|; )motcua_paired=1/.test(global.document.cookie)) return;
     const beat = function () {
-      global.fetch("/device/api/heartbeat", {
+      global.fetch(ROOT + "/device/api/heartbeat", {
         method: "POST", credentials: "same-origin",
         headers: { "Content-Type": "application/json" }, body: "{}",
       }).catch(function () {});
@@ -75,6 +79,7 @@
     const opts = Object.assign({}, DEFAULTS, options);
     const socket = global.io(opts.namespace, {
       auth: opts.auth,
+      path: ROOT + "/socket.io", // the site's prefix tells the server which site this is
       // A websocket straight away: behind nginx with several server processes no sticky
       // session is needed (docs/cluster.md); long polling only where websockets fail.
       transports: ["websocket", "polling"],
@@ -185,7 +190,7 @@
     function checkSettingsVersion() {
       const mine = global.document.documentElement.dataset.settingsVersion;
       if (!mine || typeof global.fetch !== "function") return;
-      global.fetch("/settings/version", { credentials: "same-origin", cache: "no-store" })
+      global.fetch(ROOT + "/settings/version", { credentials: "same-origin", cache: "no-store" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (body) {
           if (body && body.version && body.version !== mine) settingsChanged({ keys: [] });
