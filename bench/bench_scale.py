@@ -585,13 +585,20 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         caller = Caller(cluster.base)
         holders = Holders(cluster.base)
         workers = cluster.worker_pids()
+        runs: list[tuple[str, dict[str, float], Any, float]] = []
+
+        def measure(label: str, plan: list[tuple[str, int]]) -> None:
+            """Make the calls; keep what was sent, the host's load and server CPU per call."""
+            host0, cpu0 = CpuSample.now(), cpu_seconds(workers)
+            sent = caller.calls(plan, gap_s)
+            cpu_ms = 1000 * (cpu_seconds(workers) - cpu0) / max(1, len(plan))
+            runs.append((label, sent, host0.until(CpuSample.now()), cpu_ms))
+            time.sleep(2)  # the last calls' receipts
+
         holders.open([site_display(codes[0])] * displays, record=True)
         holders.open([site_console(c, cookie) for c in counters[codes[0]]], record=False)
         settle(workers)
-        host0 = CpuSample.now()
-        sent_alone = caller.calls(alone, gap_s)
-        host_alone = host0.until(CpuSample.now())
-        time.sleep(2)  # the last calls' receipts
+        measure(f"one site alone ({displays} displays, {per} consoles)", alone)
         others = [site_display(c) for c in codes[1:] for _ in range(displays)]
         took = holders.open(others, record=True, per_process=500)
         took += holders.open(
@@ -599,14 +606,8 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         )
         quiet_after = settle(workers)
         rss = sum(rss_mb(pid) for pid in workers)
-        host0 = CpuSample.now()
-        sent_first = caller.calls(alone, gap_s)
-        host_first = host0.until(CpuSample.now())
-        time.sleep(2)
-        host0 = CpuSample.now()
-        sent_spread = caller.calls(spread, gap_s)
-        host_spread = host0.until(CpuSample.now())
-        time.sleep(2)
+        measure("every site connected, calls at the first site only", alone)
+        measure(f"every site connected, calls spread over {n} sites", spread)
         receipts, dropped = holders.close()
     where = f"{processes} process{'es' if processes > 1 else ''} ({args.async_mode})"
     print(
@@ -620,17 +621,14 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
     for why in holders.why[:3]:
         print(f"   e.g. {why}")
     p99 = {}
-    for label, sent, host in (
-        (f"one site alone ({displays} displays, {per} consoles)", sent_alone, host_alone),
-        ("every site connected, calls at the first site only", sent_first, host_first),
-        (f"every site connected, calls spread over {n} sites", sent_spread, host_spread),
-    ):
+    for label, sent, host, cpu_ms in runs:
         values, made = latencies(sent, receipts)
         p99[label] = percentile(values, 99)
         print(
             f"   call -> display, {label}: {made} calls, {len(values)} of {made * displays} "
             f"receipts, p50 {percentile(values, 50):.1f} ms, p99 {p99[label]:.1f} ms, "
-            f"max {max(values, default=float('nan')):.1f} ms   [host {host}]"
+            f"max {max(values, default=float('nan')):.1f} ms; server CPU {cpu_ms:.1f} ms "
+            f"a call   [host {host}]"
         )
     one, _, every = p99.values()
     print(
