@@ -605,6 +605,7 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
             [site_console(i, cookie) for c in codes[1:] for i in counters[c]], record=False
         )
         quiet_after = settle(workers)
+        opened_at = time.perf_counter()
         rss = sum(rss_mb(pid) for pid in workers)
         measure("every site connected, calls at the first site only", alone)
         measure(f"every site connected, calls spread over {n} sites", spread)
@@ -615,7 +616,8 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         f"{db_url.split(':')[0]}: {holders.connected} connections held ({n * displays} "
         f"displays, {n * per} consoles) in {took:.0f} s (server quiet {quiet_after:.0f} s later); "
         f"failed to open {holders.failed}; "
-        f"dropped {len(dropped)}; server RSS {rss:.0f} MB; a call every {gap_s * 1000:.0f} ms "
+        f"dropped {len(dropped)} ({sum(t >= opened_at for t in dropped)} of them after every "
+        f"site was connected); server RSS {rss:.0f} MB; a call every {gap_s * 1000:.0f} ms "
         "(REST call-next, then finish)"
     )
     for why in holders.why[:3]:

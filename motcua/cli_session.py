@@ -222,7 +222,8 @@ def open_command(
             "SQLALCHEMY_DATABASE_URI": uri,
             "SECRET_KEY": current_app.config["SECRET_KEY"],
             "PASSWORD_HASH_METHOD": current_app.config.get("PASSWORD_HASH_METHOD"),
-        }
+        },
+        instance_path=instance,
     )
     with laptop.app_context():
         upgrade(directory=laptop.extensions["migrate"].directory)
