@@ -80,6 +80,7 @@ from scale_cluster import Cluster, reset_database, rss_mb  # noqa: E402
 COUNTERS = 40
 # A busy hall's peak: 6 tickets issued and 6 called a minute (360 an hour, 20 counters).
 PEAK_PER_MIN = 6
+PING_INTERVAL_S = 5  # the server's SOCKETIO_PING_INTERVAL default (motcua/config.py)
 PER_CLIENT_PROCESS = 1250  # held connections per client process
 MIX = {"display": 0.20, "console": 0.02, "tablet": 0.02}  # the rest: phones
 
@@ -566,6 +567,13 @@ def settle(pids: list[int], quiet: float = 0.1, limit_s: float = 300.0) -> float
     return time.perf_counter() - started
 
 
+def idle_cpu(pids: list[int], seconds: float = 5.0) -> float:
+    """Share of a CPU the servers use doing nothing but hold their connections (pings)."""
+    cpu0 = cpu_seconds(pids)
+    time.sleep(seconds)
+    return (cpu_seconds(pids) - cpu0) / seconds
+
+
 def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
     """--sites sites x --site-counters counters x --site-displays displays on one server
     (or --site-processes behind nginx): call -> display p99 with one site alone, then with
@@ -598,6 +606,7 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         holders.open([site_display(codes[0])] * displays, record=True)
         holders.open([site_console(c, cookie) for c in counters[codes[0]]], record=False)
         settle(workers)
+        idle_alone = idle_cpu(workers)
         measure(f"one site alone ({displays} displays, {per} consoles)", alone)
         others = [site_display(c) for c in codes[1:] for _ in range(displays)]
         took = holders.open(others, record=True, per_process=500)
@@ -607,6 +616,7 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         quiet_after = settle(workers)
         opened_at = time.perf_counter()
         rss = sum(rss_mb(pid) for pid in workers)
+        idle_all = idle_cpu(workers)
         measure("every site connected, calls at the first site only", alone)
         measure(f"every site connected, calls spread over {n} sites", spread)
         receipts, dropped = holders.close()
@@ -622,6 +632,11 @@ def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
     )
     for why in holders.why[:3]:
         print(f"   e.g. {why}")
+    print(
+        f"   server CPU when no call is made (Engine.IO pings every "
+        f"{PING_INTERVAL_S} s): one site connected {100 * idle_alone:.1f} % of a CPU, "
+        f"every site {100 * idle_all:.1f} %"
+    )
     p99 = {}
     for label, sent, host, cpu_ms in runs:
         values, made = latencies(sent, receipts)
