@@ -19,6 +19,13 @@ nginx with deploy/nginx/motcua.conf, Redis) and real clients:
 4. **Soak** (``--soak-minutes``, 20; 0 = skip): one process holding ``--soak-connections``,
    at 10x a busy hall's peak (PEAK_PER_MIN tickets issued and called a minute): the
    worker's RSS sampled, errors and dropped connections counted.
+5. **Many sites** (``--sites``, 100; 0 = skip): one installation serving ``--sites`` sites of
+   ``--site-counters`` (10) counters, each with ``--site-displays`` (2) lobby displays bound
+   to their site and an officer's console open at every counter. Call -> display p99 first
+   with the first site alone connected, then with every site connected (calls at the first
+   site only, then spread over every site), at the same call rate; the ratio of the spread
+   figure to the first (target <= 1.5x) and the calls a display received from another site
+   (0 expected).
 
 Clients: the held connections are raw Engine.IO/Socket.IO websockets on asyncio (the
 ``websockets`` library) in a few processes of their own; consoles that call are
@@ -29,6 +36,7 @@ share (bench/hostcpu.py) is printed beside it.
     .venv/bin/python bench/bench_scale.py --connections 1000 --fanout-displays 200 --soak-minutes 2
     MOTCUA_TEST_POSTGRES_URL=postgresql+psycopg://motcua:motcua@127.0.0.1/motcua_bench \
         .venv/bin/python bench/bench_scale.py            # the figures of docs/deploy.md
+    .venv/bin/python bench/bench_scale.py --only sites --sites 100   # many sites alone
 """
 
 from __future__ import annotations
@@ -59,12 +67,20 @@ sys.path.insert(0, str(BENCH))
 import bench_realtime  # noqa: E402  (bench/, this script's folder)
 from bench_realtime import PASSWORD, InOrderClient, percentile  # noqa: E402
 from hostcpu import CpuSample  # noqa: E402
-from scale_clients import KIOSKS, SERVICES, Spec, hold_main, kiosk_main  # noqa: E402
+from scale_clients import (  # noqa: E402
+    KIOSKS,
+    SERVICES,
+    Spec,
+    hold_main,
+    kiosk_main,
+    receipt_key,
+)
 from scale_cluster import Cluster, reset_database, rss_mb  # noqa: E402
 
 COUNTERS = 40
 # A busy hall's peak: 6 tickets issued and 6 called a minute (360 an hour, 20 counters).
 PEAK_PER_MIN = 6
+PING_INTERVAL_S = 5  # the server's SOCKETIO_PING_INTERVAL default (motcua/config.py)
 PER_CLIENT_PROCESS = 1250  # held connections per client process
 MIX = {"display": 0.20, "console": 0.02, "tablet": 0.02}  # the rest: phones
 
@@ -173,17 +189,22 @@ class Holders:
         return time.perf_counter() - started
 
     def close(self) -> tuple[dict[str, list[float]], list[float]]:
-        """Stop every holder; (ticket code -> receipt times, when connections dropped)."""
+        """Stop every holder; (site/ticket code -> receipt times, when connections dropped).
+
+        ``foreign`` then counts the calls a site-bound display received from another site.
+        """
         self.stop.set()
         receipts: dict[str, list[float]] = {}
         dropped: list[float] = []
+        self.foreign = 0
         for _ in self.procs:
             try:
-                got, lost, _ = self.results.get(timeout=120)
+                got, lost, _, foreign = self.results.get(timeout=120)
             except queue.Empty:
                 print("a client process sent no results")
                 continue
             dropped += lost
+            self.foreign += foreign
             for code, at in got:
                 receipts.setdefault(code, []).append(at)
         for proc in self.procs:
@@ -283,7 +304,7 @@ class Consoles:
         self.failed = 0
 
     def call(self) -> tuple[str | None, float]:
-        """One call_next (then finish) at the next console; (ticket code, when sent)."""
+        """One call_next (then finish) at the next console; (site/ticket code, when sent)."""
         client = self.clients[self.turn % len(self.clients)]
         self.turn += 1
         sent = time.perf_counter()
@@ -300,7 +321,7 @@ class Consoles:
             self.failed += not done.get("ok")
         except Exception:  # noqa: BLE001
             self.failed += 1
-        return ack["ticket"]["code"], sent
+        return receipt_key(ack["ticket"]), sent
 
     def close(self) -> None:
         """Disconnect every console."""
@@ -410,6 +431,228 @@ def phase_held(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
         )
     if consoles.failed:
         print(f"   console verbs refused or timed out: {consoles.failed}")
+
+
+# --------------------------------------------------------------------------- many sites
+
+
+def site_code(i: int) -> str:
+    """The i-th site's code: the install's own site first, then the wards p001, p002, …"""
+    return "main" if i == 0 else f"p{i:03d}"
+
+
+def site_display(code: str) -> Spec:
+    """How a lobby display of one site connects: the one place that picks a display's site.
+
+    Today /display takes the site from its auth (``{"site": code}``, display/events.py).
+    When a site has an address of its own (a ``/s/<code>/`` prefix) or a paired display is
+    bound to its site, this is what changes.
+    """
+    return ("/display", json.dumps({"site": code}), None)
+
+
+def site_console(counter_id: int, cookie: str) -> Spec:
+    """An officer's console open at a counter (its site is the counter's)."""
+    return ("/counter", json.dumps({"counter_id": counter_id}), cookie)
+
+
+def calling_counters(counters: int) -> int:
+    """Counters that call in the sites phase: one per area (counter n serves area n)."""
+    return min(counters, len(SERVICES))
+
+
+def seed_sites(
+    db_url: str, sites: int, counters: int, alone: int, spread: int
+) -> dict[str, list[int]]:
+    """``sites`` sites of ``counters`` counters each (counter n serves area n, cycling), and
+    waiting tickets for ``alone`` calls at the first site, then ``spread`` calls spread over
+    every site; site code -> its counter ids, in number order."""
+    from db import db
+    from motcua import create_app
+    from motcua.services import catalog, tickets
+
+    reset_database(db_url)
+    bench_realtime.COUNTERS = 0
+    bench_realtime.seed(db_url, 0)  # the schema, the areas, the site main, the officer
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "bench", "WORKING_HOURS": None}
+    )
+    areas = SERVICES[: calling_counters(counters)]
+    ids: dict[str, list[int]] = {}
+    with app.app_context():
+        for i in range(sites):
+            code = site_code(i)
+            catalog.ensure_site(code, f"ĐIỂM TIẾP NHẬN {i + 1}", f"PHƯỜNG {i + 1}")
+            ids[code] = [
+                catalog.add_counter(code, n, [SERVICES[(n - 1) % len(SERVICES)]])
+                for n in range(1, counters + 1)
+            ]
+            calls = math.ceil(spread / sites) + (alone if i == 0 else 0)
+            for area in areas:
+                for _ in range(math.ceil(calls / len(areas)) + 2):
+                    tickets.issue_ticket(area, site_code=code)
+        db.session.remove()
+        db.engine.dispose()
+    return ids
+
+
+class Caller:
+    """An officer calling through the REST API (POST …/call-next, then …/finish), one HTTP
+    connection: any counter of any site, so 100 sites need no 100 consoles in this process."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+        r = self.http.post(
+            f"{base}/api/v1/auth/token",
+            json={"username": "canbo", "password": PASSWORD},
+            timeout=30,
+        )
+        r.raise_for_status()
+        self.http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        self.failed = 0
+
+    def call(self, site: str, counter_id: int) -> tuple[str | None, float]:
+        """call_next then finish at a site's counter; (site/ticket code, when call_next was
+        sent). The REST body has no site code (TicketSchema): the caller knows the site."""
+        url = f"{self.base}/api/v1/counters/{counter_id}"
+        sent = time.perf_counter()
+        try:
+            called = self.http.post(f"{url}/call-next", timeout=30)
+            if called.status_code != 200:
+                self.failed += 1
+                return None, sent
+            self.failed += self.http.post(f"{url}/finish", json={}, timeout=30).status_code != 200
+        except requests.RequestException:
+            self.failed += 1
+            return None, sent
+        return receipt_key({**called.json(), "site_code": site}), sent
+
+    def calls(self, counters: list[tuple[str, int]], gap_s: float) -> dict[str, float]:
+        """One call at each (site, counter) in turn, one every gap_s; site/code -> when sent."""
+        sent: dict[str, float] = {}
+        next_at = time.perf_counter()
+        for site, counter_id in counters:
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+            next_at += gap_s
+            key, at = self.call(site, counter_id)
+            if key:
+                sent[key] = at
+        return sent
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds these processes used so far (/proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pids: list[int], quiet: float = 0.1, limit_s: float = 300.0) -> float:
+    """Wait until the servers are quiet (under ``quiet`` of a CPU for a second): the
+    snapshots the new connections asked for are served before anything is measured."""
+    started = time.perf_counter()
+    before = cpu_seconds(pids)
+    while time.perf_counter() - started < limit_s:
+        time.sleep(1.0)
+        now = cpu_seconds(pids)
+        if now - before < quiet:
+            break
+        before = now
+    return time.perf_counter() - started
+
+
+def idle_cpu(pids: list[int], seconds: float = 5.0) -> float:
+    """Share of a CPU the servers use doing nothing but hold their connections (pings)."""
+    cpu0 = cpu_seconds(pids)
+    time.sleep(seconds)
+    return (cpu_seconds(pids) - cpu0) / seconds
+
+
+def phase_sites(args: argparse.Namespace, db_url: str, workdir: Path) -> None:
+    """--sites sites x --site-counters counters x --site-displays displays on one server
+    (or --site-processes behind nginx): call -> display p99 with one site alone, then with
+    the calls spread over every site, in the same run; their ratio (target <= 1.5x)."""
+    n, per, displays = args.sites, args.site_counters, args.site_displays
+    calls, gap_s = args.site_calls, args.site_call_gap_ms / 1000
+    codes = [site_code(i) for i in range(n)]
+    counters = seed_sites(db_url, n, per, 2 * calls, calls)
+    callers = calling_counters(per)
+    alone = [(codes[0], counters[codes[0]][k % callers]) for k in range(calls)]
+    spread = [(codes[k % n], counters[codes[k % n]][(k // n) % callers]) for k in range(calls)]
+    processes = args.site_processes
+    with Cluster(
+        workdir, db_url, processes=processes, nginx=processes > 1, async_mode=args.async_mode
+    ) as cluster:
+        cookie = login_cookie(cluster.base)
+        caller = Caller(cluster.base)
+        holders = Holders(cluster.base)
+        workers = cluster.worker_pids()
+        runs: list[tuple[str, dict[str, float], Any, float]] = []
+
+        def measure(label: str, plan: list[tuple[str, int]]) -> None:
+            """Make the calls; keep what was sent, the host's load and server CPU per call."""
+            host0, cpu0 = CpuSample.now(), cpu_seconds(workers)
+            sent = caller.calls(plan, gap_s)
+            cpu_ms = 1000 * (cpu_seconds(workers) - cpu0) / max(1, len(plan))
+            runs.append((label, sent, host0.until(CpuSample.now()), cpu_ms))
+            time.sleep(2)  # the last calls' receipts
+
+        holders.open([site_display(codes[0])] * displays, record=True)
+        holders.open([site_console(c, cookie) for c in counters[codes[0]]], record=False)
+        settle(workers)
+        idle_alone = idle_cpu(workers)
+        measure(f"one site alone ({displays} displays, {per} consoles)", alone)
+        others = [site_display(c) for c in codes[1:] for _ in range(displays)]
+        took = holders.open(others, record=True, per_process=500)
+        took += holders.open(
+            [site_console(i, cookie) for c in codes[1:] for i in counters[c]], record=False
+        )
+        quiet_after = settle(workers)
+        opened_at = time.perf_counter()
+        rss = sum(rss_mb(pid) for pid in workers)
+        idle_all = idle_cpu(workers)
+        measure("every site connected, calls at the first site only", alone)
+        measure(f"every site connected, calls spread over {n} sites", spread)
+        receipts, dropped = holders.close()
+    where = f"{processes} process{'es' if processes > 1 else ''} ({args.async_mode})"
+    print(
+        f"\n== {n} sites x {per} counters x {displays} displays on {where}, "
+        f"{db_url.split(':')[0]}: {holders.connected} connections held ({n * displays} "
+        f"displays, {n * per} consoles) in {took:.0f} s (server quiet {quiet_after:.0f} s later); "
+        f"failed to open {holders.failed}; "
+        f"dropped {len(dropped)} ({sum(t >= opened_at for t in dropped)} of them after every "
+        f"site was connected); server RSS {rss:.0f} MB; a call every {gap_s * 1000:.0f} ms "
+        "(REST call-next, then finish)"
+    )
+    for why in holders.why[:3]:
+        print(f"   e.g. {why}")
+    print(
+        f"   server CPU when no call is made (Engine.IO pings every "
+        f"{PING_INTERVAL_S} s): one site connected {100 * idle_alone:.1f} % of a CPU, "
+        f"every site {100 * idle_all:.1f} %"
+    )
+    p99 = {}
+    for label, sent, host, cpu_ms in runs:
+        values, made = latencies(sent, receipts)
+        p99[label] = percentile(values, 99)
+        print(
+            f"   call -> display, {label}: {made} calls, {len(values)} of {made * displays} "
+            f"receipts, p50 {percentile(values, 50):.1f} ms, p99 {p99[label]:.1f} ms, "
+            f"max {max(values, default=float('nan')):.1f} ms; server CPU {cpu_ms:.1f} ms "
+            f"a call   [host {host}]"
+        )
+    one, _, every = p99.values()
+    print(
+        f"   p99 ratio, {n} sites / one site: {every / one:.2f}x (target <= 1.5x); calls "
+        f"shown on another site's display: {holders.foreign}; calls refused or failed: "
+        f"{caller.failed}"
+    )
 
 
 def phase_throughput(args: argparse.Namespace, workdir: Path) -> None:
@@ -525,6 +768,22 @@ def main() -> None:
     parser.add_argument("--soak-minutes", type=float, default=20.0)
     parser.add_argument("--soak-connections", type=int, default=2000)
     parser.add_argument("--soak-sample-s", type=float, default=30.0)
+    parser.add_argument("--sites", type=int, default=100, help="sites phase: how many sites")
+    parser.add_argument("--site-counters", type=int, default=10, help="counters per site")
+    parser.add_argument("--site-displays", type=int, default=2, help="displays per site")
+    parser.add_argument("--site-calls", type=int, default=300, help="calls per measurement")
+    parser.add_argument(
+        "--site-call-gap-ms",
+        type=float,
+        default=100.0,
+        help="between calls (100 ms: 100 sites at a busy hall's 6 calls a minute each)",
+    )
+    parser.add_argument(
+        "--site-processes",
+        type=int,
+        default=1,
+        help="server processes of the sites phase (more than 1: nginx, Redis, PostgreSQL)",
+    )
     parser.add_argument(
         "--db",
         choices=("sqlite", "postgresql"),
@@ -538,12 +797,15 @@ def main() -> None:
         help="gevent: the production entry point, motcua:create_server() under gunicorn -k gevent",
     )
     parser.add_argument(
-        "--only", choices=("held", "throughput", "soak"), action="append", help="repeatable"
+        "--only",
+        choices=("held", "throughput", "soak", "sites"),
+        action="append",
+        help="repeatable",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     faulthandler.register(signal.SIGUSR1)  # kill -USR1 <pid>: where is it waiting?
-    phases = args.only or ["held", "throughput", "soak"]
+    phases = args.only or ["held", "throughput", "soak", "sites"]
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work shares it)")
     with tempfile.TemporaryDirectory(prefix="motcua-scale-") as tmp:
@@ -560,6 +822,10 @@ def main() -> None:
             phase_throughput(args, workdir)
         if "soak" in phases and args.soak_minutes > 0:
             phase_soak(args, db_url, workdir)
+        if "sites" in phases and args.sites > 0:
+            if args.site_processes > 1 and db_url.startswith("sqlite"):
+                raise SystemExit("--site-processes > 1 needs --db postgresql")
+            phase_sites(args, db_url, workdir)
 
 
 if __name__ == "__main__":

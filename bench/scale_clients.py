@@ -19,6 +19,11 @@ SERVICES = ("A", "B", "C", "D", "E", "F", "G", "H")
 Spec = tuple[str, str, str | None]  # namespace, auth (JSON), cookie
 
 
+def receipt_key(ticket: dict[str, Any]) -> str:
+    """A call's key across sites: every site numbers from A001, so the site code comes first."""
+    return f"{ticket.get('site_code')}/{ticket['code']}"
+
+
 async def _hold_one(
     url: str, spec: Spec, record: bool, sem: asyncio.Semaphore, state: dict[str, Any]
 ) -> None:
@@ -54,14 +59,17 @@ async def _hold_one(
             return
     state["connected"] += 1
     called = f'42{namespace},["ticket_called",'
+    own_site = json.loads(auth).get("site")  # a display bound to a site (phase_sites)
     try:
         async for msg in ws:
             if msg == "2":
                 await ws.send("3")
             elif record and isinstance(msg, str) and msg.startswith(called):
                 at = time.perf_counter()
-                payload = json.loads(msg[len(namespace) + 3 :])[1]
-                state["receipts"].append((payload["ticket"]["code"], at))
+                ticket = json.loads(msg[len(namespace) + 3 :])[1]["ticket"]
+                state["receipts"].append((receipt_key(ticket), at))
+                if own_site is not None and ticket.get("site_code") != own_site:
+                    state["foreign"] += 1
     except Exception:  # noqa: BLE001  (a closed link: counted below)
         pass
     if not state["stopping"]:
@@ -78,6 +86,7 @@ async def _hold_all(
         "dropped": [],
         "why": [],
         "receipts": [],
+        "foreign": 0,
         "stopping": False,
     }
     sem = asyncio.Semaphore(64)  # connections being opened at once, per client process
@@ -89,7 +98,7 @@ async def _hold_all(
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, stop.wait)
     state["stopping"] = True
-    results.put((state["receipts"], state["dropped"], state["connected"]))
+    results.put((state["receipts"], state["dropped"], state["connected"], state["foreign"]))
     for task in tasks:
         task.cancel()
 

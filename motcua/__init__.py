@@ -14,17 +14,30 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "db" / "migrations")
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Application factory (flaskr): defaults, instance config.py, then FLASK_* env vars."""
+def create_app(
+    test_config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None
+) -> Flask:
+    """Application factory (flaskr): defaults, instance config.py, then FLASK_* env vars.
+
+    The instance folder (config.py, the SQLite file, the secret key, backups, photos, print
+    previews) is ``instance_path``, else ``MOTCUA_INSTANCE`` (not for a test config), else
+    Flask's default beside the package.
+    """
     from flask import Flask
     from flask_babel import Babel
 
     from db import configure_engine_events, db
-    from motcua.config import DEFAULTS, resolve_secret_key
+    from motcua.config import DEFAULTS, instance_folder, resolve_secret_key
     from motcua.errors import register_error_handlers
     from motcua.extensions import login_manager, migrate, socketio
 
-    app = Flask(__name__, instance_relative_config=True)
+    if instance_path is not None or test_config is None:
+        instance_path = instance_folder(instance_path)
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path) if instance_path else None,
+        instance_relative_config=True,
+    )
     app.config.from_mapping(DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -108,7 +121,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def create_server(test_config: dict[str, Any] | None = None) -> Flask:
+def create_server(
+    test_config: dict[str, Any] | None = None, *, instance_path: str | Path | None = None
+) -> Flask:
     """The app of a served process: create_app, then this process's share of the cluster work.
 
     What gunicorn runs (``gunicorn -k gevent -w 1 'motcua:create_server()'``) and what
@@ -118,7 +133,7 @@ def create_server(test_config: dict[str, Any] | None = None) -> Flask:
     """
     from motcua.server import start_process_tasks
 
-    app = create_app(test_config)
+    app = create_app(test_config, instance_path=instance_path)
     start_process_tasks(app)
     return app
 

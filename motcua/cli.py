@@ -8,18 +8,44 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 
 log = logging.getLogger(__name__)
+
+INSTANCE_KEY = "motcua_instance"
+
+
+def _chosen_instance() -> str | None:
+    """The ``--instance`` folder given to this command line (None: MOTCUA_INSTANCE or default)."""
+    ctx = click.get_current_context(silent=True)
+    info = ctx.find_object(ScriptInfo) if ctx is not None else None
+    return info.data.get(INSTANCE_KEY) if info is not None else None
 
 
 def _create_app(*_: Any) -> Flask:
     from motcua import create_app
 
-    return create_app()
+    return create_app(instance_path=_chosen_instance())
+
+
+def _remember_instance(ctx: click.Context, _: click.Parameter, value: str | None) -> None:
+    # Eager and kept on the ScriptInfo: FlaskGroup builds the app while it looks up the
+    # subcommand, before the group's own callback runs.
+    if value:
+        ctx.ensure_object(ScriptInfo).data[INSTANCE_KEY] = value
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, load_dotenv=False)
+@click.option(
+    "--instance",
+    type=click.Path(file_okay=False, path_type=str),
+    callback=_remember_instance,
+    expose_value=False,
+    is_eager=True,
+    help="Thư mục dữ liệu của máy (cấu hình, cơ sở dữ liệu SQLite, khóa bí mật, bản sao lưu, "
+    "ảnh, bản in). Mặc định: biến môi trường MOTCUA_INSTANCE, hoặc thư mục instance cạnh "
+    "phần mềm.",
+)
 def main() -> None:
     """motcua: queue tickets, calls and ratings for a one-stop hall."""
 
@@ -105,7 +131,7 @@ def serve_command(host: str, port: int) -> None:
                 self.close_connection = True
 
     # Built after the patching, so that every lock the app makes is cooperative.
-    app = create_server()
+    app = create_server(instance_path=_chosen_instance())
     click.echo(f"motcua đang chạy tại http://{host}:{port}/  (Ctrl+C để dừng)")
     # The WSGI server Flask-SocketIO's run() uses in gevent mode (websockets through
     # simple-websocket), without run()'s refusal to start inside a `flask` CLI command.

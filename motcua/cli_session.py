@@ -169,9 +169,30 @@ def _write_config(path: Path, values: dict[str, Any], force: bool) -> None:
 )
 @click.option("--no-config", is_flag=True, help="Không ghi tệp cấu hình; chỉ in ra")
 @click.option("--force", is_flag=True, help="Ghi đè tệp cấu hình đã có")
+@click.option(
+    "--public-url",
+    default=None,
+    help="Địa chỉ của máy này trong mạng, in trong mã QR của phiếu "
+    "(ví dụ http://192.168.1.20:5000). Mặc định: tìm theo địa chỉ mạng của máy và hỏi lại.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=5000,
+    show_default=True,
+    help="Cổng mà `motcua serve` sẽ chạy (dùng cho địa chỉ tìm được)",
+)
+@click.option("--yes", "-y", is_flag=True, help="Dùng địa chỉ tìm được, không hỏi lại")
 @with_appcontext
 def open_command(
-    kit: Path, database: Path | None, config_path: Path | None, no_config: bool, force: bool
+    kit: Path,
+    database: Path | None,
+    config_path: Path | None,
+    no_config: bool,
+    force: bool,
+    public_url: str | None,
+    port: int,
+    yes: bool,
 ) -> None:
     """On the laptop: install the kit into a fresh SQLite database and configure this machine."""
     from flask_migrate import upgrade
@@ -194,18 +215,20 @@ def open_command(
                 f"{config_path} đã có cấu hình khác. Chạy lại với --force để thay thế, "
                 "hoặc --config để ghi vào tệp khác."
             )
+    address = _laptop_address(public_url, port, yes)
     uri = f"sqlite:///{database}"
     laptop = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": uri,
             "SECRET_KEY": current_app.config["SECRET_KEY"],
             "PASSWORD_HASH_METHOD": current_app.config.get("PASSWORD_HASH_METHOD"),
-        }
+        },
+        instance_path=instance,
     )
     with laptop.app_context():
         upgrade(directory=laptop.extensions["migrate"].directory)
         try:
-            values = sessions.install_kit(data)
+            values = sessions.install_kit(data, public_base_url=address)
         except DomainError as exc:
             raise _fail(exc) from exc
         finally:
@@ -221,12 +244,46 @@ def open_command(
     info = payload["session"]
     click.echo(f"Đã cài đặt phiên {code} ({info['place']}, ngày {info['date']}) vào {database}.")
     click.echo(f"  Cán bộ đăng nhập được: {', '.join(o['username'] for o in payload['officers'])}")
+    click.echo(f"  Mã QR trên phiếu trỏ về máy này: {address}")
     if no_config:
         for key, value in values.items():
             click.echo(f"{key} = {value!r}")
         return
     _write_config(config_path, values, force=True)
     click.echo(f"Đã ghi cấu hình máy vào {config_path}. Chạy: motcua serve")
+
+
+def _laptop_address(public_url: str | None, port: int, yes: bool) -> str:
+    """The laptop's own PUBLIC_BASE_URL: given, or found from its LAN address and confirmed."""
+    from motcua.services import lan
+
+    if public_url:
+        try:
+            return lan.clean_base_url(public_url)
+        except DomainError as exc:
+            raise _fail(exc) from exc
+    host = lan.lan_address()
+    found = lan.base_url(host, port) if host else None
+    if yes:
+        if found is None:
+            raise click.ClickException(
+                "Không tìm thấy địa chỉ mạng của máy này. Hãy kết nối mạng của điểm tiếp nhận "
+                "hoặc ghi rõ địa chỉ bằng --public-url http://<địa chỉ>:<cổng>."
+            )
+        return found
+    if found:
+        click.echo(
+            f"Điện thoại của công dân sẽ mở phiếu qua địa chỉ {found} (địa chỉ của máy này "
+            "trong mạng hiện tại). Nhấn Enter để dùng, hoặc gõ địa chỉ khác."
+        )
+    else:
+        click.echo("Không tìm thấy địa chỉ mạng của máy này: hãy gõ địa chỉ mà điện thoại mở được.")
+    while True:
+        typed = click.prompt("Địa chỉ in trong mã QR", default=found)
+        try:
+            return lan.clean_base_url(typed)
+        except DomainError as exc:
+            click.echo(str(exc.message))
 
 
 @session_group.command("walkin")

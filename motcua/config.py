@@ -13,6 +13,8 @@ from typing import Any
 KNOWN_SECRET_KEYS = frozenset({"dev-insecure-change-me"})
 #: The key generated for an instance that configures none (mode 0600).
 SECRET_KEY_FILE = "secret_key"
+#: The environment variable that chooses the instance folder (``motcua --instance`` beats it).
+INSTANCE_ENV = "MOTCUA_INSTANCE"
 
 DEFAULTS: dict[str, Any] = {
     # Flask / security. None: the instance's own generated key (<instance>/secret_key).
@@ -167,6 +169,18 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_URL_PREFIX": "/api/v1",
     "OPENAPI_JSON_PATH": "openapi.json",
 }
+
+
+def instance_folder(explicit: str | os.PathLike[str] | None = None) -> str | None:
+    """The instance folder chosen for this process: the given path, else ``MOTCUA_INSTANCE``.
+
+    Absolute (Flask requires it; a relative path is taken from the current directory).
+    None: Flask's default, the ``instance`` folder beside the package.
+    """
+    chosen = explicit or os.environ.get(INSTANCE_ENV) or None
+    if chosen is None:
+        return None
+    return str(Path(chosen).expanduser().resolve())
 
 
 def instance_secret_key(instance_path: str | Path) -> str:

@@ -11,11 +11,27 @@ import sys
 
 def main() -> None:
     """Patch for gevent when the command is ``serve``, then run the click group."""
-    command = next((arg for arg in sys.argv[1:] if not arg.startswith("-")), "")
-    if command == "serve":
+    if command_name(sys.argv[1:]) == "serve":
         from gevent import monkey
 
         monkey.patch_all()
     from motcua.cli import main as cli
 
     cli()
+
+
+# The group's options that take a value (motcua/cli.py and Flask's FlaskGroup).
+_VALUE_OPTIONS = frozenset({"--instance", "--app", "-A", "--env-file", "-e"})
+
+
+def command_name(args: list[str]) -> str:
+    """The subcommand of a ``motcua`` command line: its first word that is no option's value."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _VALUE_OPTIONS:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return ""

@@ -118,10 +118,15 @@ def test_no_module_shadows_the_standard_library_queue() -> None:
 
 
 def test_only_config_reads_the_environment() -> None:
-    """Settings come from create_app (defaults, instance config, FLASK_* variables)."""
+    """Settings come from create_app (defaults, instance config, FLASK_* variables).
+
+    motcua/config.py alone also reads MOTCUA_INSTANCE: the folder the instance config is in.
+    """
     offenders = []
     for package in PROJECT:
         for path in modules(package):
+            if path == ROOT / "motcua" / "config.py":
+                continue
             text = path.read_text(encoding="utf-8")
             if "os.environ" in text or "getenv(" in text:
                 offenders.append(str(path.relative_to(ROOT)))

@@ -98,8 +98,10 @@ KIT_SETTINGS = (
     "ANNOUNCE_LINH",
     "ANNOUNCE_THOUSAND",
     "ANNOUNCE_LETTER_NAMES",
-    "PUBLIC_BASE_URL",
 )
+# Never the laptop's: it is the machine's own address (``motcua session open`` asks for it).
+# Kits made before this rule carried the hall's; the laptop drops it.
+MACHINE_SETTINGS = ("PUBLIC_BASE_URL",)
 SPAN_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)-([01]?\d|2[0-3]):([0-5]\d)$")
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 
@@ -699,8 +701,13 @@ def _install_site(row: dict[str, Any]) -> Site:
 
 
 @transactional
-def install_kit(data: bytes, *, now: dt.datetime | None = None) -> dict[str, Any]:
-    """Install a kit into this (fresh, migrated) database; return the laptop's settings."""
+def install_kit(
+    data: bytes, *, public_base_url: str | None = None, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Install a kit into this (fresh, migrated) database; return the laptop's settings.
+
+    ``public_base_url`` is the laptop's own address (the QR on its tickets points there).
+    """
     now = ensure_now(now)
     payload = read_kit(data)
     try:
@@ -761,16 +768,22 @@ def install_kit(data: bytes, *, now: dt.datetime | None = None) -> dict[str, Any
     except (KeyError, TypeError, ValueError) as exc:
         db.session.rollback()
         raise KitRefused() from exc
-    config = laptop_config(payload)
+    config = laptop_config(payload, public_base_url=public_base_url)
     db.session.commit()
     catalog_cache.invalidate()
     log.info("kit %s installed for session %s", payload["kit"], info["code"])
     return config
 
 
-def laptop_config(payload: dict[str, Any]) -> dict[str, Any]:
+def laptop_config(payload: dict[str, Any], *, public_base_url: str | None = None) -> dict[str, Any]:
     """The configuration the laptop runs with for the session (written to its config.py)."""
-    settings = {k: v for k, v in (payload.get("settings") or {}).items() if v is not None}
+    settings = {
+        k: v
+        for k, v in (payload.get("settings") or {}).items()
+        if v is not None and k not in MACHINE_SETTINGS
+    }
+    if public_base_url:
+        settings["PUBLIC_BASE_URL"] = public_base_url
     return {
         **settings,
         "SITE_CODE": payload["site"]["code"],

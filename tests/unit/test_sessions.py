@@ -134,6 +134,7 @@ def test_kit_holds_what_the_laptop_needs_and_the_hall_keeps_the_key(app: Flask) 
     assert payload["settings"]["RATING_QUESTION"].startswith("Ông/Bà đánh giá")
     assert payload["settings"]["RATING_SCALE"]
     assert [c["number"] for c in payload["counters"]] == [1, 2]
+    assert "PUBLIC_BASE_URL" not in payload["settings"]  # the hall's address is not the laptop's
     with app.app_context():
         kit = db.session.scalar(sa.select(SessionKit))
         assert kit is not None and kit.uuid == payload["kit"]
@@ -516,7 +517,7 @@ def test_commands_plan_kit_open_records_import(app: Flask, tmp_path: Path) -> No
     db_path, config_path = tmp_path / "phien.sqlite3", tmp_path / "laptop" / "config.py"
     opened = runner.invoke(
         args=["session", "open", str(kit_path), "--database", str(db_path),
-              "--config", str(config_path)]
+              "--config", str(config_path), "--public-url", "http://192.168.1.20:5000/"]
     )  # fmt: skip
     assert opened.exit_code == 0, opened.output
     config: dict = {}
@@ -524,6 +525,7 @@ def test_commands_plan_kit_open_records_import(app: Flask, tmp_path: Path) -> No
     assert config["SITE_CODE"] == "dtn-20261128"
     assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{db_path.resolve()}"
     assert config["PRINTER"]["width_px"] == 384
+    assert config["PUBLIC_BASE_URL"] == "http://192.168.1.20:5000"  # the laptop's, not the hall's
     from motcua import create_app
 
     laptop = create_app(
@@ -550,7 +552,7 @@ def test_commands_plan_kit_open_records_import(app: Flask, tmp_path: Path) -> No
         close_app(laptop)
     refused_open = runner.invoke(
         args=["session", "open", str(kit_path), "--database", str(db_path), "--config",
-              str(tmp_path / "other.py")]
+              str(tmp_path / "other.py"), "--yes", "--public-url", "http://192.168.1.20:5000"]
     )  # fmt: skip
     assert refused_open.exit_code != 0 and "đã có dữ liệu" in refused_open.output
     imported = runner.invoke(args=["session", "import", str(bundle_path)])
