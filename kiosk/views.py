@@ -29,14 +29,14 @@ def _kiosk_name() -> str | None:
 @bp.route("/kiosk/")
 def kiosk_page() -> Any:
     """The touchscreen start page: areas, waiting counts, the priority path."""
-    state = kiosk_service.kiosk_home(kiosk=_kiosk_name())
-    return render_template("kiosk/kiosk.html", state=state)
+    state = screens.kiosk_home(_kiosk_name())
+    return render_template("kiosk/kiosk.html", state=state, texts=screens.kiosk_texts())
 
 
 @bp.route("/kiosk/api/state")
 def kiosk_state() -> Any:
     """The start screen's data, for live refresh and the polling fallback."""
-    return kiosk_service.kiosk_home(kiosk=_kiosk_name())
+    return screens.kiosk_home(_kiosk_name())
 
 
 @bp.route("/kiosk/api/tickets", methods=["POST"])
@@ -90,4 +90,4 @@ def ticket_page(token: str) -> Any:
         ticket = screens.public_ticket(token)
     except TicketNotFound as exc:
         return render_template("kiosk/status_missing.html", message=str(exc.message)), 404
-    return render_template("kiosk/status.html", ticket=ticket)
+    return render_template("kiosk/status.html", ticket=ticket, texts=screens.status_texts())

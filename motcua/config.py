@@ -9,6 +9,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+
+def N_(text: str) -> str:
+    """Mark a default for the catalogue: shown translated while it is left as shipped
+    (motcua.i18n.data_text)."""
+    return text
+
+
 #: Keys published with motcua (the demo's old default): refused in every mode.
 KNOWN_SECRET_KEYS = frozenset({"dev-insecure-change-me"})
 #: The key generated for an instance that configures none (mode 0600).
@@ -31,10 +38,10 @@ DEFAULTS: dict[str, Any] = {
     "PRIORITY_POLICY": "strict",  # strict | interleave | manual
     "PRIORITY_EVERY_N": 3,  # interleave: one priority ticket after N normal ones
     "PRIORITY_CATEGORIES": {
-        "elderly": "Người cao tuổi",
-        "disabled": "Người khuyết tật",
-        "pregnant": "Phụ nữ mang thai / bế con nhỏ",
-        "merit": "Người có công với cách mạng, thương binh",
+        "elderly": N_("Người cao tuổi"),
+        "disabled": N_("Người khuyết tật"),
+        "pregnant": N_("Phụ nữ mang thai / bế con nhỏ"),
+        "merit": N_("Người có công với cách mạng, thương binh"),
     },
     "NOSHOW_REQUEUE": True,  # back of the queue after a miss
     "NOSHOW_MAX_MISSES": 2,  # ticket ends as no-show after this many misses
@@ -91,7 +98,7 @@ DEFAULTS: dict[str, Any] = {
     # Kiosk printers by kiosk name (/kiosk/?kiosk=NAME), each like PRINTER; others use PRINTER.
     # A file printer without a path writes to <instance>/prints; backend "none" = no printer.
     "PRINTERS": {},
-    "TICKET_FOOTER": "Cảm ơn Quý khách!",
+    "TICKET_FOOTER": N_("Cảm ơn Quý khách!"),
     # Kiosk: reprint from the kiosk within this many seconds of issue, at most this often.
     "KIOSK_REPRINT_WINDOW_S": 120,
     "KIOSK_REPRINT_MAX": 2,
