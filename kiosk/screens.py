@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import get_translations
 
 from motcua import i18n
 from motcua.errors import NotFound
@@ -100,7 +100,9 @@ def kiosk_texts() -> dict[str, Any]:
         "no_wait": _("Không phải chờ"),
         "ahead": ngettext_forms("Trước Ông/Bà còn %(num)s người", "Trước Ông/Bà còn %(num)s người"),
         "ahead_none": _("Ông/Bà là người tiếp theo"),
-        "ahead_eta": ngettext_forms("dự kiến chờ khoảng %(num)s phút", "dự kiến chờ khoảng %(num)s phút"),
+        "ahead_eta": ngettext_forms(
+            "dự kiến chờ khoảng %(num)s phút", "dự kiến chờ khoảng %(num)s phút"
+        ),
         "counters": _("Quầy phục vụ: {list}"),
         "area": _("Lĩnh vực: {name}"),
         "priority": _("Ưu tiên: {label}"),

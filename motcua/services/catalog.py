@@ -47,7 +47,12 @@ DEFAULT_AREAS: list[dict[str, Any]] = [
         "name": N_("Văn hóa – Xã hội"),
         "description": "Chính sách, người có công, bảo trợ xã hội, trẻ em, BHYT",
     },
-    {"code": "nongnghiep", "prefix": "F", "name": N_("Nông nghiệp – Môi trường"), "description": ""},
+    {
+        "code": "nongnghiep",
+        "prefix": "F",
+        "name": N_("Nông nghiệp – Môi trường"),
+        "description": "",
+    },
     {
         "code": "noivu",
         "prefix": "G",
