@@ -107,7 +107,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKING_HOURS": {"mon-fri": ["07:30-11:30", "13:30-17:00"], "sat": ["07:30-11:30"]},
     # Rating (đánh giá mức độ hài lòng). Labels best first; a level's score is its rank
     # from the bottom (3 levels: Rất hài lòng = 3, Hài lòng = 2, Không hài lòng = 1).
-    "RATING_QUESTION": (
+    "RATING_QUESTION": N_(
         "Ông/Bà đánh giá như thế nào về thái độ công chức khi hướng dẫn và tiếp nhận "
         "giải quyết hồ sơ?"
     ),
@@ -121,15 +121,15 @@ DEFAULTS: dict[str, Any] = {
     # Rating tablet (read through motcua.services.settings; the admin page edits them).
     # Best first; "level" is the score stored with a rating (1 = the worst answer).
     "RATING_SCALE": [
-        {"level": 3, "label": "Rất hài lòng"},
-        {"level": 2, "label": "Hài lòng"},
-        {"level": 1, "label": "Không hài lòng"},
+        {"level": 3, "label": N_("Rất hài lòng")},
+        {"level": 2, "label": N_("Hài lòng")},
+        {"level": 1, "label": N_("Không hài lòng")},
     ],
     "RATING_REASONS": [
-        "Chờ lâu",
-        "Thái độ chưa tốt",
-        "Hướng dẫn chưa rõ",
-        "Phải đi lại nhiều lần",
+        N_("Chờ lâu"),
+        N_("Thái độ chưa tốt"),
+        N_("Hướng dẫn chưa rõ"),
+        N_("Phải đi lại nhiều lần"),
     ],
     # Printed on the ticket above the unit name; "" = the site's own name.
     "TICKET_HALL_NAME": "",

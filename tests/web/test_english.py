@@ -13,10 +13,10 @@ from PIL import Image, ImageChops, ImageFont
 
 from motcua import timeutil
 from motcua.extensions import socketio
-from motcua.services import print_jobs
+from motcua.services import print_jobs, tickets
 from printer.fonts import load_font
 from printer.raster import render_line
-from tests.conftest import T0, login
+from tests.conftest import T0, counter_id, login
 from tests.support.escpos_decode import decode
 
 zxingcpp = pytest.importorskip("zxingcpp")
@@ -72,7 +72,7 @@ def test_kiosk_is_vietnamese_by_default_and_english_after_the_button(client: Fla
     en = html(client, "/kiosk/?kiosk=sanh-1&lang=en")
     assert '<html lang="en"' in en and "Please choose the service you need" in en
     assert 'lang="vi">Tiếng Việt</button>' in en
-    assert "Justice\u00a0– Civil\u00a0status" in en and "Tư\u00a0pháp" not in en
+    assert ">Justice – Civil status<" in en and "Tư\u00a0pháp" not in en
     assert "Which priority group are you in?" in en and "Older person" in en
     assert '"ahead": {"one": "{n} person ahead of you", "other": "{n} people ahead of you"}' in en
     assert 'data-state-url="/kiosk/api/state?kiosk=sanh-1&amp;lang=en"' in en
@@ -189,3 +189,29 @@ def test_staff_screens_stay_vietnamese(client: FlaskClient) -> None:
     login(client)
     page = html(client, "/counter/?lang=en", **{"Accept-Language": "en"})
     assert '<html lang="vi"' in page
+
+
+def test_phone_rating_in_english_records_the_halls_reason(app: Flask, client: FlaskClient) -> None:
+    """The rating slot in English: the default question, levels and reasons read in English;
+    a reason is sent back as its Vietnamese value (what the service checks and reports show)."""
+    token = tap(client).json["ticket"]["token"]
+    with app.app_context():
+        cid = counter_id(app, 1)
+        tickets.call_next(cid)
+        tickets.finish(cid)
+    state = client.get(f"/rating/t/{token}?lang=en").json
+    scale = state["scale"]
+    assert state["state"] == "open" and scale["question"].startswith("How would you rate")
+    assert [lv["label"] for lv in scale["levels"]] == [
+        "Very satisfied",
+        "Satisfied",
+        "Not satisfied",
+    ]
+    assert scale["reason_labels"][0] == "Long wait" and scale["reasons"][0] == "Chờ lâu"
+    r = client.post(f"/rating/t/{token}?lang=en", json={"level": 1, "reasons": ["Chờ lâu"]})
+    assert r.status_code == 201 and r.json["rating"]["reasons"] == ["Chờ lâu"]
+    rated = client.get(f"/rating/t/{token}?lang=en").json
+    assert rated["rated"]["label"] == "Not satisfied" and rated["texts"]["thanks"].startswith(
+        "Thank"
+    )
+    assert client.get(f"/rating/t/{token}").json["rated"]["label"] == "Không hài lòng"
