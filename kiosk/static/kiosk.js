@@ -46,6 +46,8 @@
       $(s).hidden = s !== id;
     });
     root.dataset.screen = id;
+    // The language is chosen before a number is taken: its ticket is printed in it.
+    $("k-lang").hidden = id === "screen-ticket";
     // A citizen is using the kiosk: a settings reload (live.js) waits until it is back home.
     document.documentElement.dataset.liveBusy =
       id === "screen-home" || id === "screen-message" ? "" : "1";
@@ -395,7 +397,7 @@
     } else if (action === "done") {
       endInteraction();
     } else if (action === "lang") {
-      switchLanguage(btn.dataset.lang);
+      if (!busy) switchLanguage(btn.dataset.lang);
     } else if (action === "retry") {
       if (pending) send();
       else refreshState().then(() => state.open && goHome());

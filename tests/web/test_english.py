@@ -75,6 +75,7 @@ def test_kiosk_is_vietnamese_by_default_and_english_after_the_button(client: Fla
     assert ">Justice – Civil status<" in en and "Tư\u00a0pháp" not in en
     assert "Which priority group are you in?" in en and "Older person" in en
     assert '"ahead": {"one": "{n} person ahead of you", "other": "{n} people ahead of you"}' in en
+    assert '"paper_out": "The printer is out of paper"' in en  # a failed print's reason
     assert 'data-state-url="/kiosk/api/state?kiosk=sanh-1&amp;lang=en"' in en
     assert 'data-page-url="/kiosk/?kiosk=sanh-1"' in en  # the idle reset's way home
     state = client.get("/kiosk/api/state?kiosk=sanh-1&lang=en").json
