@@ -35,15 +35,15 @@ def kiosk_page() -> Any:
         check_screen(KIOSK)
     except (DeviceNotPaired, DeviceForbidden) as exc:
         return unpaired_page(KIOSK, exc)
-    state = kiosk_service.kiosk_home(kiosk=_kiosk_name(), site_code=request_site_code())
-    return render_template("kiosk/kiosk.html", state=state)
+    state = screens.kiosk_home(_kiosk_name(), site_code=request_site_code())
+    return render_template("kiosk/kiosk.html", state=state, texts=screens.kiosk_texts())
 
 
 @bp.route("/kiosk/api/state")
 def kiosk_state() -> Any:
     """The start screen's data, for live refresh and the polling fallback."""
     check_screen(KIOSK)
-    return kiosk_service.kiosk_home(kiosk=_kiosk_name(), site_code=request_site_code())
+    return screens.kiosk_home(_kiosk_name(), site_code=request_site_code())
 
 
 @bp.route("/kiosk/api/tickets", methods=["POST"])
@@ -108,4 +108,4 @@ def ticket_page(token: str) -> Any:
         ticket = screens.public_ticket(token)
     except TicketNotFound as exc:
         return render_template("kiosk/status_missing.html", message=str(exc.message)), 404
-    return render_template("kiosk/status.html", ticket=ticket)
+    return render_template("kiosk/status.html", ticket=ticket, texts=screens.status_texts())

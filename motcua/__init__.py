@@ -72,7 +72,10 @@ def create_app(
         configure_engine_events(db.engine)
         _refuse_sqlite_with_a_message_queue(app, db.engine.dialect.name)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    Babel(app)
+    from motcua import i18n
+
+    Babel(app, locale_selector=i18n.select_locale)
+    app.jinja_env.globals.update(current_locale=i18n.current_locale, lang_param=i18n.lang_param)
     login_manager.init_app(app)
     message_queue = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     transports = app.config.get("SOCKETIO_TRANSPORTS") or (

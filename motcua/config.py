@@ -9,6 +9,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+
+def N_(text: str) -> str:
+    """Mark a default for the catalogue: shown translated while it is left as shipped
+    (motcua.i18n.data_text)."""
+    return text
+
+
 #: Keys published with motcua (the demo's old default): refused in every mode.
 KNOWN_SECRET_KEYS = frozenset({"dev-insecure-change-me"})
 #: The key generated for an instance that configures none (mode 0600).
@@ -33,10 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "PRIORITY_POLICY": "strict",  # strict | interleave | manual
     "PRIORITY_EVERY_N": 3,  # interleave: one priority ticket after N normal ones
     "PRIORITY_CATEGORIES": {
-        "elderly": "Người cao tuổi",
-        "disabled": "Người khuyết tật",
-        "pregnant": "Phụ nữ mang thai / bế con nhỏ",
-        "merit": "Người có công với cách mạng, thương binh",
+        "elderly": N_("Người cao tuổi"),
+        "disabled": N_("Người khuyết tật"),
+        "pregnant": N_("Phụ nữ mang thai / bế con nhỏ"),
+        "merit": N_("Người có công với cách mạng, thương binh"),
     },
     "NOSHOW_REQUEUE": True,  # back of the queue after a miss
     "NOSHOW_MAX_MISSES": 2,  # ticket ends as no-show after this many misses
@@ -93,7 +100,7 @@ DEFAULTS: dict[str, Any] = {
     # Kiosk printers by kiosk name (/kiosk/?kiosk=NAME), each like PRINTER; others use PRINTER.
     # A file printer without a path writes to <instance>/prints; backend "none" = no printer.
     "PRINTERS": {},
-    "TICKET_FOOTER": "Cảm ơn Quý khách!",
+    "TICKET_FOOTER": N_("Cảm ơn Quý khách!"),
     # Kiosk: reprint from the kiosk within this many seconds of issue, at most this often.
     "KIOSK_REPRINT_WINDOW_S": 120,
     "KIOSK_REPRINT_MAX": 2,
@@ -111,7 +118,7 @@ DEFAULTS: dict[str, Any] = {
     "APPOINTMENT_MAX_PER_BROWSER": 2,  # ... and from one browser (its cookie)
     # Rating (đánh giá mức độ hài lòng). Labels best first; a level's score is its rank
     # from the bottom (3 levels: Rất hài lòng = 3, Hài lòng = 2, Không hài lòng = 1).
-    "RATING_QUESTION": (
+    "RATING_QUESTION": N_(
         "Ông/Bà đánh giá như thế nào về thái độ công chức khi hướng dẫn và tiếp nhận "
         "giải quyết hồ sơ?"
     ),
@@ -125,15 +132,15 @@ DEFAULTS: dict[str, Any] = {
     # Rating tablet (read through motcua.services.settings; the admin page edits them).
     # Best first; "level" is the score stored with a rating (1 = the worst answer).
     "RATING_SCALE": [
-        {"level": 3, "label": "Rất hài lòng"},
-        {"level": 2, "label": "Hài lòng"},
-        {"level": 1, "label": "Không hài lòng"},
+        {"level": 3, "label": N_("Rất hài lòng")},
+        {"level": 2, "label": N_("Hài lòng")},
+        {"level": 1, "label": N_("Không hài lòng")},
     ],
     "RATING_REASONS": [
-        "Chờ lâu",
-        "Thái độ chưa tốt",
-        "Hướng dẫn chưa rõ",
-        "Phải đi lại nhiều lần",
+        N_("Chờ lâu"),
+        N_("Thái độ chưa tốt"),
+        N_("Hướng dẫn chưa rõ"),
+        N_("Phải đi lại nhiều lần"),
     ],
     # Printed on the ticket above the unit name; "" = the site's own name.
     "TICKET_HALL_NAME": "",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from printer.raster import (
     qr_modules,
     scale_modules,
 )
+from printer.status import N_
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +28,10 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 WIDTH_80MM = 576
 WIDTH_58MM = 384
 
+
 DEFAULT_HALL_NAME = "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG"
-DEFAULT_FOOTER = "Cảm ơn Quý khách!"
-QR_CAPTION = "Quét mã để xem lượt chờ và đánh giá"
+DEFAULT_FOOTER = N_("Cảm ơn Quý khách!")
+QR_CAPTION = N_("Quét mã để xem lượt chờ và đánh giá")
 QR_QUIET_MODULES = 4
 QR_MIN_MODULE = 4  # dots: 0.5 mm at 203 dpi
 QR_MIN_QUIET_MODULES = 2
@@ -64,6 +67,27 @@ VIETNAMESE_TONES = (
 
 
 @dataclass(frozen=True)
+class ReceiptWords:
+    """The ticket's fixed words, Vietnamese by default; ``{…}`` marks where data goes.
+
+    The caller passes a translation (the kiosk's language); this module knows no catalogue.
+    """
+
+    number: str = N_("SỐ THỨ TỰ")
+    priority: str = N_("ƯU TIÊN – {label}")
+    area: str = N_("Lĩnh vực: {name}")
+    counters: str = N_("Quầy phục vụ: {list}")
+    waiting: str = N_("Số người chờ trước Ông/Bà: {n}")
+    issued: str = N_("Thời gian in vé: {time}")
+    qr_caption: str = QR_CAPTION
+    reprint: str = N_("IN LẠI")
+
+    def translated(self, translate: Callable[[str], str]) -> ReceiptWords:
+        """The same words passed through ``translate`` (a catalogue's gettext)."""
+        return ReceiptWords(**{f.name: translate(getattr(self, f.name)) for f in fields(self)})
+
+
+@dataclass(frozen=True)
 class Receipt:
     """Everything printed on one queue ticket; no personal data."""
 
@@ -78,6 +102,7 @@ class Receipt:
     footer: str = DEFAULT_FOOTER
     priority_label: str | None = None
     reprint: bool = False
+    words: ReceiptWords = ReceiptWords()
 
     def __post_init__(self) -> None:
         """Reject data that would print a wrong ticket."""
@@ -169,8 +194,9 @@ def _render_receipt(receipt: Receipt, width_px: int) -> Image.Image:
     body_bold = load_font(style.body, 600)
     caption = load_font(style.caption, 500)
 
+    words = receipt.words
     if receipt.reprint:
-        canvas.boxed_text("IN LẠI", label, border=3)
+        canvas.boxed_text(words.reprint, label, border=3)
         canvas.space(style.gap)
     canvas.text(receipt.hall_name.upper(), heading, line_gap=2)
     if receipt.unit_name:
@@ -179,28 +205,38 @@ def _render_receipt(receipt: Receipt, width_px: int) -> Image.Image:
     canvas.space(style.gap)
     canvas.rule(thickness=2, dash=6)
     canvas.space(style.gap)
-    canvas.text("SỐ THỨ TỰ", label)
+    canvas.text(words.number, label)
     canvas.space(style.gap + 4)
     canvas.big_text(receipt.code, _code_font(receipt.code, style, canvas.text_width))
     canvas.space(style.gap + 6)
     if receipt.priority_label:
-        canvas.text(f"ƯU TIÊN – {receipt.priority_label}", label, inverted=True, pad=6)
+        canvas.text(
+            _fill(words.priority, label=receipt.priority_label), label, inverted=True, pad=6
+        )
         canvas.space(style.gap)
-    canvas.text(f"Lĩnh vực: {receipt.area_name}", body_bold, line_gap=2)
+    canvas.text(_fill(words.area, name=receipt.area_name), body_bold, line_gap=2)
     canvas.space(style.gap // 2)
     if receipt.counters:
-        canvas.text(f"Quầy phục vụ: {', '.join(receipt.counters)}", body)
+        canvas.text(_fill(words.counters, list=", ".join(receipt.counters)), body)
         canvas.space(style.gap // 2)
-    canvas.text(f"Số người chờ trước Ông/Bà: {receipt.waiting}", body)
+    canvas.text(_fill(words.waiting, n=str(receipt.waiting)), body)
     canvas.space(style.gap // 2)
-    canvas.text(f"Thời gian in vé: {receipt.issued_local}", body)
+    canvas.text(_fill(words.issued, time=receipt.issued_local), body)
 
     _qr(canvas, receipt.status_url, style.qr_module)
-    canvas.text(QR_CAPTION, caption)
+    canvas.text(words.qr_caption, caption)
     if receipt.footer.strip():
         canvas.space(style.gap)
         canvas.text(receipt.footer, body_bold)
     return canvas.finish(bottom_margin=2)
+
+
+def _fill(template: str, **values: str) -> str:
+    """Put data into a word template ("Lĩnh vực: {name}"); braces in the data stay as they are."""
+    out = template
+    for key, value in values.items():
+        out = out.replace("{" + key + "}", value)
+    return out
 
 
 def encode_receipt(

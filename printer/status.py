@@ -14,24 +14,31 @@ from typing import Literal
 logger = logging.getLogger(__name__)
 
 State = Literal["online", "paper_near_end", "paper_out", "offline", "error", "unknown"]
+
+
+def N_(text: str) -> str:
+    """Mark a printer word for the catalogue (scripts/i18n.sh); whoever shows it translates."""
+    return text
+
+
 MESSAGES: dict[str, str] = {
-    "printed": "Máy in đã in xong vé",
-    "sent": "Đã gửi vé tới máy in (máy in này không xác nhận đã in)",
-    "unconfirmed": "Máy in không xác nhận đã in vé",
-    "closed": "Máy in ngắt kết nối giữa chừng",
-    "interrupted": "Việc in bị gián đoạn (máy chủ dừng giữa chừng)",
-    "busy": "Máy in đang bận in vé khác",
-    "online": "Máy in sẵn sàng",
-    "paper_near_end": "Máy in sắp hết giấy",
-    "paper_out": "Máy in hết giấy",
-    "cover_open": "Nắp máy in đang mở",
-    "offline": "Không kết nối được máy in",
-    "paused": "Máy in đang tạm dừng",
-    "timeout": "Máy in không phản hồi",
-    "error": "Máy in báo lỗi",
-    "unknown": "Không đọc được trạng thái máy in",
-    "config": "Cấu hình máy in không hợp lệ",
-    "missing_library": "Thiếu thư viện để kết nối máy in",
+    "printed": N_("Máy in đã in xong vé"),
+    "sent": N_("Đã gửi vé tới máy in (máy in này không xác nhận đã in)"),
+    "unconfirmed": N_("Máy in không xác nhận đã in vé"),
+    "closed": N_("Máy in ngắt kết nối giữa chừng"),
+    "interrupted": N_("Việc in bị gián đoạn (máy chủ dừng giữa chừng)"),
+    "busy": N_("Máy in đang bận in vé khác"),
+    "online": N_("Máy in sẵn sàng"),
+    "paper_near_end": N_("Máy in sắp hết giấy"),
+    "paper_out": N_("Máy in hết giấy"),
+    "cover_open": N_("Nắp máy in đang mở"),
+    "offline": N_("Không kết nối được máy in"),
+    "paused": N_("Máy in đang tạm dừng"),
+    "timeout": N_("Máy in không phản hồi"),
+    "error": N_("Máy in báo lỗi"),
+    "unknown": N_("Không đọc được trạng thái máy in"),
+    "config": N_("Cấu hình máy in không hợp lệ"),
+    "missing_library": N_("Thiếu thư viện để kết nối máy in"),
 }
 
 # Real-time status (Epson ESC/POS, also answered by most compatibles): DLE EOT n.

@@ -8,6 +8,7 @@ from typing import Any
 from flask import abort, current_app, render_template, request, send_from_directory
 from flask_babel import gettext as _
 
+from motcua import i18n
 from motcua.api.schemas import RatingSchema
 from motcua.errors import DeviceForbidden, DeviceNotPaired, ValidationFailed
 from motcua.services import ratings
@@ -104,10 +105,28 @@ def phone_messages() -> dict[str, str]:
     }
 
 
+def localized_scale(state: dict[str, Any]) -> dict[str, Any]:
+    """The phone's rating state with the hall's question, levels and reasons in the page's
+    language where they are motcua's defaults (``i18n.data_text``). Reasons keep their
+    Vietnamese value, the one the service checks; ``reason_labels`` is what the buttons say."""
+    scale = state["scale"]
+    rated = state.get("rated")
+    return {
+        **state,
+        "rated": {**rated, "label": i18n.data_text(rated["label"])} if rated else rated,
+        "scale": {
+            **scale,
+            "question": i18n.data_text(scale["question"]),
+            "levels": [{**lv, "label": i18n.data_text(lv["label"])} for lv in scale["levels"]],
+            "reason_labels": [i18n.data_text(r) for r in scale["reasons"]],
+        },
+    }
+
+
 @bp.route("/t/<token>")
 def phone_state(token: str) -> Any:
     """May this ticket be rated from the phone now? (the status page's rating slot)"""
-    return {**ratings.phone_state(token), "texts": phone_messages()}
+    return {**localized_scale(ratings.phone_state(token)), "texts": phone_messages()}
 
 
 @bp.route("/t/<token>", methods=["POST"])

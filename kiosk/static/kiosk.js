@@ -10,6 +10,9 @@
   const stateUrl = root.dataset.stateUrl;
   const issueUrl = root.dataset.issueUrl;
   const checkInUrl = root.dataset.checkInUrl;
+  // The citizen's language (the language button): "vi" unless this interaction chose English.
+  const lang = root.dataset.lang || "vi";
+  const DEFAULT_LANG = "vi";
 
   let state = data.state;
   let busy = false; // a request is in flight: every ticket button is disabled
@@ -22,6 +25,21 @@
   const printFacts = {}; // ticket uuid → latest print_status fact (it may beat the HTTP answer)
 
   const $ = (id) => document.getElementById(id);
+
+  /** A server address in this page's language: ?lang= while the citizen is not in Vietnamese. */
+  function withLang(url, code) {
+    const u = new URL(url, window.location.href);
+    const want = code || lang;
+    if (want === DEFAULT_LANG) u.searchParams.delete("lang");
+    else u.searchParams.set("lang", want);
+    return u.pathname + u.search;
+  }
+
+  /** "one" for 1, "other" otherwise (Vietnamese has one form, English two). */
+  function plural(forms, n) {
+    return L.fmt(Number(n) === 1 ? forms.one : forms.other, { n: n });
+  }
+
   const screens = [
     "screen-home",
     "screen-priority",
@@ -35,6 +53,8 @@
       $(s).hidden = s !== id;
     });
     root.dataset.screen = id;
+    // The language is chosen before a number is taken: its ticket is printed in it.
+    $("k-lang").hidden = id === "screen-ticket";
     // A citizen is using the kiosk: a settings reload (live.js) waits until it is back home.
     document.documentElement.dataset.liveBusy =
       id === "screen-home" || id === "screen-message" ? "" : "1";
@@ -68,8 +88,9 @@
       }
       btn.hidden = false;
       btn.querySelector("[data-waiting]").textContent = s.waiting;
+      btn.querySelector("[data-waiting-unit]").textContent = plural(T.people, s.waiting);
       btn.querySelector("[data-eta]").textContent = s.waiting
-        ? L.fmt(T.eta, { n: s.estimated_wait_minutes })
+        ? plural(T.eta, s.estimated_wait_minutes)
         : T.no_wait;
     });
     const onHome = root.dataset.screen === "screen-home" || root.dataset.screen === "screen-message";
@@ -120,6 +141,31 @@
       return;
     }
     show("screen-home");
+    // In another language the start screen too goes back to Vietnamese when left alone.
+    if (lang !== DEFAULT_LANG) startIdle(state.idle_timeout_s || 30, endInteraction, true);
+  }
+
+  /** The citizen is done (or gone): the next one starts in Vietnamese. */
+  function endInteraction() {
+    if (lang === DEFAULT_LANG) return goHome();
+    switchLanguage(DEFAULT_LANG);
+  }
+
+  /** Reload the kiosk in another language, once the server answers (never a browser error
+   * page on a kiosk): while it does not, stay as we are and try again after the next idle. */
+  async function switchLanguage(code) {
+    stopIdle();
+    try {
+      const r = await L.fetchJSON(withLang(stateUrl, code), {}, 6000);
+      if (r.ok) {
+        window.location.replace(withLang(root.dataset.pageUrl, code));
+        return;
+      }
+    } catch (e) {
+      /* unreachable: fall through */
+    }
+    goHome();
+    if (lang !== DEFAULT_LANG) startIdle(state.idle_timeout_s || 30, endInteraction, true);
   }
 
   function showMessage(title, text, opts) {
@@ -136,7 +182,8 @@
     $("m-home").hidden = !opts.home;
     root.dataset.reason = opts.reason || (opts.hours ? "closed" : "error");
     show("screen-message");
-    if (opts.home) startIdle(state.idle_timeout_s || 30, goHome);
+    if (opts.home) startIdle(state.idle_timeout_s || 30, endInteraction);
+    else if (lang !== DEFAULT_LANG) startIdle(state.idle_timeout_s || 30, endInteraction, true);
   }
 
   // ------------------------------------------------------------------ priority path
@@ -148,7 +195,7 @@
     $("home-prompt").hidden = true;
     if ($("prio-entry")) $("prio-entry").hidden = true;
     show("screen-home");
-    startIdle(state.idle_timeout_s || 30, goHome, true);
+    startIdle(state.idle_timeout_s || 30, endInteraction, true);
   }
 
   // ------------------------------------------------------------------ appointment check-in
@@ -158,7 +205,7 @@
     show("screen-appointment");
     // A USB 2D scanner types the code and Enter into the focused field.
     $("appt-code").focus();
-    startIdle(state.idle_timeout_s || 30, goHome, true);
+    startIdle(state.idle_timeout_s || 30, endInteraction, true);
   }
 
   async function checkIn() {
@@ -172,7 +219,7 @@
     stopIdle();
     try {
       const r = await L.fetchJSON(
-        checkInUrl,
+        withLang(checkInUrl),
         {
           method: "POST",
           headers: { "Content-Type": "application/json" },
@@ -218,7 +265,7 @@
     stopIdle();
     try {
       const r = await L.fetchJSON(
-        issueUrl,
+        withLang(issueUrl),
         {
           method: "POST",
           headers: { "Content-Type": "application/json", "Idempotency-Key": pending.key },
@@ -273,13 +320,13 @@
       : "";
     const ahead = t.people_ahead || 0;
     $("t-ahead").textContent = ahead
-      ? L.fmt(T.ahead, { n: ahead }) + ", " + L.fmt(T.ahead_eta, { n: t.estimated_wait_minutes || 0 })
+      ? plural(T.ahead, ahead) + ", " + plural(T.ahead_eta, t.estimated_wait_minutes || 0)
       : T.ahead_none;
     $("t-qr").innerHTML = body.qr_svg; // server-built SVG of the status URL
     show("screen-ticket");
     const fact = printFacts[t.uuid];
     renderPrint(fact || body.print);
-    startIdle(state.idle_timeout_s || 30, goHome);
+    startIdle(state.idle_timeout_s || 30, endInteraction);
     scheduleRefresh();
   }
 
@@ -295,7 +342,9 @@
     } else if (st === "failed") {
       box.innerHTML = "";
       const head = document.createElement("strong");
-      head.textContent = T.failed + (p.message ? ": " + p.message : "");
+      // Job messages are stored in Vietnamese: another language shows its words for the code.
+      const reason = (T.print_errors || {})[p.error_code] || p.message;
+      head.textContent = T.failed + (reason ? ": " + reason : "");
       const help = document.createElement("span");
       // "staff were told" only when the server says an alert reached them (issue 15)
       help.textContent = p.staff_told ? T.failed_help : T.failed_help_ask;
@@ -322,7 +371,9 @@
       if (!current || tries > 30) return stopPrintPoll();
       if (live.isLive() && tries < 3) return; // give the socket fact a moment first
       try {
-        const r = await L.fetchJSON(issueUrl + "/" + encodeURIComponent(current.token) + "/print");
+        const r = await L.fetchJSON(
+          withLang(issueUrl + "/" + encodeURIComponent(current.token) + "/print"),
+        );
         if (r.ok && current) renderPrint(r.body);
       } catch (e) {
         /* keep trying */
@@ -341,7 +392,7 @@
     $("t-reprint").disabled = true;
     try {
       const r = await L.fetchJSON(
-        issueUrl + "/" + encodeURIComponent(token) + "/reprint",
+        withLang(issueUrl + "/" + encodeURIComponent(token) + "/reprint"),
         {
           method: "POST",
           headers: { "Content-Type": "application/json", "Idempotency-Key": L.newKey() },
@@ -363,7 +414,7 @@
       /* the number is on screen; nothing is lost */
     } finally {
       $("t-reprint").disabled = false;
-      startIdle(state.idle_timeout_s || 30, goHome);
+      startIdle(state.idle_timeout_s || 30, endInteraction);
     }
   }
 
@@ -375,7 +426,7 @@
     stopIdle();
     idleLeft = seconds;
     const tick = () => {
-      $("t-countdown").textContent = silent ? "" : L.fmt(T.countdown, { n: idleLeft });
+      $("t-countdown").textContent = silent ? "" : plural(T.countdown, idleLeft);
       if (idleLeft <= 0) {
         stopIdle();
         then();
@@ -409,9 +460,13 @@
     const action = btn.dataset.action;
     if (action === "priority") {
       show("screen-priority");
-      startIdle(state.idle_timeout_s || 30, goHome, true);
+      startIdle(state.idle_timeout_s || 30, endInteraction, true);
     } else if (action === "cancel-priority" || action === "home") {
       goHome();
+    } else if (action === "done") {
+      endInteraction();
+    } else if (action === "lang") {
+      if (!busy) switchLanguage(btn.dataset.lang);
     } else if (action === "retry") {
       if (pending) send();
       else refreshState().then(() => state.open && goHome());
@@ -435,15 +490,16 @@
   function tickClock() {
     const now = new Date();
     const opts = { timeZone: "Asia/Ho_Chi_Minh" };
-    $("k-time").textContent = now.toLocaleTimeString("vi-VN", Object.assign({ hour: "2-digit", minute: "2-digit" }, opts));
-    $("k-date").textContent = now.toLocaleDateString("vi-VN", Object.assign({ weekday: "long", day: "2-digit", month: "2-digit", year: "numeric" }, opts));
+    const locale = lang === "en" ? "en-GB" : "vi-VN";
+    $("k-time").textContent = now.toLocaleTimeString(locale, Object.assign({ hour: "2-digit", minute: "2-digit" }, opts));
+    $("k-date").textContent = now.toLocaleDateString(locale, Object.assign({ weekday: "long", day: "2-digit", month: "2-digit", year: "numeric" }, opts));
   }
   tickClock();
   setInterval(tickClock, 1000);
 
   const live = L.follow({
     namespace: "/kiosk",
-    auth: { kiosk: kioskName },
+    auth: { kiosk: kioskName, lang: lang },
     pollMs: 15000,
     poll: refreshState,
     onStatus: (on) => {
@@ -478,5 +534,6 @@
 
   root.dataset.screen = state.open ? "screen-home" : "screen-message";
   root.dataset.reason = state.open ? "" : "closed";
+  if (lang !== DEFAULT_LANG) startIdle(state.idle_timeout_s || 30, endInteraction, true);
   window.motcuaKiosk = { take: take, goHome: goHome, refresh: refreshState };
 })();

@@ -9,6 +9,13 @@
   const token = root.dataset.token;
   const pollUrl = root.dataset.pollUrl;
   const $ = (id) => document.getElementById(id);
+  const lang = root.dataset.lang || "vi";
+
+  /** "one" for 1, "other" otherwise; "–" when the server has no figure. */
+  function minutes(n) {
+    if (n == null) return "–";
+    return C.fmt(Number(n) === 1 ? T.minutes.one : T.minutes.other, { n: n });
+  }
 
   const baseTitle = document.title;
   let shownStatus = null;
@@ -56,9 +63,7 @@
     $("s-facts").hidden = !waiting;
     if (waiting) {
       $("s-ahead").textContent = ticket.people_ahead == null ? "–" : ticket.people_ahead;
-      $("s-eta").textContent = C.fmt(T.minutes, {
-        n: ticket.estimated_wait_minutes == null ? "–" : ticket.estimated_wait_minutes,
-      });
+      $("s-eta").textContent = minutes(ticket.estimated_wait_minutes);
     }
     // Issue 6: the rating surface takes over this slot once the transaction is finished.
     $("rating-slot").hidden = ticket.status !== "finished" || !$("rating-slot").dataset.ratingUrl;
@@ -76,7 +81,7 @@
 
   const live = C.follow({
     namespace: "/kiosk",
-    auth: { token: token },
+    auth: { token: token, lang: lang },
     pollMs: 20000,
     poll: poll,
     onStatus: (on) => {
@@ -96,7 +101,7 @@
       queue_position: (place) => {
         if (root.dataset.status !== "waiting") return;
         $("s-ahead").textContent = place.people_ahead;
-        $("s-eta").textContent = C.fmt(T.minutes, { n: place.estimated_wait_minutes });
+        $("s-eta").textContent = minutes(place.estimated_wait_minutes);
       },
     },
   });

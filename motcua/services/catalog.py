@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from db import db
 from db.models import Counter, ServiceArea, Site, Ticket, TicketStatus
+from motcua.i18n import gettext_noop as N_
 from motcua.services import catalog_cache
 from motcua.services.common import current_policy, get_site, transactional
 from motcua.services.sites import install_site_code
@@ -20,44 +21,49 @@ DEFAULT_AREAS: list[dict[str, Any]] = [
     {
         "code": "tuphap",
         "prefix": "A",
-        "name": "Tư pháp – Hộ tịch",
+        "name": N_("Tư pháp – Hộ tịch"),
         "description": "Khai sinh, kết hôn, khai tử, xác nhận tình trạng hôn nhân, trích lục",
     },
     {
         "code": "chungthuc",
         "prefix": "B",
-        "name": "Chứng thực",
+        "name": N_("Chứng thực"),
         "description": "Bản sao từ bản chính, chữ ký, hợp đồng; cấp bản sao từ sổ gốc",
     },
     {
         "code": "datdai",
         "prefix": "C",
-        "name": "Đất đai – Xây dựng – Đô thị",
+        "name": N_("Đất đai – Xây dựng – Đô thị"),
         "description": "Đăng ký đất đai, biến động; giấy phép xây dựng nhà ở riêng lẻ",
     },
     {
         "code": "kinhte",
         "prefix": "D",
-        "name": "Kinh tế – Hộ kinh doanh",
+        "name": N_("Kinh tế – Hộ kinh doanh"),
         "description": "Đăng ký, thay đổi, tạm ngừng hộ kinh doanh",
     },
     {
         "code": "vanhoaxahoi",
         "prefix": "E",
-        "name": "Văn hóa – Xã hội",
+        "name": N_("Văn hóa – Xã hội"),
         "description": "Chính sách, người có công, bảo trợ xã hội, trẻ em, BHYT",
     },
-    {"code": "nongnghiep", "prefix": "F", "name": "Nông nghiệp – Môi trường", "description": ""},
+    {
+        "code": "nongnghiep",
+        "prefix": "F",
+        "name": N_("Nông nghiệp – Môi trường"),
+        "description": "",
+    },
     {
         "code": "noivu",
         "prefix": "G",
-        "name": "Nội vụ – Khác",
+        "name": N_("Nội vụ – Khác"),
         "description": "Tôn giáo, thi đua khen thưởng, tiếp công dân",
     },
     {
         "code": "hotro",
         "prefix": "H",
-        "name": "Hỗ trợ dịch vụ công trực tuyến – Trả kết quả",
+        "name": N_("Hỗ trợ dịch vụ công trực tuyến – Trả kết quả"),
         "description": "Hướng dẫn nộp trực tuyến, VNeID, trả kết quả",
     },
 ]

@@ -72,7 +72,7 @@
     slot.appendChild(el("p", "pr-q", texts.reasons_title));
     const list = el("div", "pr-reasons");
     slot.appendChild(list);
-    const picked = R.reasonButtons(list, scale.reasons);
+    const picked = R.reasonButtons(list, scale.reasons, scale.reason_labels);
     const label = el("label", "pr-comment", texts.comment);
     const area = document.createElement("textarea");
     area.maxLength = 1000;

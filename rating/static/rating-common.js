@@ -55,15 +55,17 @@ window.MotcuaRating = (function () {
     });
   }
 
-  /** Fill a container with toggle buttons for the reasons; returns () => chosen reasons. */
-  function reasonButtons(container, reasons) {
+  /** Fill a container with toggle buttons for the reasons (``labels``: what they say, when it
+   * is not the reason itself, e.g. in English); returns () => chosen reasons. */
+  function reasonButtons(container, reasons, labels) {
     container.textContent = "";
-    reasons.forEach(function (reason) {
+    reasons.forEach(function (reason, i) {
       const button = document.createElement("button");
       button.type = "button";
       button.className = "r-reason";
       button.setAttribute("aria-pressed", "false");
-      button.textContent = reason;
+      button.dataset.reason = reason;
+      button.textContent = (labels && labels[i]) || reason;
       button.addEventListener("click", function () {
         const on = button.getAttribute("aria-pressed") !== "true";
         button.setAttribute("aria-pressed", on ? "true" : "false");
@@ -72,7 +74,7 @@ window.MotcuaRating = (function () {
     });
     return function () {
       return Array.from(container.querySelectorAll('.r-reason[aria-pressed="true"]'))
-        .map(function (b) { return b.textContent; });
+        .map(function (b) { return b.dataset.reason; });
     };
   }
 

@@ -167,9 +167,9 @@ def new_page(browser: Any) -> Iterator[Callable[..., Any]]:
         # wait_for_function() evaluates its string inside the page, which motcua's strict CSP
         # (no 'unsafe-eval') forbids; tests of the CSP itself pass bypass_csp=False.
         options.setdefault("bypass_csp", True)
+        options.setdefault("locale", "vi-VN")  # a kiosk test may give its browser another
         context = browser.new_context(
             viewport={"width": width, "height": height},
-            locale="vi-VN",
             timezone_id="Asia/Ho_Chi_Minh",
             **options,
         )

@@ -13,8 +13,10 @@ from PIL import Image
 from motcua.services import catalog, print_jobs, tickets
 from tests.browser.conftest import LiveServer
 from tests.conftest import counter_id
+from tests.support.escpos_decode import decode
 
 pytestmark = pytest.mark.browser
+zxingcpp = pytest.importorskip("zxingcpp")
 
 
 @pytest.fixture
@@ -44,7 +46,6 @@ def test_tap_shows_number_qr_and_prints_once(
     kiosk_server: LiveServer, new_page: Callable[..., Any]
 ) -> None:
     """1080x1920: tap an area → the number, the paper's QR, "Vui lòng nhận vé", one job."""
-    zxingcpp = pytest.importorskip("zxingcpp")
     page = new_page(1080, 1920)
     page.goto(kiosk_server.url("/kiosk/?kiosk=sanh-1"))
     page.click("[data-service=tuphap]")
@@ -131,3 +132,34 @@ def test_status_page_updates_live(kiosk_server: LiveServer, new_page: Callable[.
         "document.querySelector('#s-headline').textContent.includes('quầy số 1')", timeout=5000
     )
     assert page.is_hidden("#s-facts")
+
+
+def test_language_button_english_ticket_then_vietnamese_after_idle(
+    kiosk_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    """An English-browser kiosk starts Vietnamese; "English" switches the screens and the
+    printed ticket; the idle reset brings the next citizen Vietnamese again."""
+    kiosk_server.app.config["KIOSK_IDLE_TIMEOUT_S"] = 5
+    page = new_page(1080, 1920, locale="en-US")
+    page.goto(kiosk_server.url("/kiosk/?kiosk=sanh-1"))
+    assert page.inner_text("#home-prompt") == "Xin mời chọn lĩnh vực cần giải quyết"
+    page.click("#k-lang")
+    page.wait_for_selector("html[lang=en]")
+    assert page.inner_text("#home-prompt") == "Please choose the service you need"
+    assert "lang=en" in page.url and page.inner_text("#k-lang") == "Tiếng Việt"
+    page.click("[data-service=tuphap]")
+    page.wait_for_selector("#screen-ticket:not([hidden])")
+    assert page.inner_text("#t-area") == "Justice – Civil status"
+    assert page.inner_text("#t-ahead") == "You are next"
+    assert "Back to the start in" in page.inner_text("#t-countdown")
+    assert page.is_hidden("#k-lang")  # the ticket is printed: no switching now
+    assert kiosk_server.call(print_jobs.wait_for_prints)
+    (job,) = jobs(kiosk_server)
+    paper = decode(job.read_bytes()).page(576)
+    (qr,) = zxingcpp.read_barcodes(paper.convert("L"))
+    assert qr.text.endswith("?lang=en")
+    # Nobody touches the screen: back to the start, in Vietnamese, without ?lang.
+    page.wait_for_selector("html[lang=vi]", timeout=10_000)
+    assert "lang=" not in page.url
+    assert page.inner_text("#home-prompt") == "Xin mời chọn lĩnh vực cần giải quyết"
+    assert page.inner_text("#k-lang") == "English"

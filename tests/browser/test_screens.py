@@ -58,7 +58,8 @@ def freeze(page: Any, at_ms: int = 0) -> None:
 
 
 def test_every_screen_passes_axe(live_server: LiveServer, new_page: Any) -> None:
-    """Kiosk (both orientations, ticket, server error), phone (waiting, called, missed, rate),
+    """Kiosk (both orientations, English, ticket, server error), phone (waiting, English,
+    called, missed, rate),
     console (idle, called, serving), tablet (idle, ask, reasons, thanks), display (8, 12, 16
     areas, both orientations, flash, recall), reports (page, print, PDF pages), admin."""
     docs = os.environ.get("MOTCUA_SCREENSHOTS") == "docs"
@@ -76,6 +77,10 @@ def test_every_screen_passes_axe(live_server: LiveServer, new_page: Any) -> None
     kiosk = new_page(1080, 1920, has_touch=True)
     kiosk.goto(live_server.url("/kiosk/?kiosk=sanh-1"))
     audit(kiosk, "kiosk-portrait")
+    english = new_page(1080, 1920, has_touch=True)
+    english.goto(live_server.url("/kiosk/?kiosk=sanh-1&lang=en"))  # after the language button
+    assert english.inner_text("#home-prompt") == "Please choose the service you need"
+    audit(english, "kiosk-english-portrait")
     kiosk.click('.k-area[data-service="chungthuc"]')
     kiosk.wait_for_selector("#screen-ticket:not([hidden])")
     audit(kiosk, "kiosk-ticket-portrait")
@@ -104,6 +109,11 @@ def test_every_screen_passes_axe(live_server: LiveServer, new_page: Any) -> None
     phone.goto(live_server.url(f"/t/{mine.token}"))
     phone.wait_for_selector("#s-live.k-link-live")
     audit(phone, "phone-waiting", full_page=True)
+    phone_en = new_page(390, 844, has_touch=True, is_mobile=True, locale="en-GB")
+    phone_en.goto(live_server.url(f"/t/{mine.token}"))  # an English phone: English page
+    phone_en.wait_for_selector("#s-live.k-link-live")
+    assert phone_en.inner_text("#s-headline") == "Waiting for your turn"
+    audit(phone_en, "phone-waiting-english", full_page=True)
 
     console.keyboard.press("g")
     console.wait_for_selector("#cur-code >> text=A001")

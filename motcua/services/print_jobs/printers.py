@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
+from motcua import i18n
 from motcua.errors import InvalidKiosk
 from motcua.services.settings import effective, effective_config
 from motcua.services.tickets import TicketView
@@ -35,9 +37,11 @@ def check_kiosk_name(kiosk: str | None) -> str | None:
 
 
 def status_url(token: str) -> str:
-    """The public address printed in the QR (same rule as motcua.api.views.status_url)."""
+    """The public address printed in the QR (same rule as motcua.api.views.status_url); in
+    the language being rendered (an English ticket's QR opens the English page)."""
     base = str(current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return f"{base}/t/{token}"
+    lang = i18n.lang_param()
+    return f"{base}/t/{token}" + (f"?lang={lang}" if lang else "")
 
 
 def printer_key(kiosk: str | None, app: Flask | None = None) -> str:
@@ -70,21 +74,24 @@ def printer_names(app: Flask | None = None) -> list[str | None]:
 def build_receipt(
     view: TicketView, hall_name: str, unit_name: str | None, *, reprint: bool = False
 ) -> Any:
-    """The paper ticket's plain data, from a ticket view and its site's names."""
-    from printer.receipt import DEFAULT_FOOTER, Receipt
+    """The paper ticket's plain data, from a ticket view and its site's names; its words in
+    the language being rendered (the kiosk's, for a citizen who chose English)."""
+    from printer.receipt import DEFAULT_FOOTER, Receipt, ReceiptWords
 
     return Receipt(
         hall_name=str(effective("TICKET_HALL_NAME") or hall_name),
         unit_name=unit_name or None,
         code=view.code,
-        area_name=view.area_name,
+        area_name=i18n.data_text(view.area_name) or view.area_name,
         counters=[str(n) for n in view.serving_counters],
         waiting=max(0, view.people_ahead or 0),
         issued_at=local(view.issued_at),
         status_url=status_url(view.token),
-        footer=str(effective("TICKET_FOOTER") or DEFAULT_FOOTER),
-        priority_label=view.priority_label,
+        # The default footer is in the catalogue; a hall's own footer prints as written.
+        footer=i18n.data_text(str(effective("TICKET_FOOTER") or DEFAULT_FOOTER)) or "",
+        priority_label=i18n.data_text(view.priority_label),
         reprint=reprint,
+        words=ReceiptWords().translated(gettext),
     )
 
 
