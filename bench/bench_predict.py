@@ -66,9 +66,7 @@ def arrival_weight(minute: float) -> float:
     """Relative arrival rate: a morning rush 08:00–09:30, a smaller one 14:00–15:00."""
     h = minute / 60
     return (
-        0.6
-        + 2.2 * math.exp(-(((h - 8.7) / 0.6) ** 2))
-        + 0.9 * math.exp(-(((h - 14.4) / 0.6) ** 2))
+        0.6 + 2.2 * math.exp(-(((h - 8.7) / 0.6) ** 2)) + 0.9 * math.exp(-(((h - 14.4) / 0.6) ** 2))
     )
 
 
@@ -265,9 +263,7 @@ class Day:
         old = wm.old_estimate(ahead, average, len(open_now))
         hour = int(now // 60)
         involved = {a for c in open_now for a in c.areas} | {area}
-        times = {
-            a: wm.adjust_to_today(self.times(a, hour), list(self.today[a])) for a in involved
-        }
+        times = {a: wm.adjust_to_today(self.times(a, hour), list(self.today[a])) for a in involved}
         live = [
             wm.CounterNow(
                 c.areas,

@@ -78,6 +78,7 @@ class Receipt:
     footer: str = DEFAULT_FOOTER
     priority_label: str | None = None
     reprint: bool = False
+    wait_text: str | None = None  # the predicted wait, in words ("Dự kiến chờ: 10–15 phút")
 
     def __post_init__(self) -> None:
         """Reject data that would print a wrong ticket."""
@@ -193,6 +194,9 @@ def _render_receipt(receipt: Receipt, width_px: int) -> Image.Image:
         canvas.space(style.gap // 2)
     canvas.text(f"Số người chờ trước Ông/Bà: {receipt.waiting}", body)
     canvas.space(style.gap // 2)
+    if receipt.wait_text:
+        canvas.text(receipt.wait_text, body)
+        canvas.space(style.gap // 2)
     canvas.text(f"Thời gian in vé: {receipt.issued_local}", body)
 
     _qr(canvas, receipt.status_url, style.qr_module)

@@ -62,7 +62,7 @@
       btn.hidden = false;
       btn.querySelector("[data-waiting]").textContent = s.waiting;
       btn.querySelector("[data-eta]").textContent = s.waiting
-        ? L.fmt(T.eta, { n: s.estimated_wait_minutes })
+        ? L.waitText(T.eta, T.eta_short, s)
         : T.no_wait;
     });
     const onHome = root.dataset.screen === "screen-home" || root.dataset.screen === "screen-message";
@@ -208,7 +208,7 @@
       : "";
     const ahead = t.people_ahead || 0;
     $("t-ahead").textContent = ahead
-      ? L.fmt(T.ahead, { n: ahead }) + ", " + L.fmt(T.ahead_eta, { n: t.estimated_wait_minutes || 0 })
+      ? L.fmt(T.ahead, { n: ahead }) + ", " + L.waitText(T.ahead_eta, T.ahead_eta_short, t)
       : T.ahead_none;
     $("t-qr").innerHTML = body.qr_svg; // server-built SVG of the status URL
     show("screen-ticket");

@@ -56,9 +56,7 @@
     $("s-facts").hidden = !waiting;
     if (waiting) {
       $("s-ahead").textContent = ticket.people_ahead == null ? "–" : ticket.people_ahead;
-      $("s-eta").textContent = C.fmt(T.minutes, {
-        n: ticket.estimated_wait_minutes == null ? "–" : ticket.estimated_wait_minutes,
-      });
+      $("s-eta").textContent = C.waitText(T.wait_range, T.wait_short, ticket) || "–";
     }
     // Issue 6: the rating surface takes over this slot once the transaction is finished.
     $("rating-slot").hidden = ticket.status !== "finished" || !$("rating-slot").dataset.ratingUrl;
@@ -96,7 +94,7 @@
       queue_position: (place) => {
         if (root.dataset.status !== "waiting") return;
         $("s-ahead").textContent = place.people_ahead;
-        $("s-eta").textContent = C.fmt(T.minutes, { n: place.estimated_wait_minutes });
+        $("s-eta").textContent = C.waitText(T.wait_range, T.wait_short, place) || "–";
       },
     },
   });

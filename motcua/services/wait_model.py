@@ -286,9 +286,7 @@ def predict_places(
             grow = n * interval
             spread = math.sqrt(n) * interval * 0.5
             out.append(
-                WaitRange(
-                    last.low + grow - spread, last.point + grow, last.high + grow + spread
-                )
+                WaitRange(last.low + grow - spread, last.point + grow, last.high + grow + spread)
             )
     return out[:places]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from motcua.errors import InvalidKiosk
@@ -85,7 +86,21 @@ def build_receipt(
         footer=str(effective("TICKET_FOOTER") or DEFAULT_FOOTER),
         priority_label=view.priority_label,
         reprint=reprint,
+        wait_text=wait_words(view),
     )
+
+
+def wait_words(view: TicketView) -> str | None:
+    """The predicted wait as printed: "Dự kiến chờ: khoảng 10–15 phút" (or "dưới 5 phút")."""
+    if view.wait_high_minutes is None:
+        return None
+    if view.wait_low_minutes:
+        return gettext(
+            "Dự kiến chờ: khoảng %(low)s–%(high)s phút",
+            low=view.wait_low_minutes,
+            high=view.wait_high_minutes,
+        )
+    return gettext("Dự kiến chờ: dưới %(n)s phút", n=view.wait_high_minutes)
 
 
 def encode_ticket(receipt: Any, cfg: dict[str, Any]) -> bytes:

@@ -362,7 +362,15 @@ def _write_batch(batch: list[IssueRequest]) -> None:
             site_code=req.site.code,
         )
         views.append(
-            row_view(row, req.policy, None, estimate=True, counters=req.counters, connection=conn)
+            row_view(
+                row,
+                req.policy,
+                None,
+                estimate=True,
+                counters=req.counters,
+                connection=conn,
+                now=req.now,
+            )
         )
     # A strict-priority ticket goes before the plain ones: their new places are read in this
     # transaction and pushed after the commit.
@@ -371,7 +379,8 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         for req, view in zip(fresh, views, strict=True)
         if req.priority and req.policy.priority_policy == "strict"
     }
-    places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key])]
+    last = max(req.now for req in fresh)
+    places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key], last)]
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}

@@ -1,0 +1,228 @@
+"""Honest wait predictions per (site, area): a range and a point, from the live state and history.
+
+The model is ``wait_model`` (pure); this module feeds it from the database and keeps its inputs
+in the per-process caches of ``catalog_cache`` (named there: ``PREDICT_TTL_S``), so a kiosk tap
+or a phone's poll reads no history: one history read per site and day (an hour's TTL), the live
+state (counters busy since when, waiting counts: two indexed reads) at most every few seconds,
+and the predicted waits by place in the queue reused for as long. A service that moves a queue
+asks with ``fresh=True`` inside its own transaction (it sees its own writes).
+
+Fallbacks: an area with no history gets the hall's default service time
+(``DEFAULT_SERVICE_MINUTES``) with a wide spread, leaned towards today's finished tickets once
+there are three; with little history the default still weighs as ``PRIOR_WEIGHT`` tickets. No
+open counter serving the area (all paused): the call rate of one counter.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from db.models import TicketStatus
+from motcua.services import catalog_cache
+from motcua.services import wait_model as wm
+from motcua.services.common import QueuePolicy
+from motcua.services.tickets import statements as st
+from motcua.timeutil import local
+
+HISTORY_DAYS = 42
+
+_HISTORY = sa.select(
+    st.TICKETS.c.area_id,
+    st.TICKETS.c.business_day,
+    st.TICKETS.c.called_at,
+    st.TICKETS.c.finished_at,
+).where(
+    st.TICKETS.c.site_id == sa.bindparam("site_id"),
+    st.TICKETS.c.business_day >= sa.bindparam("since"),
+    st.TICKETS.c.business_day < sa.bindparam("day"),
+    st.TICKETS.c.status == TicketStatus.FINISHED,
+)
+
+_BUSY = (
+    sa.select(st.COUNTERS.c.number, st.TICKETS.c.area_id, st.TICKETS.c.called_at)
+    .select_from(st.TICKETS.join(st.COUNTERS, st.COUNTERS.c.id == st.TICKETS.c.counter_id))
+    .where(
+        st.TICKETS.c.site_id == sa.bindparam("site_id"),
+        st.TICKETS.c.business_day == sa.bindparam("day"),
+        st.TICKETS.c.status.in_([TicketStatus.CALLED, TicketStatus.SERVING]),
+    )
+)
+
+_WAITING = (
+    sa.select(st.TICKETS.c.area_id, sa.func.count())
+    .where(
+        st.TICKETS.c.site_id == sa.bindparam("site_id"),
+        st.TICKETS.c.business_day == sa.bindparam("day"),
+        st.TICKETS.c.status == TicketStatus.WAITING,
+    )
+    .group_by(st.TICKETS.c.area_id)
+)
+
+
+@dataclass(frozen=True)
+class LiveSite:
+    """A site's live state: what each counter is doing and how many wait in each area."""
+
+    busy: dict[int, tuple[int, dt.datetime]]  # counter number → (area id, called at)
+    waiting: dict[int, int]  # area id → waiting tickets
+
+
+def predict_wait(
+    site_id: int,
+    area_id: int,
+    day: dt.date,
+    ahead: int,
+    policy: QueuePolicy,
+    now: dt.datetime,
+    *,
+    connection: Any = None,
+) -> wm.WaitRange:
+    """The predicted wait of a ticket with ``ahead`` people before it in the area."""
+    return predict_queue(site_id, area_id, day, ahead + 1, policy, now, connection=connection)[
+        ahead
+    ]
+
+
+def predict_queue(
+    site_id: int,
+    area_id: int,
+    day: dt.date,
+    places: int,
+    policy: QueuePolicy,
+    now: dt.datetime,
+    *,
+    fresh: bool = False,
+    connection: Any = None,
+) -> list[wm.WaitRange]:
+    """Predicted waits of the area's places 0 … ``places`` - 1 (reused for a few seconds)."""
+    key = (site_id, area_id, day)
+    if not fresh:
+        hit = _recent(catalog_cache.cached_prediction("places", key), now)
+        if hit is not None and len(hit) >= places:
+            return list(hit[:places])
+    live = _live(site_id, day, now, fresh=fresh, connection=connection)
+    open_counters = _open_counters(site_id, area_id, live, now)
+    hour = local(now).hour
+    involved = {a for c in open_counters for a in c.areas} | {area_id}
+    times = {
+        a: wm.adjust_to_today(
+            _times(site_id, a, day, hour, policy, connection),
+            _today_spans(site_id, a, day, connection),
+        )
+        for a in involved
+    }
+    # A little room behind the last place: the next taps reuse this table.
+    table = wm.predict_places(
+        area_id, open_counters, live.waiting, times, max(places, live.waiting.get(area_id, 0) + 3)
+    )
+    catalog_cache.store_prediction("places", key, (now, table))
+    return table[:places]
+
+
+def _recent(hit: tuple[dt.datetime, Any] | None, now: dt.datetime) -> Any | None:
+    """A cached (at, value) if ``at`` is within the live TTL of ``now`` (a frozen clock in
+    tests, or a caller asking about another moment, never reads another moment's state)."""
+    if hit is None:
+        return None
+    at, value = hit
+    if abs((now - at).total_seconds()) > catalog_cache.PREDICT_TTL_S["live"]:
+        return None
+    return value
+
+
+def _open_counters(
+    site_id: int, area_id: int, live: LiveSite, now: dt.datetime
+) -> list[wm.CounterNow]:
+    """The counters serving the area that are open now, with all their areas."""
+    serving = catalog_cache.snapshot().serving
+    areas_of: dict[int, list[int]] = defaultdict(list)
+    paused: dict[int, bool] = {}
+    for (site, area), counters in serving.items():
+        if site != site_id:
+            continue
+        for number, is_paused in counters:
+            areas_of[number].append(area)
+            paused[number] = is_paused
+    out = []
+    for number, is_paused in serving.get((site_id, area_id), []):
+        if is_paused:
+            continue
+        busy = live.busy.get(number)
+        elapsed = (now - busy[1]).total_seconds() / 60 if busy else 0.0
+        out.append(
+            wm.CounterNow(
+                tuple(sorted(areas_of[number])), busy[0] if busy else None, max(0.0, elapsed)
+            )
+        )
+    return out
+
+
+def _live(
+    site_id: int, day: dt.date, now: dt.datetime, *, fresh: bool, connection: Any
+) -> LiveSite:
+    """The site's live state (cached a few seconds unless ``fresh``)."""
+    key = (site_id, day)
+    if not fresh:
+        hit = _recent(catalog_cache.cached_prediction("live", key), now)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+    conn = connection or st.conn()
+    params = {"site_id": site_id, "day": day}
+    busy = {int(n): (int(a), called) for n, a, called in conn.execute(_BUSY, params) if called}
+    waiting = {int(a): int(n) for a, n in conn.execute(_WAITING, params)}
+    live = LiveSite(busy=busy, waiting=waiting)
+    catalog_cache.store_prediction("live", key, (now, live))
+    return live
+
+
+def _history(site_id: int, day: dt.date, connection: Any) -> dict[int, list[wm.ServiceRecord]]:
+    """Finished tickets of the site's last HISTORY_DAYS days before ``day``, by area."""
+    key = (site_id, day)
+    hit = catalog_cache.cached_prediction("history", key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    conn = connection or st.conn()
+    params = {"site_id": site_id, "since": day - dt.timedelta(days=HISTORY_DAYS), "day": day}
+    records: dict[int, list[wm.ServiceRecord]] = defaultdict(list)
+    for area, business_day, called, finished in conn.execute(_HISTORY, params):
+        if called is None or finished is None or finished <= called:
+            continue
+        minutes = (finished - called).total_seconds() / 60
+        records[int(area)].append(
+            wm.ServiceRecord(int(area), business_day, local(called).hour, minutes)
+        )
+    out = dict(records)
+    catalog_cache.store_prediction("history", key, out)
+    return out
+
+
+def _times(
+    site_id: int, area_id: int, day: dt.date, hour: int, policy: QueuePolicy, connection: Any
+) -> wm.ServiceTimes:
+    """The area's service-time table for this day and hour (cached)."""
+    key = (site_id, area_id, day, hour)
+    hit = catalog_cache.cached_prediction("times", key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    records = _history(site_id, day, connection).get(area_id, [])
+    times = wm.service_times(records, day, hour, policy.default_service_minutes)
+    catalog_cache.store_prediction("times", key, times)
+    return times
+
+
+def _today_spans(site_id: int, area_id: int, day: dt.date, connection: Any) -> list[float]:
+    """Call-to-finish minutes of the area's last 20 finished tickets today (cached)."""
+    key = (site_id, area_id, day)
+    hit = catalog_cache.cached_prediction("spans", key)
+    if hit is not None:
+        return hit  # type: ignore[no-any-return]
+    params = {"site_id": site_id, "area_id": area_id, "day": day}
+    rows = (connection or st.conn()).execute(st.RECENT_SPANS, params).all()
+    spans = [(f - c).total_seconds() / 60 for c, f in rows if c and f and f > c]
+    catalog_cache.store_prediction("spans", key, spans)
+    return spans
