@@ -107,6 +107,7 @@ class Prediction:
     old: int
     new: wm.WaitRange
     shown: tuple[int, int]
+    area: int = 0
 
 
 def working_days(count: int) -> list[dt.date]:
@@ -262,19 +263,21 @@ class Day:
         average = sum(spans) / len(spans) if spans else DEFAULT_MINUTES
         old = wm.old_estimate(ahead, average, len(open_now))
         hour = int(now // 60)
-        involved = {a for c in open_now for a in c.areas} | {area}
-        times = {a: wm.adjust_to_today(self.times(a, hour), list(self.today[a])) for a in involved}
+        times = {a: wm.adjust_to_today(self.times(a, hour), list(self.today[a])) for a in AREAS}
         live = [
             wm.CounterNow(
                 c.areas,
                 c.busy_area if c.free_at > now else None,
                 now - c.busy_since if c.free_at > now else 0.0,
             )
-            for c in open_now
+            for c in self.counters
+            if c.open_at(now)
         ]
-        waiting = {a: len(self.waiting[a]) for a in involved}
-        new = wm.predict_places(area, live, waiting, times, ahead + 1)[ahead]
-        self.predictions.append(Prediction(self.day, math.nan, old, new, new.shown()))
+        everyone = sorted((t for q in self.waiting.values() for t in q), key=lambda t: t.issued)
+        mine = next(i for i, t in enumerate(everyone) if t is ticket)
+        pairs = [(t.area, t.priority) for t in everyone]
+        new = wm.predict_site(live, pairs, times, wm.prior_times(DEFAULT_MINUTES))[mine]
+        self.predictions.append(Prediction(self.day, math.nan, old, new, new.shown(), area))
         self._pending = getattr(self, "_pending", [])
         self._pending.append((ticket, self.predictions[-1]))
 
@@ -303,6 +306,23 @@ def summarise(rows: list[Prediction]) -> dict[str, float]:
     }
 
 
+def replay(days: int, seed: int) -> list[Prediction]:
+    """Generate and play ``days`` working days; each day's predictions use earlier days only."""
+    rng = random.Random(seed)
+    history: dict[int, list[wm.ServiceRecord]] = defaultdict(list)
+    rows: list[Prediction] = []
+    next_id = 1
+    for day in working_days(days):
+        played = Day(day, rng, history, next_id)
+        played.run()
+        played.settle()
+        next_id += len(played.tickets)
+        rows.extend(played.predictions)
+        for record in played.records:  # known from the next day on
+            history[record.area_id].append(record)
+    return rows
+
+
 def main() -> None:
     """Generate, replay, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -310,18 +330,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=20261204)
     args = parser.parse_args()
     started = time.perf_counter()
-    rng = random.Random(args.seed)
-    history: dict[int, list[wm.ServiceRecord]] = defaultdict(list)
-    rows: list[Prediction] = []
-    next_id = 1
-    for day in working_days(args.days):
-        played = Day(day, rng, history, next_id)
-        played.run()
-        played.settle()
-        next_id += len(played.tickets)
-        rows.extend(played.predictions)
-        for record in played.records:
-            history[record.area_id].append(record)
+    rows = replay(args.days, args.seed)
     elapsed = time.perf_counter() - started
     weeks: dict[int, list[Prediction]] = defaultdict(list)
     for p in rows:

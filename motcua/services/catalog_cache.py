@@ -28,7 +28,7 @@ TTL_S = 5.0
 #   "times"    (site, area, day, hour)  → the area's service-time table    PREDICT_TTL_S["times"]
 #   "spans"    (site, area, day)        → today's last finished spans      PREDICT_TTL_S["spans"]
 #   "live"     (site, day)              → counters busy, waiting counts    PREDICT_TTL_S["live"]
-#   "places"   (site, area, day)        → the predicted waits by place     PREDICT_TTL_S["places"]
+#   "places"   (site, day)              → every area's waits by place      PREDICT_TTL_S["places"]
 # History changes only when a day ends (or a session is imported): an hour. The live state is
 # re-read within seconds and at once by the service that moves a queue (``fresh=True``).
 PREDICT_TTL_S = {"history": 3600.0, "times": 3600.0, "spans": 30.0, "live": 3.0, "places": 3.0}
@@ -171,7 +171,7 @@ def forget_average(key: tuple[int, int, dt.date]) -> None:
     that area's day and of the site's live state."""
     cache = _cache()
     cache.predict.get("spans", {}).pop(key, None)
-    cache.predict.get("places", {}).pop(key, None)
+    cache.predict.get("places", {}).pop((key[0], key[2]), None)
     cache.predict.get("live", {}).pop((key[0], key[2]), None)
 
 

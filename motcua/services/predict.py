@@ -54,22 +54,22 @@ _BUSY = (
 )
 
 _WAITING = (
-    sa.select(st.TICKETS.c.area_id, sa.func.count())
+    sa.select(st.TICKETS.c.area_id, st.TICKETS.c.priority)
     .where(
         st.TICKETS.c.site_id == sa.bindparam("site_id"),
         st.TICKETS.c.business_day == sa.bindparam("day"),
         st.TICKETS.c.status == TicketStatus.WAITING,
     )
-    .group_by(st.TICKETS.c.area_id)
+    .order_by(st.TICKETS.c.queued_at, st.TICKETS.c.id)
 )
 
 
 @dataclass(frozen=True)
 class LiveSite:
-    """A site's live state: what each counter is doing and how many wait in each area."""
+    """A site's live state: what each counter is doing and who waits, in queue order."""
 
     busy: dict[int, tuple[int, dt.datetime]]  # counter number → (area id, called at)
-    waiting: dict[int, int]  # area id → waiting tickets
+    queue: list[tuple[int, bool]]  # (area id, priority) of the waiting tickets
 
 
 def predict_wait(
@@ -99,29 +99,60 @@ def predict_queue(
     fresh: bool = False,
     connection: Any = None,
 ) -> list[wm.WaitRange]:
-    """Predicted waits of the area's places 0 … ``places`` - 1 (reused for a few seconds)."""
-    key = (site_id, area_id, day)
-    if not fresh:
-        hit = _recent(catalog_cache.cached_prediction("places", key), now)
-        if hit is not None and len(hit) >= places:
-            return list(hit[:places])
+    """Predicted waits of the area's places 0 … ``places`` - 1 (in ``count_ahead``'s order;
+    the place after the last waiting ticket is a ticket taken now)."""
+    key = (site_id, day)
+    table = None if fresh else _recent(catalog_cache.cached_prediction("places", key), now)
+    if table is None:
+        table = _site_table(site_id, day, policy, now, fresh=fresh, connection=connection)
+        catalog_cache.store_prediction("places", key, (now, table))
+    waits = list(table.get(area_id) or [wm.WaitRange(0.0, 0.0, 0.0)])
+    if len(waits) < places:  # further back than the table: one more service each
+        step = policy.default_service_minutes / max(1, _open_count(site_id, area_id))
+        last = waits[-1]
+        for n in range(1, places - len(waits) + 1):
+            waits.append(
+                wm.WaitRange(last.low + n * step, last.point + n * step, last.high + n * step)
+            )
+    return waits[:places]
+
+
+def _site_table(
+    site_id: int,
+    day: dt.date,
+    policy: QueuePolicy,
+    now: dt.datetime,
+    *,
+    fresh: bool,
+    connection: Any,
+) -> dict[int, list[wm.WaitRange]]:
+    """Every area's predicted waits by place, plus a ticket taken now, from one play-out."""
     live = _live(site_id, day, now, fresh=fresh, connection=connection)
-    open_counters = _open_counters(site_id, area_id, live, now)
+    counters, areas = _open_counters(site_id, live, now)
+    strict = policy.priority_policy == "strict"
+    # A ticket taken now in each area the site offers: after everyone waiting.
+    queue = live.queue + [(a, False) for a in sorted(areas)]
     hour = local(now).hour
-    involved = {a for c in open_counters for a in c.areas} | {area_id}
     times = {
         a: wm.adjust_to_today(
             _times(site_id, a, day, hour, policy, connection),
             _today_spans(site_id, a, day, connection),
         )
-        for a in involved
+        for a in areas | {a for a, _ in live.queue}
     }
-    # A little room behind the last place: the next taps reuse this table.
-    table = wm.predict_places(
-        area_id, open_counters, live.waiting, times, max(places, live.waiting.get(area_id, 0) + 3)
+    waits = wm.predict_site(
+        counters, queue, times, wm.prior_times(policy.default_service_minutes), strict=strict
     )
-    catalog_cache.store_prediction("places", key, (now, table))
-    return table[:places]
+    by_area: dict[int, list[tuple[tuple[bool, int], wm.WaitRange]]] = defaultdict(list)
+    for index, ((area, priority), wait) in enumerate(zip(queue, waits, strict=True)):
+        by_area[area].append(((not (priority and strict), index), wait))
+    return {a: [w for _, w in sorted(rows)] for a, rows in by_area.items()}
+
+
+def _open_count(site_id: int, area_id: int) -> int:
+    """How many counters serving the area are open (not paused)."""
+    counters = catalog_cache.snapshot().serving.get((site_id, area_id), [])
+    return sum(1 for _, paused in counters if not paused)
 
 
 def _recent(hit: tuple[dt.datetime, Any] | None, now: dt.datetime) -> Any | None:
@@ -136,21 +167,20 @@ def _recent(hit: tuple[dt.datetime, Any] | None, now: dt.datetime) -> Any | None
 
 
 def _open_counters(
-    site_id: int, area_id: int, live: LiveSite, now: dt.datetime
-) -> list[wm.CounterNow]:
-    """The counters serving the area that are open now, with all their areas."""
-    serving = catalog_cache.snapshot().serving
+    site_id: int, live: LiveSite, now: dt.datetime
+) -> tuple[list[wm.CounterNow], set[int]]:
+    """The site's open counters with all their areas and what they do; the areas offered."""
     areas_of: dict[int, list[int]] = defaultdict(list)
     paused: dict[int, bool] = {}
-    for (site, area), counters in serving.items():
+    for (site, area), counters in catalog_cache.snapshot().serving.items():
         if site != site_id:
             continue
         for number, is_paused in counters:
             areas_of[number].append(area)
             paused[number] = is_paused
     out = []
-    for number, is_paused in serving.get((site_id, area_id), []):
-        if is_paused:
+    for number in sorted(areas_of):
+        if paused[number]:
             continue
         busy = live.busy.get(number)
         elapsed = (now - busy[1]).total_seconds() / 60 if busy else 0.0
@@ -159,7 +189,7 @@ def _open_counters(
                 tuple(sorted(areas_of[number])), busy[0] if busy else None, max(0.0, elapsed)
             )
         )
-    return out
+    return out, {a for areas in areas_of.values() for a in areas}
 
 
 def _live(
@@ -174,8 +204,8 @@ def _live(
     conn = connection or st.conn()
     params = {"site_id": site_id, "day": day}
     busy = {int(n): (int(a), called) for n, a, called in conn.execute(_BUSY, params) if called}
-    waiting = {int(a): int(n) for a, n in conn.execute(_WAITING, params)}
-    live = LiveSite(busy=busy, waiting=waiting)
+    queue = [(int(a), priority is not None) for a, priority in conn.execute(_WAITING, params)]
+    live = LiveSite(busy=busy, queue=queue)
     catalog_cache.store_prediction("live", key, (now, live))
     return live
 
