@@ -139,7 +139,8 @@ def queue_positions(
     is ``count_ahead``'s (strict priority puts priority tickets first)."""
     params = {"site_id": site_id, "day": day, "area_id": area_id}
     rows = st.conn().execute(st.WAITING_IN_AREA, params).all()
-    if not rows:
+    if not rows:  # nobody to tell, but what the counters do has changed
+        catalog_cache.forget_average((site_id, area_id, day))
         return []
     strict = policy.priority_policy == "strict"
     rows.sort(key=lambda r: (0 if strict and r.priority else 1, r.queued_at, r.id))
