@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from db import db
 from db.models import Counter, ServiceArea, Site, Ticket, TicketStatus
-from motcua.services import catalog_cache, predict
+from motcua.services import catalog_cache
 from motcua.services.common import current_policy, get_site, transactional
+from motcua.services.tickets import predict
 from motcua.timeutil import business_day, ensure_now
 
 # domain.md: default service areas (prefixes are our proposal; all configurable).

@@ -23,7 +23,7 @@ from motcua.services import cluster
 from motcua.services.common import begin_snapshot_read
 
 TTL_S = 5.0
-# The wait predictor's per-process state (motcua/services/predict.py), in ``_Cache.predict``:
+# The wait predictor's per-process state (services/tickets/predict.py), in ``_Cache.predict``:
 #   "history"  (site, day)              → earlier days' service records   PREDICT_TTL_S["history"]
 #   "times"    (site, area, day, hour)  → the area's service-time table    PREDICT_TTL_S["times"]
 #   "spans"    (site, area, day)        → today's last finished spans      PREDICT_TTL_S["spans"]

@@ -1,6 +1,6 @@
 """The wait predictor's model, as pure functions of plain data (no Flask, no database).
 
-Two halves (``motcua/services/predict.py`` feeds them from the database and caches them;
+Two halves (``motcua/services/tickets/predict.py`` feeds them from the database and caches them;
 ``bench/bench_predict.py`` feeds them from a simulated month):
 
 - **History** → ``ServiceTimes``: the call-to-finish minutes of an area's finished tickets of
@@ -172,23 +172,23 @@ def _prior_points(default_minutes: float) -> list[float]:
 
 def _normal_ppf(u: float) -> float:
     """The standard normal quantile (Acklam's rational approximation, |error| < 1.2e-9)."""
-    a = (-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.3577518672690)
-    a += (-30.66479806614716, 2.506628274631000)
-    b = (-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972)
-    b += (-13.28068155288572,)
-    c = (-7.784894002430293e-03, -0.3223964580411365, -2.400758277161838, -2.549732539343734)
-    c += (4.374664141464968, 2.938163982698783)
+    a = (-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.3577518672690,
+         -30.66479806614716, 2.506628274631000)  # fmt: skip
+    b = (-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972,
+         -13.28068155288572)  # fmt: skip
+    c = (-7.784894002430293e-03, -0.3223964580411365, -2.400758277161838, -2.549732539343734,
+         4.374664141464968, 2.938163982698783)  # fmt: skip
     d = (7.784695709041462e-03, 0.3224671290700398, 2.445134137142996, 3.754408661907416)
     if u < 0.02425:
         q = math.sqrt(-2 * math.log(u))
         num = ((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]
-        return num / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1)
+        return float(num / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1))
     if u > 1 - 0.02425:
         return -_normal_ppf(1 - u)
     q = u - 0.5
     r = q * q
     num = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q
-    return num / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1)
+    return float(num / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1))
 
 
 def service_times(

@@ -136,7 +136,7 @@ def test_the_service_reads_the_live_state_and_history_from_the_database(app: Fla
         prior = wm.prior_times(policy.default_service_minutes)
         every = {a: prior for a in ids.values()} | {area.id: times}
         played = wm.predict_site(counters, queue, every, prior)
-        from motcua.services import predict
+        from motcua.services.tickets import predict
 
         got = predict.predict_queue(view_site(app), area.id, DAY, 5, policy, now, fresh=True)
         assert got == played[:5]

@@ -95,12 +95,14 @@ def wait_words(view: TicketView) -> str | None:
     if view.wait_high_minutes is None:
         return None
     if view.wait_low_minutes:
-        return gettext(
+        text = gettext(
             "Dự kiến chờ: khoảng %(low)s–%(high)s phút",
             low=view.wait_low_minutes,
             high=view.wait_high_minutes,
         )
-    return gettext("Dự kiến chờ: dưới %(n)s phút", n=view.wait_high_minutes)
+    else:
+        text = gettext("Dự kiến chờ: dưới %(n)s phút", n=view.wait_high_minutes)
+    return str(text)
 
 
 def encode_ticket(receipt: Any, cfg: dict[str, Any]) -> bytes:

@@ -379,8 +379,8 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         for req, view in zip(fresh, views, strict=True)
         if req.priority and req.policy.priority_policy == "strict"
     }
-    last = max(req.now for req in fresh)
-    places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key], last)]
+    latest = max(req.now for req in fresh)
+    places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key], latest)]
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from db.models import TicketStatus
-from motcua.services import catalog_cache, predict
+from motcua.services import catalog_cache
 from motcua.services.common import QueuePolicy
+from motcua.services.tickets import predict
 from motcua.services.tickets import statements as st
 from motcua.timeutil import ensure_now
 
@@ -75,7 +76,7 @@ def row_view(
     """The view of a ticket row (``statements.TICKET_ROW``'s columns); every verb uses it.
 
     With ``estimate``, a waiting ticket also gets its people ahead and its predicted wait
-    (``services/predict.py``; ``counters``: the (number, paused) of the counters serving its
+    (``services/tickets/predict.py``; ``counters``: the (number, paused) of the counters serving its
     area, when known).
     """
     priority = ticket["priority"]
