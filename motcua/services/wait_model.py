@@ -37,7 +37,7 @@ OTHER_WEEKDAY_WEIGHT = 0.5
 PRIOR_WEIGHT = 8.0  # the default's pseudo-tickets, counted as tickets of the same hour
 PRIOR_SIGMA = 0.6  # log-spread of the default when nothing is known
 TODAY_SHRINK = 10.0  # today's finished tickets count n / (n + TODAY_SHRINK) against history
-RUNS = 48
+RUNS = 32
 LOW_Q, POINT_Q, HIGH_Q = 0.2, 0.5, 0.8
 SHORT_MINUTES = 5  # a range ending below this is shown as "under 5 minutes"
 
@@ -278,7 +278,13 @@ def predict_site(
     served = {a for c in pool for a in c.areas}
     pool.extend(CounterNow((a,)) for a in sorted({a for a, _ in queue} - served))
     rng = random.Random(seed)
+    draw = rng.random
     calls: list[list[float]] = [[] for _ in queue]
+    # Per counter, the lines it calls from, in the policy's order: priority lines first.
+    first_lines = [[(a, True) for a in c.areas] if strict else [] for c in pool]
+    next_lines = [[(a, False) for a in c.areas] for c in pool]
+    tables = [times.get(area, default).table for area, _ in queue]
+    top = QUANTILES - 1
     for _ in range(runs):
         lines: dict[tuple[int, bool], deque[int]] = {}
         for index, (area, priority) in enumerate(queue):
@@ -287,15 +293,15 @@ def predict_site(
         for i, c in enumerate(pool):
             first = 0.0
             if c.busy_area is not None:
-                first = _remaining(times.get(c.busy_area, default), c.elapsed, rng.random())
+                first = _remaining(times.get(c.busy_area, default), c.elapsed, draw())
             heap.append((first, i))
         heapq.heapify(heap)
         while heap:
             t, i = heap[0]
             best: deque[int] | None = None
-            for first_priority in (True, False):
-                for area in pool[i].areas:
-                    line = lines.get((area, first_priority))
+            for keys in (first_lines[i], next_lines[i]):
+                for key in keys:
+                    line = lines.get(key)
                     if line and (best is None or line[0] < best[0]):
                         best = line
                 if best is not None:
@@ -305,8 +311,11 @@ def predict_site(
                 continue
             index = best.popleft()
             calls[index].append(t)
-            area = queue[index][0]
-            heapq.heapreplace(heap, (t + times.get(area, default).sample(rng.random()), i))
+            table = tables[index]
+            x = draw() * top
+            k = int(x)
+            service = table[k] + (table[k + 1] - table[k]) * (x - k)
+            heapq.heapreplace(heap, (t + service, i))
     out = []
     for samples in calls:
         samples.sort()
