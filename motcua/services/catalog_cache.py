@@ -29,9 +29,12 @@ TTL_S = 5.0
 #   "spans"    (site, area, day)        → today's last finished spans      PREDICT_TTL_S["spans"]
 #   "live"     (site, day)              → counters busy, waiting counts    PREDICT_TTL_S["live"]
 #   "places"   (site, day)              → every area's waits by place      PREDICT_TTL_S["places"]
-# History changes only when a day ends (or a session is imported): an hour. The live state is
-# re-read within seconds and at once by the service that moves a queue (``fresh=True``).
-PREDICT_TTL_S = {"history": 3600.0, "times": 3600.0, "spans": 30.0, "live": 3.0, "places": 3.0}
+# History changes only when a day ends (or a session is imported): an hour. The waits by place
+# are played out again at once by a service that moves a queue (a call, a no-show, a transfer,
+# a cancel, a priority ticket: ``fresh=True``), dropped when a ticket finishes or a counter
+# changes, and otherwise kept 30 s (a kiosk tap or a phone's poll never plays them out twice
+# in that time; another process hears none of these and is up to 30 s behind).
+PREDICT_TTL_S = {"history": 3600.0, "times": 3600.0, "spans": 30.0, "live": 3.0, "places": 30.0}
 EXTENSION_KEY = "motcua_catalog_cache"
 
 

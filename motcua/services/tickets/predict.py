@@ -30,6 +30,9 @@ from motcua.services.tickets import statements as st
 from motcua.timeutil import local
 
 HISTORY_DAYS = 42
+# Waiting tickets played out at most (a play-out costs ~0.07 ms CPU per ticket); those further
+# back, and a ticket taken behind them, are extrapolated at the area's call rate.
+MAX_PLAYED = 120
 
 _HISTORY = sa.select(
     st.TICKETS.c.area_id,
@@ -102,13 +105,18 @@ def predict_queue(
     """Predicted waits of the area's places 0 … ``places`` - 1 (in ``count_ahead``'s order;
     the place after the last waiting ticket is a ticket taken now)."""
     key = (site_id, day)
-    table = None if fresh else _recent(catalog_cache.cached_prediction("places", key), now)
+    table = (
+        None if fresh else _recent(catalog_cache.cached_prediction("places", key), now, "places")
+    )
     if table is None:
         table = _site_table(site_id, day, policy, now, fresh=fresh, connection=connection)
         catalog_cache.store_prediction("places", key, (now, table))
-    waits = list(table.get(area_id) or [wm.WaitRange(0.0, 0.0, 0.0)])
+    waits_by_area, steps = table
+    waits = list(waits_by_area.get(area_id) or [wm.WaitRange(0.0, 0.0, 0.0)])
     if len(waits) < places:  # further back than the table: one more service each
-        step = policy.default_service_minutes / max(1, _open_count(site_id, area_id))
+        step = steps.get(area_id) or policy.default_service_minutes / max(
+            1, _open_count(site_id, area_id)
+        )
         last = waits[-1]
         for n in range(1, places - len(waits) + 1):
             waits.append(
@@ -125,13 +133,16 @@ def _site_table(
     *,
     fresh: bool,
     connection: Any,
-) -> dict[int, list[wm.WaitRange]]:
-    """Every area's predicted waits by place, plus a ticket taken now, from one play-out."""
+) -> tuple[dict[int, list[wm.WaitRange]], dict[int, float]]:
+    """Every area's predicted waits by place, plus a ticket taken now, from one play-out;
+    and each area's minutes per call further back (its mean service ÷ its open counters)."""
     live = _live(site_id, day, now, fresh=fresh, connection=connection)
     counters, areas = _open_counters(site_id, live, now)
     strict = policy.priority_policy == "strict"
-    # A ticket taken now in each area the site offers: after everyone waiting.
-    queue = live.queue + [(a, False) for a in sorted(areas)]
+    if len(live.queue) > MAX_PLAYED:
+        queue = live.queue[:MAX_PLAYED]
+    else:  # a ticket taken now in each area the site offers: after everyone waiting
+        queue = live.queue + [(a, False) for a in sorted(areas)]
     hour = local(now).hour
     times = {
         a: wm.adjust_to_today(
@@ -146,7 +157,8 @@ def _site_table(
     by_area: dict[int, list[tuple[tuple[bool, int], wm.WaitRange]]] = defaultdict(list)
     for index, ((area, priority), wait) in enumerate(zip(queue, waits, strict=True)):
         by_area[area].append(((not (priority and strict), index), wait))
-    return {a: [w for _, w in sorted(rows)] for a, rows in by_area.items()}
+    steps = {a: t.mean / max(1, sum(1 for c in counters if a in c.areas)) for a, t in times.items()}
+    return {a: [w for _, w in sorted(rows)] for a, rows in by_area.items()}, steps
 
 
 def _open_count(site_id: int, area_id: int) -> int:
@@ -155,13 +167,13 @@ def _open_count(site_id: int, area_id: int) -> int:
     return sum(1 for _, paused in counters if not paused)
 
 
-def _recent(hit: tuple[dt.datetime, Any] | None, now: dt.datetime) -> Any | None:
-    """A cached (at, value) if ``at`` is within the live TTL of ``now`` (a frozen clock in
+def _recent(hit: tuple[dt.datetime, Any] | None, now: dt.datetime, kind: str) -> Any | None:
+    """A cached (at, value) if ``at`` is within the kind's TTL of ``now`` (a frozen clock in
     tests, or a caller asking about another moment, never reads another moment's state)."""
     if hit is None:
         return None
     at, value = hit
-    if abs((now - at).total_seconds()) > catalog_cache.PREDICT_TTL_S["live"]:
+    if abs((now - at).total_seconds()) > catalog_cache.PREDICT_TTL_S[kind]:
         return None
     return value
 
@@ -198,7 +210,7 @@ def _live(
     """The site's live state (cached a few seconds unless ``fresh``)."""
     key = (site_id, day)
     if not fresh:
-        hit = _recent(catalog_cache.cached_prediction("live", key), now)
+        hit = _recent(catalog_cache.cached_prediction("live", key), now, "live")
         if hit is not None:
             return hit  # type: ignore[no-any-return]
     conn = connection or st.conn()
