@@ -18,6 +18,11 @@ the month: mean and median absolute error in minutes, how often the real wait fe
 range shown ("10–15 phút"; "dưới 5 phút" counts as 0–5) and that range's mean width.
 
     .venv/bin/python bench/bench_predict.py [--days 26] [--seed 20261204]
+
+``--hot-path`` measures instead what the predictor costs the server, in process on SQLite
+through the real services (CPU time): a cold prediction (the site's history read and the
+tables built), a fresh play-out (what a call does inside its transaction), a cached one (a
+kiosk tap or a phone's poll within 30 s), and ``issue_ticket`` with its estimate.
 """
 
 from __future__ import annotations
@@ -323,12 +328,73 @@ def replay(days: int, seed: int) -> list[Prediction]:
     return rows
 
 
+def hot_path() -> None:
+    """Print the predictor's CPU cost on the server's paths (see the module docstring)."""
+    import tempfile
+
+    from motcua.services import catalog_cache, tickets
+    from motcua.services.common import current_policy
+    from motcua.services.tickets import predict
+    from tests.conftest import T0, build_app, counter_id
+
+    minute = dt.timedelta(minutes=1)
+    app = build_app(f"sqlite:///{tempfile.mkdtemp()}/predict.sqlite3")
+    with app.app_context():
+        c = {n: counter_id(app, n) for n in range(1, 7)}
+        for back in range(1, 29):  # four weeks of history: 60 tickets a working day in A and B
+            day0 = T0 - dt.timedelta(days=back)
+            if day0.weekday() >= 5:
+                continue
+            for i in range(30):
+                at = day0 + 6 * i * minute
+                for service, number in (("A", 1), ("B", 3)):
+                    tickets.issue_ticket(service, now=at)
+                    tickets.call_next(c[number], now=at)
+                    tickets.finish(c[number], now=at + 5 * minute)
+        for i in range(43):
+            tickets.issue_ticket("AB"[i % 2], now=T0 + i * minute / 4)
+        for number in (1, 2, 3):
+            tickets.call_next(c[number], now=T0 + 11 * minute)
+        view = tickets.issue_ticket("A", now=T0 + 12 * minute)
+        site, area, day = view.site_code, view.area_code, view.business_day
+        site_id = catalog_cache.snapshot().sites[site].id
+        area_id = catalog_cache.snapshot().areas[area].id
+        policy, now = current_policy(), T0 + 12 * minute
+        catalog_cache.forget()
+        t = time.process_time()
+        predict.predict_wait(site_id, area_id, day, 20, policy, now)
+        cold = time.process_time() - t
+        t = time.process_time()
+        for _ in range(20):
+            predict.predict_queue(site_id, area_id, day, 21, policy, now, fresh=True)
+        fresh = (time.process_time() - t) / 20
+        t = time.process_time()
+        for _ in range(2000):
+            predict.predict_wait(site_id, area_id, day, 20, policy, now)
+        warm = (time.process_time() - t) / 2000
+        t = time.process_time()
+        for i in range(200):
+            tickets.issue_ticket("A", now=now + i * minute / 30)
+        tap = (time.process_time() - t) / 200
+    print(
+        "predictor CPU, 41 waiting at 6 counters, 4 weeks of history (1,200 tickets):\n"
+        f"  cold (history read, tables, play-out)  {cold * 1000:.1f} ms\n"
+        f"  fresh play-out (a call moves a queue)  {fresh * 1000:.1f} ms\n"
+        f"  cached (a tap or a poll within 30 s)   {warm * 1e6:.0f} µs\n"
+        f"  issue_ticket with its estimate         {tap * 1000:.2f} ms a tap (queue 41 → 241)"
+    )
+
+
 def main() -> None:
     """Generate, replay, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=26, help="working days (26 ≈ a month)")
     parser.add_argument("--seed", type=int, default=20261204)
+    parser.add_argument("--hot-path", action="store_true", help="the server-side cost instead")
     args = parser.parse_args()
+    if args.hot_path:
+        hot_path()
+        return
     started = time.perf_counter()
     rows = replay(args.days, args.seed)
     elapsed = time.perf_counter() - started
