@@ -96,13 +96,14 @@ def kiosk_texts() -> dict[str, Any]:
     return {
         "waiting": _("Đang chờ"),
         "people": ngettext_forms("người", "người"),
-        "eta": ngettext_forms("Chờ khoảng %(num)s phút", "Chờ khoảng %(num)s phút"),
+        # Predicted waits are ranges (5–10 minutes) or "under 5 minutes": plural in English.
+        "eta": _("Chờ khoảng {low}–{high} phút"),
+        "eta_short": _("Chờ dưới {n} phút"),
         "no_wait": _("Không phải chờ"),
         "ahead": ngettext_forms("Trước Ông/Bà còn %(num)s người", "Trước Ông/Bà còn %(num)s người"),
         "ahead_none": _("Ông/Bà là người tiếp theo"),
-        "ahead_eta": ngettext_forms(
-            "dự kiến chờ khoảng %(num)s phút", "dự kiến chờ khoảng %(num)s phút"
-        ),
+        "ahead_eta": _("dự kiến chờ khoảng {low}–{high} phút"),
+        "ahead_eta_short": _("dự kiến chờ dưới {n} phút"),
         "counters": _("Quầy phục vụ: {list}"),
         "area": _("Lĩnh vực: {name}"),
         "priority": _("Ưu tiên: {label}"),
@@ -147,7 +148,8 @@ def kiosk_texts() -> dict[str, Any]:
 def status_texts() -> dict[str, Any]:
     """The words the status page's script shows, in the page's language."""
     return {
-        "minutes": ngettext_forms("%(num)s phút", "%(num)s phút"),
+        "wait_range": _("{low}–{high} phút"),
+        "wait_short": _("dưới {n} phút"),
         "live": _("Trang tự cập nhật khi có thay đổi"),
         "offline": _("Đang mất kết nối – trang sẽ tự thử lại"),
         "called_title": _(

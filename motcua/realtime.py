@@ -107,14 +107,20 @@ def publish(site_id: int, event: str, payload: dict[str, Any]) -> None:
         log.exception("could not publish %s for site %s", event, site_id)
 
 
-def publish_positions(positions: list[tuple[str, int, int]]) -> None:
+def publish_positions(positions: list[tuple[str, int, int, int, int]]) -> None:
     """Tell each waiting ticket's status page its place: ``queue_position`` {people_ahead,
-    estimated_wait_minutes}, to that ticket's own room only; never raises."""
+    estimated_wait_minutes, wait_low_minutes, wait_high_minutes}, to that ticket's own room
+    only; never raises."""
     try:
-        for token, ahead, minutes in positions:
+        for token, ahead, minutes, low, high in positions:
             socketio.emit(
                 "queue_position",
-                {"people_ahead": ahead, "estimated_wait_minutes": minutes},
+                {
+                    "people_ahead": ahead,
+                    "estimated_wait_minutes": minutes,
+                    "wait_low_minutes": low,
+                    "wait_high_minutes": high,
+                },
                 to=ticket_room(token),
                 namespace="/kiosk",
             )

@@ -103,6 +103,7 @@ class Receipt:
     priority_label: str | None = None
     reprint: bool = False
     words: ReceiptWords = ReceiptWords()
+    wait_text: str | None = None  # the predicted wait, in words ("Dự kiến chờ: 10–15 phút")
 
     def __post_init__(self) -> None:
         """Reject data that would print a wrong ticket."""
@@ -221,6 +222,9 @@ def _render_receipt(receipt: Receipt, width_px: int) -> Image.Image:
         canvas.space(style.gap // 2)
     canvas.text(_fill(words.waiting, n=str(receipt.waiting)), body)
     canvas.space(style.gap // 2)
+    if receipt.wait_text:
+        canvas.text(receipt.wait_text, body)
+        canvas.space(style.gap // 2)
     canvas.text(_fill(words.issued, time=receipt.issued_local), body)
 
     _qr(canvas, receipt.status_url, style.qr_module)

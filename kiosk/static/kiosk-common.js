@@ -107,5 +107,14 @@ window.KioskCommon = (function () {
     });
   }
 
-  return { follow: follow, newKey: newKey, fetchJSON: fetchJSON, fmt: fmt };
+  /** A predicted wait in words: ``range`` ("{low}–{high}") or, when it starts at 0,
+   * ``short`` ("under {n}"); "" when the view has none. */
+  function waitText(range, short, view) {
+    if (view.wait_high_minutes == null) return "";
+    return view.wait_low_minutes
+      ? fmt(range, { low: view.wait_low_minutes, high: view.wait_high_minutes })
+      : fmt(short, { n: view.wait_high_minutes });
+  }
+
+  return { follow: follow, newKey: newKey, fetchJSON: fetchJSON, fmt: fmt, waitText: waitText };
 })();

@@ -90,7 +90,7 @@
       btn.querySelector("[data-waiting]").textContent = s.waiting;
       btn.querySelector("[data-waiting-unit]").textContent = plural(T.people, s.waiting);
       btn.querySelector("[data-eta]").textContent = s.waiting
-        ? plural(T.eta, s.estimated_wait_minutes)
+        ? L.waitText(T.eta, T.eta_short, s)
         : T.no_wait;
     });
     const onHome = root.dataset.screen === "screen-home" || root.dataset.screen === "screen-message";
@@ -320,7 +320,7 @@
       : "";
     const ahead = t.people_ahead || 0;
     $("t-ahead").textContent = ahead
-      ? plural(T.ahead, ahead) + ", " + plural(T.ahead_eta, t.estimated_wait_minutes || 0)
+      ? plural(T.ahead, ahead) + ", " + L.waitText(T.ahead_eta, T.ahead_eta_short, t)
       : T.ahead_none;
     $("t-qr").innerHTML = body.qr_svg; // server-built SVG of the status URL
     show("screen-ticket");

@@ -11,12 +11,6 @@
   const $ = (id) => document.getElementById(id);
   const lang = root.dataset.lang || "vi";
 
-  /** "one" for 1, "other" otherwise; "–" when the server has no figure. */
-  function minutes(n) {
-    if (n == null) return "–";
-    return C.fmt(Number(n) === 1 ? T.minutes.one : T.minutes.other, { n: n });
-  }
-
   const baseTitle = document.title;
   let shownStatus = null;
   let shownCalls = null;
@@ -63,7 +57,7 @@
     $("s-facts").hidden = !waiting;
     if (waiting) {
       $("s-ahead").textContent = ticket.people_ahead == null ? "–" : ticket.people_ahead;
-      $("s-eta").textContent = minutes(ticket.estimated_wait_minutes);
+      $("s-eta").textContent = C.waitText(T.wait_range, T.wait_short, ticket) || "–";
     }
     // Issue 6: the rating surface takes over this slot once the transaction is finished.
     $("rating-slot").hidden = ticket.status !== "finished" || !$("rating-slot").dataset.ratingUrl;
@@ -101,7 +95,7 @@
       queue_position: (place) => {
         if (root.dataset.status !== "waiting") return;
         $("s-ahead").textContent = place.people_ahead;
-        $("s-eta").textContent = minutes(place.estimated_wait_minutes);
+        $("s-eta").textContent = C.waitText(T.wait_range, T.wait_short, place) || "–";
       },
     },
   });

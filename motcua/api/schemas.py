@@ -65,7 +65,13 @@ class ServiceSchema(ma.Schema):
     description = ma.fields.String()
     waiting = ma.fields.Integer(required=True)
     counters = ma.fields.List(ma.fields.Integer())
-    estimated_wait_minutes = ma.fields.Integer()
+    estimated_wait_minutes = ma.fields.Integer(
+        metadata={"description": "Predicted wait of a ticket taken now (the point estimate)"}
+    )
+    wait_low_minutes = ma.fields.Integer(
+        metadata={"description": "The range shown: from (0 with high 5 reads 'under 5')"}
+    )
+    wait_high_minutes = ma.fields.Integer(metadata={"description": "The range shown: to"})
     target_wait_minutes = ma.fields.Integer()
 
 
@@ -124,6 +130,8 @@ class TicketSchema(ma.Schema):
     finished_at = ma.fields.String(allow_none=True)
     people_ahead = ma.fields.Integer(allow_none=True)
     estimated_wait_minutes = ma.fields.Integer(allow_none=True)
+    wait_low_minutes = ma.fields.Integer(allow_none=True)
+    wait_high_minutes = ma.fields.Integer(allow_none=True)
     serving_counters = ma.fields.List(ma.fields.Integer())
     transferred_from = ma.fields.String(allow_none=True)
     started_at = ma.fields.String(allow_none=True)

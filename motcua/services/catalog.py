@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +13,7 @@ from motcua.i18n import gettext_noop as N_
 from motcua.services import catalog_cache
 from motcua.services.common import current_policy, get_site, transactional
 from motcua.services.sites import install_site_code
+from motcua.services.tickets import predict
 from motcua.timeutil import business_day, ensure_now
 
 # domain.md: default service areas (prefixes are our proposal; all configurable).
@@ -155,8 +155,11 @@ def list_services(
         serving = sorted(c.number for c in counters if area in c.areas)
         if not serving:
             continue
-        open_count = max(1, sum(1 for c in counters if area in c.areas and not c.paused))
         n = int(waiting.get(area.id, 0))
+        # A ticket taken now has every waiting one ahead (a priority one jumps: the kiosk
+        # shows the plain case).
+        wait = predict.predict_wait(site.id, area.id, day, n, policy, now)
+        low, high = wait.shown()
         out.append(
             {
                 "code": area.code,
@@ -165,9 +168,9 @@ def list_services(
                 "description": area.description,
                 "waiting": n,
                 "counters": serving,
-                "estimated_wait_minutes": int(
-                    math.ceil(n * policy.default_service_minutes / open_count)
-                ),
+                "estimated_wait_minutes": wait.minutes,
+                "wait_low_minutes": low,
+                "wait_high_minutes": high,
                 "target_wait_minutes": area.target_wait_minutes,
             }
         )

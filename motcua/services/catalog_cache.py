@@ -12,6 +12,7 @@ import datetime as dt
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -22,7 +23,18 @@ from motcua.services import cluster
 from motcua.services.common import begin_snapshot_read
 
 TTL_S = 5.0
-AVERAGE_TTL_S = 30.0
+# The wait predictor's per-process state (services/tickets/predict.py), in ``_Cache.predict``:
+#   "history"  (site, day)              → earlier days' service records   PREDICT_TTL_S["history"]
+#   "times"    (site, area, day, hour)  → the area's service-time table    PREDICT_TTL_S["times"]
+#   "spans"    (site, area, day)        → today's last finished spans      PREDICT_TTL_S["spans"]
+#   "live"     (site, day)              → counters busy, waiting counts    PREDICT_TTL_S["live"]
+#   "places"   (site, day)              → every area's waits by place      PREDICT_TTL_S["places"]
+# History changes only when a day ends (or a session is imported): an hour. The waits by place
+# are played out again at once by a service that moves a queue (a call, a no-show, a transfer,
+# a cancel, a priority ticket: ``fresh=True``), dropped when a ticket finishes or a counter
+# changes, and otherwise kept 30 s (a kiosk tap or a phone's poll never plays them out twice
+# in that time; another process hears none of these and is up to 30 s behind).
+PREDICT_TTL_S = {"history": 3600.0, "times": 3600.0, "spans": 30.0, "live": 3.0, "places": 30.0}
 EXTENSION_KEY = "motcua_catalog_cache"
 
 
@@ -61,7 +73,7 @@ class _Cache:
     generation: int = 0  # bumped by ``forget``: a load begun before it is not kept
     snapshot: CatalogSnapshot | None = None
     loaded_at: float = 0.0
-    averages: dict[tuple[int, int, dt.date], tuple[float, float]] = field(default_factory=dict)
+    predict: dict[str, dict[tuple[Any, ...], tuple[Any, float]]] = field(default_factory=dict)
 
 
 def _cache(app: Flask | None = None) -> _Cache:
@@ -153,22 +165,32 @@ def forget(app: Flask | None = None) -> None:
     with cache.lock:
         cache.snapshot = None
         cache.generation += 1
-        cache.averages.clear()
+        for kind in ("live", "places"):  # they hold counters and their areas
+            cache.predict.pop(kind, None)
 
 
-def cached_average(key: tuple[int, int, dt.date]) -> float | None:
-    """A recently computed average service time, if still fresh."""
-    hit = _cache().averages.get(key)
-    if hit is None or time.monotonic() - hit[1] > AVERAGE_TTL_S:
+def forget_average(key: tuple[int, int, dt.date]) -> None:
+    """A ticket of (site, area, day) just finished: drop what the wait predictor keeps of
+    that area's day and of the site's live state."""
+    cache = _cache()
+    cache.predict.get("spans", {}).pop(key, None)
+    cache.predict.get("places", {}).pop((key[0], key[2]), None)
+    cache.predict.get("live", {}).pop((key[0], key[2]), None)
+
+
+def cached_prediction(kind: str, key: tuple[Any, ...]) -> Any | None:
+    """A piece of the wait predictor's state (see PREDICT_TTL_S), if still fresh."""
+    hit = _cache().predict.get(kind, {}).get(key)
+    if hit is None or time.monotonic() - hit[1] > PREDICT_TTL_S[kind]:
         return None
     return hit[0]
 
 
-def store_average(key: tuple[int, int, dt.date], minutes: float) -> None:
-    """Remember an average service time for a while."""
-    _cache().averages[key] = (minutes, time.monotonic())
-
-
-def forget_average(key: tuple[int, int, dt.date]) -> None:
-    """Drop an average (a ticket of that area just finished)."""
-    _cache().averages.pop(key, None)
+def store_prediction(kind: str, key: tuple[Any, ...], value: Any) -> None:
+    """Remember a piece of the wait predictor's state for its kind's TTL."""
+    cache = _cache()
+    with cache.lock:
+        entries = cache.predict.setdefault(kind, {})
+        if len(entries) > 4096:  # old days' keys: never read again
+            entries.clear()
+        entries[key] = (value, time.monotonic())

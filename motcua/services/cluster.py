@@ -4,7 +4,7 @@ Per-process state (everything one server process keeps that another does not see
 
 - the **settings cache** (``services/settings.py``: stored settings by scope, their version)
   and the **catalog cache** (``services/catalog_cache.py``: sites, areas, which counters
-  serve which area; and the 30 s cache of average service times used for estimates);
+  serve which area; and the wait predictor's caches of history and live state);
 - the **issue batcher** (``services/tickets/issue.py``: kiosk taps waiting for one group
   commit),
   and SQLite's in-process **write lock** (``db/engine.py``): both only order this process's

@@ -163,3 +163,45 @@ def test_language_button_english_ticket_then_vietnamese_after_idle(
     assert "lang=" not in page.url
     assert page.inner_text("#home-prompt") == "Xin mời chọn lĩnh vực cần giải quyết"
     assert page.inner_text("#k-lang") == "English"
+
+
+def test_wait_is_shown_as_a_range_on_kiosk_ticket_and_phone(
+    kiosk_server: LiveServer, new_page: Callable[..., Any]
+) -> None:
+    """Both counters of A busy, two waiting: "Chờ khoảng 5–10 phút"-style ranges everywhere."""
+    import re
+
+    app = kiosk_server.app
+    for number in (1, 2):
+        kiosk_server.call(tickets.issue_ticket, "A")
+        kiosk_server.call(tickets.call_next, counter_id(app, number))
+    for _ in range(2):
+        kiosk_server.call(tickets.issue_ticket, "A")
+    page = new_page(1080, 1920)
+    page.goto(kiosk_server.url("/kiosk/?kiosk=sanh-1"))
+    home = page.inner_text("[data-service=tuphap] [data-eta]")
+    assert re.fullmatch(r"Chờ khoảng \d+–\d+ phút", home), home
+    page.click("[data-service=tuphap]")
+    page.wait_for_selector("#screen-ticket:not([hidden])")
+    ahead = page.inner_text("#t-ahead")
+    assert re.fullmatch(r"Trước Ông/Bà còn 2 người, dự kiến chờ khoảng \d+–\d+ phút", ahead), ahead
+    code = page.inner_text("#t-code")
+    token = next(
+        v.token
+        for v in [kiosk_server.call(tickets.ticket_status, t) for t in _tokens(kiosk_server)]
+        if v.code == code
+    )
+    phone = new_page(390, 844)
+    phone.goto(kiosk_server.url(f"/t/{token}"))
+    phone.wait_for_function("document.getElementById('s-eta').textContent.includes('phút')")
+    assert re.fullmatch(r"\d+–\d+ phút", phone.inner_text("#s-eta"))
+
+
+def _tokens(server: LiveServer) -> list[str]:
+    """Every ticket's token, from the database."""
+    import sqlalchemy as sa
+
+    from db import db
+    from db.models import Ticket
+
+    return server.call(lambda: list(db.session.scalars(sa.select(Ticket.token))))

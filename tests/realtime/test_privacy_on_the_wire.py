@@ -69,7 +69,8 @@ def test_public_rooms_hear_only_what_the_hall_shows(
     mine = [f for f in heard_by_owner if "ticket" in f]
     assert mine and all(f["ticket"]["token"] == first.token for f in mine)
     assert all(
-        set(f) <= {"people_ahead", "estimated_wait_minutes"}
+        set(f)
+        <= {"people_ahead", "estimated_wait_minutes", "wait_low_minutes", "wait_high_minutes"}
         for f in heard_by_owner
         if "ticket" not in f
     )

@@ -370,6 +370,21 @@ def test_qr_without_zxing_cpp_falls_back_to_qrcode(monkeypatch: pytest.MonkeyPat
     assert [r.text for r in zxingcpp.read_barcodes(paper.convert("L"))] == [receipt.status_url]
 
 
+@pytest.mark.parametrize("width", [WIDTH_80MM, WIDTH_58MM])
+def test_predicted_wait_is_one_line_of_its_own_that_fits_the_paper(width: int) -> None:
+    """The wait range ("Dự kiến chờ: khoảng 10–15 phút") adds one line and fits on one."""
+    plain = printed(make_receipt(), width)
+    longest = "Dự kiến chờ: khoảng 100–120 phút"
+    with_wait = printed(make_receipt(wait_text=longest), width)
+    shorter = printed(make_receipt(wait_text="Dự kiến chờ: dưới 5 phút"), width)
+    rows = diff_rows(with_wait, shorter)
+    assert rows is not None
+    line_height = 40  # one 25 px text line with its Vietnamese marks (less on 58 mm)
+    assert rows[1] - rows[0] <= line_height, "the wait wraps onto a second line"
+    assert 0 < with_wait.height - plain.height <= line_height + 8  # the line and a half gap
+    assert with_wait.height == shorter.height
+
+
 def test_a_long_status_url_still_fits_and_reads_on_58mm() -> None:
     """A long URL makes a bigger symbol; on 58 mm its modules shrink so it fits and reads."""
     url = "https://motcua.phuongbadinh.hanoi.gov.vn/kiosk/ticket/" + "3f9c1a2b7d4e" * 12

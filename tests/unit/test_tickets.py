@@ -95,14 +95,20 @@ def test_public_token_is_unguessable(ctx: Flask) -> None:
 
 
 def test_people_ahead_and_estimate(ctx: Flask) -> None:
-    """The third ticket has two ahead; the estimate divides by open counters (1 and 2 for A)."""
+    """The third ticket has two ahead; with both counters of A busy it waits for one of them
+    (the default 6 minutes, no history): a range around the point, shown in 5 minutes."""
+    for number in (1, 2):
+        tickets.issue_ticket("A", now=T0)
+        tickets.call_next(counter_id(ctx, number), now=T0)
     for _ in range(2):
         tickets.issue_ticket("A", now=T0)
-    third = tickets.issue_ticket("A", now=T0)
+    third = tickets.issue_ticket("A", now=T0 + MIN)
     assert third.people_ahead == 2
     assert third.serving_counters == [1, 2]
-    # 2 ahead * 6 default minutes / 2 counters = 6 minutes.
-    assert third.estimated_wait_minutes == 6
+    low, high = third.wait_low_minutes, third.wait_high_minutes
+    assert low is not None and high is not None and third.estimated_wait_minutes is not None
+    assert low <= third.estimated_wait_minutes <= high and low % 5 == 0 and high % 5 == 0
+    assert 3 <= third.estimated_wait_minutes <= 12
 
 
 def test_everyones_place_is_each_ones_people_ahead(ctx: Flask) -> None:
@@ -119,7 +125,9 @@ def test_everyones_place_is_each_ones_people_ahead(ctx: Flask) -> None:
     places = queue_positions(
         with_ids.site_id, with_ids.area_id, view.business_day, current_policy()
     )
-    mine = {token: ahead for token, ahead, _minutes in places}
+    mine = {token: ahead for token, ahead, *_wait in places}
+    waits = [(low, minutes, high) for _token, _ahead, minutes, low, high in places]
+    assert all(low <= minutes <= high for low, minutes, high in waits)
     assert mine == {v.token: tickets.ticket_status(v.token).people_ahead for v in issued}
     assert sorted(mine.values()) == [0, 1, 2, 3, 4]
     assert mine[issued[2].token] == 0 and mine[issued[0].token] == 2  # priority first

@@ -37,7 +37,9 @@ def test_create_ticket_answers_201_with_status_url(client: FlaskClient) -> None:
     assert body["code"] == "A002"
     assert body["status_url"] == f"http://hall.test/t/{body['token']}"
     assert body["people_ahead"] == 1
-    assert body["estimated_wait_minutes"] == 3
+    # Counters 1 and 2 serve A and are open and free: it is called at once ("dưới 5 phút").
+    assert body["estimated_wait_minutes"] == 0
+    assert (body["wait_low_minutes"], body["wait_high_minutes"]) == (0, 5)
     assert body["status"] == "waiting"
 
 

@@ -92,7 +92,23 @@ def build_receipt(
         priority_label=i18n.data_text(view.priority_label),
         reprint=reprint,
         words=ReceiptWords().translated(gettext),
+        wait_text=wait_words(view),
     )
+
+
+def wait_words(view: TicketView) -> str | None:
+    """The predicted wait as printed: "Dự kiến chờ: khoảng 10–15 phút" (or "dưới 5 phút")."""
+    if view.wait_high_minutes is None:
+        return None
+    if view.wait_low_minutes:
+        text = gettext(
+            "Dự kiến chờ: khoảng %(low)s–%(high)s phút",
+            low=view.wait_low_minutes,
+            high=view.wait_high_minutes,
+        )
+    else:
+        text = gettext("Dự kiến chờ: dưới %(n)s phút", n=view.wait_high_minutes)
+    return str(text)
 
 
 def encode_ticket(receipt: Any, cfg: dict[str, Any]) -> bytes:

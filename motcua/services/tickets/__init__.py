@@ -5,6 +5,7 @@
   rules on who may act where (role, fixed counter);
 - ``reads``: a ticket by token, a counter's console state;
 - ``views``: ``TicketView`` and the one row → view builder, with the wait estimate;
+- ``predict``: the wait predictions (from the live state and history; model in ``wait_model``);
 - ``statements``: every SQL statement, prebuilt (one data-access idiom: Core on plain rows).
 """
 

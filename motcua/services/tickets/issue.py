@@ -371,7 +371,15 @@ def _write_batch(batch: list[IssueRequest]) -> None:
             site_code=req.site.code,
         )
         views.append(
-            row_view(row, req.policy, None, estimate=True, counters=req.counters, connection=conn)
+            row_view(
+                row,
+                req.policy,
+                None,
+                estimate=True,
+                counters=req.counters,
+                connection=conn,
+                now=req.now,
+            )
         )
     # A strict-priority ticket, or one placed where a place was held earlier, goes before
     # others: their new places are read in this transaction and pushed after the commit.
@@ -380,7 +388,8 @@ def _write_batch(batch: list[IssueRequest]) -> None:
         for req, view in zip(fresh, views, strict=True)
         if (req.priority and req.policy.priority_policy == "strict") or req.queued_at
     }
-    places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key])]
+    latest = max(req.now for req in fresh)
+    places = [p for key in sorted(jumped) for p in queue_positions(*key, jumped[key], latest)]
     # The site row is locked last and held only for the update and the commit; a batch
     # takes one sequence number per fact it will publish.
     per_site: dict[int, list[TicketView]] = {}

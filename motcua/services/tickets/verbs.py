@@ -177,13 +177,13 @@ def _record(
     st.insert_events(
         [st.event_row(ticket, kind, now, actor_id=actor_id, counter_id=counter_id, detail=detail)]
     )
-    view = row_view(ticket, policy, counter_number, estimate=estimate)
+    view = row_view(ticket, policy, counter_number, estimate=estimate, now=now)
     # The area's new places are read inside this transaction (it sees its own writes): no
     # second transaction, so no second write lock on SQLite.
     places = None
     if _moves_queue(fact, extra, was_waiting=kind == "cancelled" and counter_number is None):
         places = queue_positions(
-            ticket["site_id"], ticket["area_id"], ticket["business_day"], policy
+            ticket["site_id"], ticket["area_id"], ticket["business_day"], policy, now
         )
     view.seq = seq = bump_seq(ticket["site_id"])  # the site row: the last lock, held briefly
     db.session.commit()

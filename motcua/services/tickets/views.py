@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -12,7 +11,9 @@ from flask_babel import lazy_gettext as _l
 from db.models import TicketStatus
 from motcua.services import catalog_cache
 from motcua.services.common import QueuePolicy
+from motcua.services.tickets import predict
 from motcua.services.tickets import statements as st
+from motcua.timeutil import ensure_now
 
 #: The priority of a ticket issued at an appointment's check-in (``appointments.check_in``):
 #: placed by the hall's priority policy, never offered on the kiosk's priority path.
@@ -50,7 +51,9 @@ class TicketView:
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
     people_ahead: int | None = None
-    estimated_wait_minutes: int | None = None
+    estimated_wait_minutes: int | None = None  # the point estimate
+    wait_low_minutes: int | None = None  # the range shown: (0, 5) reads "under 5 minutes"
+    wait_high_minutes: int | None = None
     serving_counters: list[int] = field(default_factory=list)
     transferred_from: str | None = None
     misses: int = 0
@@ -83,11 +86,13 @@ def row_view(
     estimate: bool = False,
     counters: list[tuple[int, bool]] | None = None,
     connection: Any = None,
+    now: dt.datetime | None = None,
 ) -> TicketView:
     """The view of a ticket row (``statements.TICKET_ROW``'s columns); every verb uses it.
 
-    With ``estimate``, a waiting ticket also gets its people ahead and an estimated wait
-    (``counters``: the (number, paused) of the counters serving its area, when known).
+    With ``estimate``, a waiting ticket also gets its people ahead and its predicted wait
+    (``services/tickets/predict.py``; ``counters``: the (number, paused) of the counters serving its
+    area, when known).
     """
     priority = ticket["priority"]
     view = TicketView(
@@ -123,35 +128,44 @@ def row_view(
         view.serving_counters = [number for number, _ in counters]
         if view.status == TicketStatus.WAITING:
             ahead = count_ahead(ticket, policy, connection)
-            open_counters = max(1, sum(1 for _, paused in counters if not paused))
-            average = average_service_minutes(
-                ticket["site_id"], ticket["area_id"], ticket["business_day"], policy
+            wait = predict.predict_wait(
+                ticket["site_id"],
+                ticket["area_id"],
+                ticket["business_day"],
+                ahead,
+                policy,
+                ensure_now(now),
+                connection=connection,
             )
             view.people_ahead = ahead
-            view.estimated_wait_minutes = estimate_minutes(ahead, average, open_counters)
+            view.estimated_wait_minutes = wait.minutes
+            view.wait_low_minutes, view.wait_high_minutes = wait.shown()
     return view
 
 
-def estimate_minutes(ahead: int, average: float, open_counters: int) -> int:
-    """The expected wait of a ticket with ``ahead`` people before it."""
-    return int(math.ceil(ahead * average / max(1, open_counters)))
+#: A waiting ticket's place pushed to its phone: (token, people ahead, point, low, high).
+Place = tuple[str, int, int, int, int]
 
 
 def queue_positions(
-    site_id: int, area_id: int, day: dt.date, policy: QueuePolicy
-) -> list[tuple[str, int, int]]:
-    """(token, people ahead, estimated minutes) of every waiting ticket of an area, in one
-    read: the order is ``count_ahead``'s (strict priority puts priority tickets first)."""
+    site_id: int, area_id: int, day: dt.date, policy: QueuePolicy, now: dt.datetime | None = None
+) -> list[Place]:
+    """Every waiting ticket of an area with its people ahead and predicted wait, in one read
+    of the queue (inside the caller's transaction: the live state is read afresh); the order
+    is ``count_ahead``'s (strict priority puts priority tickets first)."""
     params = {"site_id": site_id, "day": day, "area_id": area_id}
     rows = st.conn().execute(st.WAITING_IN_AREA, params).all()
+    if not rows:  # nobody to tell, but what the counters do has changed
+        catalog_cache.forget_average((site_id, area_id, day))
+        return []
     strict = policy.priority_policy == "strict"
     rows.sort(key=lambda r: (0 if strict and r.priority else 1, r.queued_at, r.id))
-    counters = catalog_cache.snapshot().serving.get((site_id, area_id), [])
-    open_counters = sum(1 for _, paused in counters if not paused)
-    average = average_service_minutes(site_id, area_id, day, policy) if rows else 0.0
+    waits = predict.predict_queue(
+        site_id, area_id, day, len(rows), policy, ensure_now(now), fresh=True
+    )
     return [
-        (row.token, ahead, estimate_minutes(ahead, average, open_counters))
-        for ahead, row in enumerate(rows)
+        (row.token, ahead, wait.minutes, *wait.shown())
+        for (ahead, row), wait in zip(enumerate(rows), waits, strict=True)
     ]
 
 
@@ -170,20 +184,6 @@ def count_ahead(ticket: dict[str, Any], policy: QueuePolicy, connection: Any = N
     }
     statement = st.count_ahead_statement(rule)
     return int((connection or st.conn()).scalar(statement, params) or 0)
-
-
-def average_service_minutes(site_id: int, area_id: int, day: dt.date, policy: QueuePolicy) -> float:
-    """Mean call-to-finish minutes of the area's last 20 finished tickets today (cached)."""
-    key = (site_id, area_id, day)
-    cached = catalog_cache.cached_average(key)
-    if cached is not None:
-        return cached
-    params = {"site_id": site_id, "area_id": area_id, "day": day}
-    rows = st.conn().execute(st.RECENT_SPANS, params).all()
-    spans = [(f - c).total_seconds() / 60 for c, f in rows if c and f and f > c]
-    average = sum(spans) / len(spans) if spans else policy.default_service_minutes
-    catalog_cache.store_average(key, average)
-    return average
 
 
 def queue_entry(ticket: dict[str, Any], to_counter: int | None = None) -> dict[str, Any]:
