@@ -75,7 +75,7 @@ def test_booking_to_check_in_to_call_to_rating_to_report(
     assert kiosk.inner_text("#t-priority") == "Ưu tiên: Có lịch hẹn"
 
     # The same code again: the kiosk answers with the same ticket, not a second one.
-    kiosk.click('[data-action="home"] >> visible=true')
+    kiosk.click('[data-action="done"] >> visible=true')
     kiosk.click("#appt-entry")
     kiosk.fill("#appt-code", code.lower())
     kiosk.press("#appt-code", "Enter")  # what a USB scanner does

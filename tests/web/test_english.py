@@ -143,10 +143,10 @@ def test_phone_page_follows_lang_then_the_phone_language(app: Flask, client: Fla
     assert '<html lang="vi"' in vi and "Đang chờ đến lượt" in vi and ">English</a>" in vi
     en = html(client, url + "?lang=en")
     assert '<html lang="en"' in en and "Waiting for your turn" in en and ">Tiếng Việt</a>" in en
-    minutes = client.get(f"/kiosk/api/tickets/{mine['token']}").json["ticket"][
-        "estimated_wait_minutes"
-    ]
-    assert minutes > 1 and f'<b id="s-eta">{minutes} minutes</b>' in en
+    view = client.get(f"/kiosk/api/tickets/{mine['token']}").json["ticket"]
+    low, high = view["wait_low_minutes"], view["wait_high_minutes"]
+    eta = f"{low}–{high} minutes" if low else f"under {high} minutes"
+    assert high >= 5 and f'<b id="s-eta">{eta}</b>' in en
     assert "People ahead" in en and "Justice – Civil status" in en
     assert f'data-poll-url="/kiosk/api/tickets/{mine["token"]}?lang=en"' in en
     assert f'data-rating-url="/rating/t/{mine["token"]}?lang=en"' in en
@@ -178,8 +178,10 @@ def test_counts_take_their_english_plural(client: FlaskClient) -> None:
     tap(client, key="tap-2")
     two = html(client, "/kiosk/?lang=en")
     assert "<b data-waiting>2</b> <span data-waiting-unit>people</span>" in two
-    minutes = client.get("/kiosk/api/state").json["services"][0]["estimated_wait_minutes"]
-    assert minutes > 1 and f"About {minutes} minutes wait" in two
+    area = client.get("/kiosk/api/state").json["services"][0]
+    low, high = area["wait_low_minutes"], area["wait_high_minutes"]
+    eta = f"Wait about {low}–{high} minutes" if low else f"Wait under {high} minutes"
+    assert high >= 5 and eta in two
     assert '"people": {"one": "person", "other": "people"}' in two
 
 
