@@ -97,7 +97,7 @@ def kiosk_texts() -> dict[str, Any]:
         "waiting": _("Đang chờ"),
         "people": ngettext_forms("người", "người"),
         # Predicted waits are ranges (5–10 minutes) or "under 5 minutes": plural in English.
-        "eta": _("Chờ khoảng {low}–{high} phút"),
+        "eta": _("Chờ {low}–{high} phút"),  # one line on a tile: the range says "about"
         "eta_short": _("Chờ dưới {n} phút"),
         "no_wait": _("Không phải chờ"),
         "ahead": ngettext_forms("Trước Ông/Bà còn %(num)s người", "Trước Ông/Bà còn %(num)s người"),

@@ -180,7 +180,7 @@ def test_counts_take_their_english_plural(client: FlaskClient) -> None:
     assert "<b data-waiting>2</b> <span data-waiting-unit>people</span>" in two
     area = client.get("/kiosk/api/state").json["services"][0]
     low, high = area["wait_low_minutes"], area["wait_high_minutes"]
-    eta = f"Wait about {low}–{high} minutes" if low else f"Wait under {high} minutes"
+    eta = f"Wait {low}–{high} minutes" if low else f"Wait under {high} minutes"
     assert high >= 5 and eta in two
     assert '"people": {"one": "person", "other": "people"}' in two
 
