@@ -289,7 +289,9 @@
 
   document.addEventListener("keydown", function (e) {
     if ($("transfer-dialog").open) return;
-    const now = performance.now();
+    // When the key came in, not when this handler runs: a page busy rendering a call must not
+    // split a scanner's burst into keys that look typed by hand (and fire shortcuts).
+    const now = e.timeStamp || performance.now();
     const typing = isField(e.target);
     const plain = !e.ctrlKey && !e.metaKey && !e.altKey;
     if (plain && e.key === "Enter" && burst && now - burst.last <= SCAN_GAP_MS * 2 &&

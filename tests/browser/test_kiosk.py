@@ -89,7 +89,8 @@ def test_double_tap_gives_one_ticket(
     assert codes == ["B001", "B001"]
     assert print_jobs.wait_for_prints(kiosk_server.app, timeout=10)
     assert waiting(kiosk_server, "tuphap") == 1 and waiting(kiosk_server, "chungthuc") == 1
-    assert len(jobs(kiosk_server)) == 2
+    printed = jobs(kiosk_server)
+    assert len(printed) == 2, [p.name for p in printed]
 
 
 def test_server_down_then_back_keeps_the_same_tap(
