@@ -13,6 +13,7 @@ from flask import Flask
 
 from db import db
 from db.models import PrintJob
+from motcua.services import kiosk as kiosk_service
 from motcua.services import print_jobs, tickets
 from motcua.services.print_jobs import jobs
 from tests.conftest import T0
@@ -105,3 +106,41 @@ def test_a_dead_holders_jobs_are_recovered_and_never_recorded_twice(any_app: Fla
         (alert,) = print_jobs.open_alerts()
         assert alert["error_code"] == "interrupted" and alert["id"] == first.uuid
     assert states(app) == ["print_failed", "printed"]
+
+
+def test_a_ticket_gets_one_paper_however_many_taps_ask(any_app: Flask) -> None:
+    """Two taps with one idempotency key: the second finds the ticket committed but (before
+    the first request queued it) no job, and queues one; the first's own submit then finds
+    that job instead of printing a second paper. Then both at once, from threads."""
+    any_app.config["PRINTERS"] = {KEY: {"backend": "dummy"}}
+    with any_app.app_context():
+        # The first request has committed its ticket and not yet queued the job.
+        first = tickets.issue_ticket("A", idempotency_key="tap-1", kiosk=KEY)
+        second = kiosk_service.issue_at_kiosk("A", idempotency_key="tap-1", kiosk=KEY)
+        assert second["ticket"]["code"] == first.code and second["print"]["state"] == "printing"
+        late = print_jobs.submit(first, "TRUNG TÂM", None, KEY, "issue")  # the first's turn
+        assert late.state == "printing"
+        # Two requests racing from the start, through the kiosk service.
+        barrier = threading.Barrier(2)
+        answers: list[str] = []
+
+        def tap() -> None:
+            with any_app.app_context():
+                barrier.wait()
+                answers.append(
+                    kiosk_service.issue_at_kiosk("B", idempotency_key="tap-2", kiosk=KEY)["ticket"][
+                        "code"
+                    ]
+                )
+                db.session.remove()
+
+        threads = [threading.Thread(target=tap) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert answers == ["B001", "B001"]
+        per_ticket = Counter(
+            db.session.scalars(sa.select(PrintJob.ticket_id).where(PrintJob.kind == "issue"))
+        )
+    assert sorted(per_ticket.values()) == [1, 1], per_ticket

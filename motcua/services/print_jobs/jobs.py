@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 # Ticket event kinds (the ticket's own log; reports and the audit page read them).
 PRINTED, SENT, PRINT_FAILED, REPRINT = "printed", "print_sent", "print_failed", "reprint"
 PRINT_EVENTS = (PRINTED, SENT, PRINT_FAILED, REPRINT)
+ISSUE = "issue"  # the job kind of a ticket's first paper (the other kind is REPRINT)
 # What a kiosk shows: on its way, printed (confirmed), sent (unconfirmed), failed, no printer.
 STATE_PRINTING, STATE_PRINTED, STATE_SENT = "printing", "printed", "sent"
 STATE_FAILED, STATE_OFF = "failed", "off"
@@ -131,11 +132,23 @@ def submit(
     The ticket is already committed; the job is committed here (the package's ``submit``
     then wakes this process's worker; any process's worker may print it). A receipt that
     cannot even be rendered fails the job at once, with its staff alert.
+
+    A ticket gets one "issue" job, however many requests ask: two taps with one idempotency
+    key arrive together, the second finds the ticket committed but (between the ticket's
+    commit and the first request's job) no job yet. The ticket row is locked here (PostgreSQL;
+    on SQLite the write transaction itself is exclusive) and the job looked for again, so
+    the second request answers with the first one's job instead of printing a second paper.
     """
     cfg = printers.printer_config(kiosk)
     if printer_off(cfg):
         return PrintState(STATE_OFF, job=job)
     ticket = ticket_by_token(view.token)
+    if job == ISSUE:
+        db.session.execute(sa.select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
+        if has_job(ticket.id):
+            state = current_state(ticket, kiosk)
+            db.session.commit()
+            return state
     key = printers.printer_key(kiosk)
     now = ensure_now(None)
     try:
@@ -200,7 +213,7 @@ def current_state(ticket: Ticket, kiosk: str | None) -> PrintState:
     if job is None:
         if printer_off(printers.printer_config(kiosk or ticket.kiosk)):
             return PrintState(STATE_OFF)
-        return PrintState(STATE_PRINTING, job="issue")
+        return PrintState(STATE_PRINTING, job=ISSUE)
     return _state_of(job)
 
 
