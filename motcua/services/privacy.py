@@ -8,8 +8,10 @@ cancel reasons and rating comments. So:
 - phone numbers and 9/12-digit ID numbers typed into free text are masked before they are
   written (``mask_personal``; setting ``MASK_PERSONAL_TEXT``, on by default);
 - after ``RETENTION_DAYS`` (default 90) ``purge`` erases the dossier codes, notes, reasons and
-  comments of older business days. The tickets, their times, areas, counters, officers and
-  rating levels stay as anonymous statistics: every report stays exact.
+  comments of older business days, and the keyed hashes of the address and browser that
+  booked an appointment (kept only to bound bookings per day). The tickets, their times,
+  areas, counters, officers and rating levels stay as anonymous statistics: every report
+  stays exact.
 
 ``purge`` runs from ``motcua purge`` and from the server's housekeeping loop.
 """
@@ -26,7 +28,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from db import db
-from db.models import Rating, Ticket, TicketEvent
+from db.models import Appointment, Rating, Ticket, TicketEvent
 from motcua.services import audit, scopes, settings
 from motcua.services.transactions import transactional
 from motcua.timeutil import business_day, ensure_now
@@ -72,6 +74,7 @@ class PurgeResult:
     tickets: int
     events: int
     ratings: int
+    appointments: int = 0  # bookings whose address and browser hashes were erased
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly dict."""
@@ -151,8 +154,22 @@ def purge(
         .where(RATINGS.c.ticket_id.in_(old), RATINGS.c.comment.is_not(None))
         .values(comment=None)
     )
-    result = PurgeResult(kept_from=kept_from, tickets=tickets, events=events, ratings=ratings)
-    if tickets or events or ratings or actor:
+    appointments = _rowcount(
+        sa.update(Appointment)
+        .where(
+            Appointment.business_day < kept_from,
+            sa.or_(Appointment.address_key.is_not(None), Appointment.browser_key.is_not(None)),
+        )
+        .values(address_key=None, browser_key=None)
+    )
+    result = PurgeResult(
+        kept_from=kept_from,
+        tickets=tickets,
+        events=events,
+        ratings=ratings,
+        appointments=appointments,
+    )
+    if tickets or events or ratings or appointments or actor:
         audit.record(
             "data_purged",
             actor_id=actor_id,
@@ -161,7 +178,7 @@ def purge(
             now=now,
         )
     db.session.commit()
-    if tickets or events or ratings:
+    if tickets or events or ratings or appointments:
         log.info("purged personal data before %s: %s", kept_from, result.as_dict())
     return result
 

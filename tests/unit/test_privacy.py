@@ -14,13 +14,20 @@ import sqlalchemy as sa
 from flask import Flask
 
 from db import db
+from db.models import Appointment, ServiceArea, Site
 from motcua.services import privacy, ratings, reports, tickets
+from motcua.timeutil import business_day
 from tests.conftest import T0, counter_id, sqlite_file
 from tests.support.parts import missing_part
 
 PHONE, CCCD, CMND, PHONE2 = "0912345678", "001088012345", "123456789", "0987 654 321"
 YOUNG_DAY = T0 + dt.timedelta(days=60)
 PURGE_AT = T0 + dt.timedelta(days=91)  # T0's business day is then 91 days old: past 90
+
+
+PLANTED = (
+    "HS-{}-0001", "{}-COMMENT", "{}-NOTE", "{}-REASON", "{}-ADDRESS-KEY", "{}-BROWSER-KEY"
+)  # fmt: skip
 
 
 def plant_a_day(app: Flask, at: dt.datetime, tag: str) -> None:
@@ -43,6 +50,25 @@ def plant_a_day(app: Flask, at: dt.datetime, tag: str) -> None:
         assert tickets.call_next(desk, now=at + 4 * minute).code == moved.code
         tickets.transfer(desk, to_service="B", note=f"{tag}-NOTE gọi {PHONE2}", now=at + 5 * minute)
         tickets.cancel(dropped.token, reason=f"{tag}-REASON CMND {CMND}", now=at + 6 * minute)
+        # A booking of that day, as the booking page stores it: the keyed hashes of the
+        # address and browser that booked (they bound bookings per day, nothing else).
+        db.session.add(
+            Appointment(
+                code=f"{tag}BK",
+                token_hash=f"{tag}-token-hash",
+                site_id=db.session.scalar(sa.select(Site.id).where(Site.code == "main")),
+                area_id=db.session.scalar(
+                    sa.select(ServiceArea.id).where(ServiceArea.prefix == "A")
+                ),
+                kind="slot",
+                business_day=business_day(at),
+                created_at=at,
+                expires_at=at + 60 * minute,
+                address_key=f"{tag}-ADDRESS-KEY",
+                browser_key=f"{tag}-BROWSER-KEY",
+            )
+        )
+        db.session.commit()
 
 
 def dump(app: Flask) -> str:
@@ -96,7 +122,7 @@ def test_nothing_planted_survives_past_its_time(any_app: Flask) -> None:
         assert secret not in before, f"{secret} was stored"  # masked at write
     assert "[số đã ẩn]" in before
     for tag in ("OLD", "YOUNG"):
-        for kind in ("HS-{}-0001", "{}-COMMENT", "{}-NOTE", "{}-REASON"):
+        for kind in PLANTED:
             assert kind.format(tag) in before
     assert "Nguyễn Văn An" in before  # a name cannot be masked: the retention erases it
     reported = report(app)
@@ -106,9 +132,10 @@ def test_nothing_planted_survives_past_its_time(any_app: Flask) -> None:
     assert done.kept_from == (PURGE_AT + dt.timedelta(hours=7)).date() - dt.timedelta(days=90)
     assert (done.tickets, done.ratings) == (1, 1)
     assert done.events == 3  # the finish (dossier code), the transfer (note), the cancel
+    assert done.appointments == 1  # the old booking's address and browser hashes
 
     after = dump(app)
-    for kind in ("HS-{}-0001", "{}-COMMENT", "{}-NOTE", "{}-REASON"):
+    for kind in PLANTED:
         assert kind.format("OLD") not in after
         assert kind.format("YOUNG") in after
     assert after.count("Nguyễn Văn An") == 1  # the young comment only
