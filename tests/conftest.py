@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from db import db
 from motcua import create_app
-from motcua.services import accounts, catalog
+from motcua.services import accounts, catalog, print_jobs
 from motcua.services.demo import DEMO_COUNTERS
 from tests.support import routing_cache, template_cache
 from tests.support.parts import postgres_url
@@ -142,6 +142,7 @@ def app(tmp_path: Any) -> Iterator[Flask]:
     """An app on a fresh SQLite file (a file, so threads share it as in production)."""
     app = build_app(f"sqlite:///{tmp_path / 'test.sqlite3'}")
     yield app
+    print_jobs.stop_worker(app)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
@@ -159,6 +160,7 @@ def pg_app() -> Iterator[Flask]:
         SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"options": "-c synchronous_commit=off"}},
     )
     yield app
+    print_jobs.stop_worker(app)  # a print driver still at work would race the DROP TABLEs
     with app.app_context():
         db.session.remove()
         db.drop_all()

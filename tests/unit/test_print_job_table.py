@@ -140,6 +140,7 @@ def test_a_ticket_gets_one_paper_however_many_taps_ask(any_app: Flask) -> None:
         for t in threads:
             t.join(30)
         assert answers == ["B001", "B001"]
+        assert print_jobs.wait_for_prints(any_app)
         per_ticket = Counter(
             db.session.scalars(sa.select(PrintJob.ticket_id).where(PrintJob.kind == "issue"))
         )
