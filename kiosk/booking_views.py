@@ -12,6 +12,7 @@ from flask import make_response, redirect, render_template, request, url_for
 from kiosk import bp
 from motcua.errors import DomainError, ValidationFailed
 from motcua.services import appointments
+from motcua.sites import request_site_code
 
 #: A random id per browser, only to count its bookings per day (stored as a keyed hash).
 BROWSER_COOKIE = "motcua_booking"
@@ -47,15 +48,19 @@ def _days(slots: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]
 @bp.route("/booking/")
 def booking_home() -> Any:
     """The areas that take bookings or numbers from home."""
-    areas = appointments.bookable_areas()
+    areas = appointments.bookable_areas(site_code=request_site_code())
     return _with_browser_cookie(
-        render_template("kiosk/booking_home.html", areas=areas, hall=appointments.hall_names())
+        render_template(
+            "kiosk/booking_home.html",
+            areas=areas,
+            hall=appointments.hall_names(site_code=request_site_code()),
+        )
     )
 
 
 def _area_page(area: str, error: str | None = None, status: int = 200) -> Any:
     """An area's free slots (and the number-from-home button), with an error if any."""
-    page = appointments.booking_page(area)
+    page = appointments.booking_page(area, site_code=request_site_code())
     body = render_template(
         "kiosk/booking_area.html",
         page=page,
@@ -80,7 +85,9 @@ def booking_book(area: str) -> Any:
     address, browser = request.remote_addr, _browser_id() or None
     try:
         if request.form.get("remote"):
-            made = appointments.take_remote(area, address=address, browser=browser)
+            made = appointments.take_remote(
+                area, address=address, browser=browser, site_code=request_site_code()
+            )
         else:
             try:
                 starts_at = dt.datetime.fromisoformat(request.form.get("starts_at") or "")
@@ -88,7 +95,9 @@ def booking_book(area: str) -> Any:
                 raise ValidationFailed(field="starts_at") from exc
             if starts_at.tzinfo is None:
                 raise ValidationFailed(field="starts_at")
-            made = appointments.book(area, starts_at, address=address, browser=browser)
+            made = appointments.book(
+                area, starts_at, address=address, browser=browser, site_code=request_site_code()
+            )
     except DomainError as exc:
         try:
             return _area_page(area, error=str(exc.message), status=exc.status)
@@ -111,7 +120,7 @@ def booking_holder(token: str) -> Any:
         booking=booking,
         token=token,
         qr_svg=qr_svg(booking["code"]),
-        hall=appointments.hall_names(),
+        hall=appointments.hall_names(site_code=request_site_code()),
     )
 
 

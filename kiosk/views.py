@@ -66,7 +66,10 @@ def kiosk_check_in() -> Any:
     """Check a booking in by its typed or scanned code: its ticket, shown like a tap's."""
     body = _json_body(CheckInSchema())
     result = appointments.check_in(
-        body["code"], kiosk_name=body["kiosk"] or None, **issuer_from_request()
+        body["code"],
+        kiosk_name=body["kiosk"] or None,
+        site_code=request_site_code(),  # a paired kiosk's own site first
+        **issuer_from_request(),
     )
     return screens.with_qr(result), (201 if result["ticket"]["created"] else 200)
 

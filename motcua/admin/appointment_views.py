@@ -13,30 +13,52 @@ from motcua.admin.views import _invalid, _who
 from motcua.errors import ValidationFailed
 from motcua.services import appointments
 from motcua.services.settings import DAY_KEYS
+from motcua.services.sites import install_site_code
+
+
+def _site() -> str:
+    """The site whose rules are shown: ``?site=`` (one of the administrator's), else theirs."""
+    return appointments.rules_site(_who()["actor_id"], request.args.get("site") or None)
 
 
 @bp.route("/appointments")
 def appointment_rules() -> Any:
-    """Every area the hall serves, with its booking rules."""
-    return render_template("admin/appointment_rules.html", rules=appointments.booking_rules())
+    """Every area the site serves, with its booking rules."""
+    site = _site()
+    booking_url = url_for("kiosk.booking_home", _external=True)
+    if site != install_site_code():  # another ward's citizens book at its own address
+        booking_url = f"{request.host_url}s/{site}/booking/"
+    return render_template(
+        "admin/appointment_rules.html",
+        rules=appointments.booking_rules(site_code=site),
+        site=site,
+        booking_url=booking_url,
+    )
 
 
 @bp.route("/appointments/<area>", methods=["GET", "POST"])
 def appointment_rule_form(area: str) -> Any:
     """An area's booking rules: offered, numbers from home, slot length, capacity, hours."""
-    rule = appointments.booking_rule(area)
+    site = _site()
+    rule = appointments.booking_rule(area, site_code=site)
     if request.method == "POST":
         try:
             who = _who()
             appointments.save_rule(
-                area, **AppointmentRuleForm.read().values(), actor_id=who["actor_id"]
+                area,
+                **AppointmentRuleForm.read().values(),
+                site_code=site,
+                actor_id=who["actor_id"],
             )
         except ValidationFailed as exc:
-            return _invalid("admin/appointment_rule_form.html", exc, rule=rule, days=DAY_KEYS)
+            return _invalid(
+                "admin/appointment_rule_form.html", exc, rule=rule, days=DAY_KEYS, site=site
+            )
         flash(_("Đã lưu quy định đặt lịch hẹn."))
-        return redirect(url_for("admin.appointment_rules"))
+        return redirect(url_for("admin.appointment_rules", site=site))
     return render_template(
         "admin/appointment_rule_form.html",
+        site=site,
         rule=rule,
         form=rule.form_data(),
         errors={},

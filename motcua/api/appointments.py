@@ -19,6 +19,7 @@ from motcua.api.schemas import (
 )
 from motcua.auth import issuer_from_request, request_user
 from motcua.services import appointments
+from motcua.sites import request_site_code
 
 blp = Blueprint(
     "api_appointments",
@@ -31,17 +32,18 @@ blp = Blueprint(
 def _who() -> dict[str, Any]:
     """Anonymous callers are limited per address like the booking page; a signed-in caller
     (the province's portal with its bearer token) books for many citizens."""
+    site = {"site_code": request_site_code()}  # /s/<code>/api/v1/…: that site's bookings
     user = request_user()
     if user is not None:
-        return {"limited": False, "source": "api"}
-    return {"address": request.remote_addr, "limited": True, "source": "api"}
+        return {"limited": False, "source": "api", **site}
+    return {"address": request.remote_addr, "limited": True, "source": "api", **site}
 
 
 @blp.route("/areas")
 @blp.response(200, BookingAreaSchema(many=True))
 def list_areas() -> Any:
     """Areas that take bookings or numbers from home at this hall."""
-    return appointments.bookable_areas()
+    return appointments.bookable_areas(site_code=request_site_code())
 
 
 @blp.route("/slots")
@@ -51,7 +53,10 @@ def list_areas() -> Any:
 @blp.alt_response(409, description="The area takes no bookings")
 def list_slots(query: dict[str, Any]) -> Any:
     """An area's slots with a free place, from now to its days ahead."""
-    return [s.as_dict() for s in appointments.free_slots(query["service"])]
+    return [
+        s.as_dict()
+        for s in appointments.free_slots(query["service"], site_code=request_site_code())
+    ]
 
 
 @blp.route("", methods=["POST"])
@@ -85,7 +90,10 @@ def take_remote(body: dict[str, Any]) -> Any:
 def check_in(body: dict[str, Any]) -> Any:
     """Check a booking in by its code (a kiosk): the ticket it becomes."""
     return appointments.check_in(
-        body["code"], kiosk_name=body.get("kiosk") or None, **issuer_from_request()
+        body["code"],
+        kiosk_name=body.get("kiosk") or None,
+        site_code=request_site_code(),
+        **issuer_from_request(),
     )
 
 

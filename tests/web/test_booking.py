@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from db import db
-from db.models import AuditEntry
-from motcua.services import appointments
-from tests.conftest import bearer, csrf_token, login
+from db.models import AuditEntry, Site, Ticket, User
+from motcua.errors import SiteForbidden
+from motcua.services import appointments, catalog, staff
+from tests.conftest import PASSWORD, bearer, csrf_token, login
+from tests.support.sites import SITE2, add_site_2
 
 DAILY = {"daily": ["00:00-23:59"]}
 
@@ -115,3 +118,44 @@ def test_admin_sets_an_areas_booking_rules(app: Flask, client: FlaskClient) -> N
         )
     assert (rule.offered, rule.remote, rule.slot_minutes, rule.capacity) == (True, False, 20, 3)
     assert rule.hours == {"mon": ["08:00-11:00"]} and audited == "main:tuphap"
+
+
+def test_each_ward_books_and_checks_in_at_its_own_address(app: Flask, client: FlaskClient) -> None:
+    """Two sites: a booking made at /s/<ward 2>/ is ward 2's; a kiosk of the hall does not know
+    its code, ward 2's kiosk checks it in with ward 2's number; a site-1 administrator cannot
+    set ward 2's booking rules."""
+    add_site_2(app)
+    with app.app_context():
+        appointments.save_rule(
+            "C", offered=True, remote=True, slot_minutes=15, capacity=2, hours_spec=DAILY,
+            days_ahead=1, site_code=SITE2,
+        )  # fmt: skip
+        assert [a["code"] for a in appointments.bookable_areas()] == []  # the hall: none
+        staff.create_staff("qtv1", full_name="QTV điểm 1", role="admin", password=PASSWORD,
+                           site_ids=[catalog.ensure_site("main", "x")])  # fmt: skip
+    prefix = f"/s/{SITE2}"
+    assert "/booking/datdai/" in client.get(f"{prefix}/booking/").get_data(as_text=True)
+    slots = client.get(f"{prefix}/api/v1/appointments/slots?service=C").json
+    booked = client.post(
+        f"{prefix}/api/v1/appointments", json={"service": "C", "starts_at": slots[0]["starts_at"]}
+    )
+    assert booked.status_code == 201, booked.json
+    code = booked.json["code"]
+    hall = client.post("/kiosk/api/appointments/check-in", json={"code": code})
+    assert hall.status_code == 404 and hall.json["error"] == "appointment_not_found"
+    ward = client.post(f"{prefix}/kiosk/api/appointments/check-in", json={"code": code})
+    assert ward.status_code == 201, ward.json
+    assert ward.json["ticket"]["code"] == "C001"
+    with app.app_context():
+        issued_at = db.session.scalar(
+            sa.select(Site.code)
+            .join(Ticket, Ticket.site_id == Site.id)
+            .where(Ticket.token == ward.json["ticket"]["token"])
+        )
+        assert issued_at == SITE2
+        qtv1 = db.session.scalar(sa.select(User.id).where(User.username == "qtv1"))
+        with pytest.raises(SiteForbidden):
+            appointments.save_rule(
+                "C", offered=False, remote=False, slot_minutes=15, capacity=1, hours_spec=None,
+                days_ahead=1, site_code=SITE2, actor_id=qtv1,
+            )  # fmt: skip

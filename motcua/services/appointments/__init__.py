@@ -51,6 +51,7 @@ from motcua.services.appointments.rules import (
     day_text,
     free_slots,
     hall_names,
+    rules_site,
     save_rule,
 )
 
@@ -74,6 +75,7 @@ __all__ = [
     "hall_names",
     "limit_key",
     "normalize_code",
+    "rules_site",
     "save_rule",
     "settle_lapsed",
     "take_remote",

@@ -115,7 +115,7 @@ def check_in(
         if appt.status == AppointmentStatus.BOOKED and appt.expires_at < now:
             settle_lapsed(now=now)
         raise refused
-    policy = current_policy()
+    policy = current_policy(site.id)
     priority = None
     if appt.kind == SLOT_BOOKING and effective("APPOINTMENT_QUEUE", "priority") == "priority":
         priority = APPOINTMENT_PRIORITY

@@ -24,7 +24,7 @@ from motcua.errors import (
     ServiceNotFound,
     ValidationFailed,
 )
-from motcua.services import hours
+from motcua.services import hours, scopes
 from motcua.services.common import get_site, transactional
 from motcua.services.settings import clean_working_hours, effective, hours_by_day
 from motcua.timeutil import HALL_TZ, business_day, ensure_now, local
@@ -161,6 +161,16 @@ def booking_rule(area_code: str, *, site_code: str | None = None) -> RuleView:
 
 
 @transactional
+def rules_site(actor_id: int | None, site_code: str | None) -> str:
+    """The site whose booking rules an administrator sees: the one asked for (refused if not
+    theirs), else the install's default site, or their first own site."""
+    from motcua.services.sites import install_site_code
+
+    default = install_site_code()
+    return scopes.site_code_for(actor_id, site_code, default) or default
+
+
+@transactional
 def save_rule(
     area_code: str,
     *,
@@ -193,6 +203,7 @@ def save_rule(
         except (ValueError, AttributeError, TypeError) as exc:
             raise ValidationFailed(field="hours") from exc
     site = get_site(site_code)
+    scopes.check_site(actor_id, site.id)  # a site administrator sets only their sites' rules
     area = find_area(area_code)
     rule = _rule(site.id, area.id)
     if rule is None:
