@@ -33,6 +33,12 @@ def officer_required(fn: Callable[P, R]) -> Callable[P, Any]:
     return wrapper
 
 
+def _site_arg() -> dict[str, Any]:
+    """``?site=`` kept across a redirect (a /s/<code>/ prefix stays by itself)."""
+    site = request.args.get("site")
+    return {"site": site} if site else {}
+
+
 def _asked_site() -> str | None:
     """The site the console's address names: its /s/<code>/ prefix, else ``?site=``."""
     return address_prefix() or request.args.get("site") or None
@@ -41,11 +47,11 @@ def _asked_site() -> str | None:
 @bp.route("/")
 @officer_required
 def index() -> Any:
-    """Choose the counter to sit at (or go straight to the one configuration fixes)."""
-    fixed = tickets.assigned_counter(current_user.view.username)
-    if fixed is not None:
-        return redirect(url_for("counter.console", number=fixed))
+    """Choose the counter to sit at (or go straight to the one the site's settings fix)."""
     snapshot = board.console_snapshot(current_user.view.id, site_code=_asked_site())
+    fixed = tickets.assigned_counter(current_user.view.username, snapshot["site"]["id"])
+    if fixed is not None:
+        return redirect(url_for("counter.console", number=fixed, **_site_arg()))
     return render_template("counter/choose.html", snapshot=snapshot)
 
 
@@ -53,11 +59,11 @@ def index() -> Any:
 @officer_required
 def console(number: int) -> Any:
     """The console of one counter: current ticket, queue and actions, live over Socket.IO."""
-    fixed = tickets.assigned_counter(current_user.view.username)
-    if fixed is not None and fixed != number:
-        return redirect(url_for("counter.console", number=fixed))
     # Numbers are per site: the site asked for (checked against the officer's), else theirs.
     snapshot = board.console_snapshot(current_user.view.id, site_code=_asked_site())
+    fixed = tickets.assigned_counter(current_user.view.username, snapshot["site"]["id"])
+    if fixed is not None and fixed != number:
+        return redirect(url_for("counter.console", number=fixed, **_site_arg()))
     counter = next((c for c in snapshot["counters"] if c["number"] == number), None)
     if counter is None:
         abort(404)

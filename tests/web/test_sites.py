@@ -252,3 +252,26 @@ def test_a_single_hall_needs_no_prefix_nor_a_matching_site_code(app: Flask) -> N
     assert client.get("/api/v1/board").json["site"]["code"] == "main"
     add_site_2(app)
     assert client.get("/api/v1/board").json["error"] == "not_found"
+
+
+def test_a_fixed_seat_belongs_to_its_site(app: Flask, client: FlaskClient) -> None:
+    """COUNTER_ASSIGNMENTS saved for ward 2 pins the officer to ward 2's counter 2 (counter
+    numbers repeat across sites); at the hall, with no pin of its own, they sit anywhere."""
+    add_site_2(app)
+    with app.app_context():
+        ward = db.session.scalar(sa.select(Site.id).where(Site.code == SITE2))
+        settings.update_settings(
+            {"COUNTER_ASSIGNMENTS": {"canbo1": 2}}, actor_id=None, site_id=ward
+        )
+    login(client, "canbo1")
+    at_ward = client.post(
+        f"/api/v1/counters/{site_counter(app, SITE2, 1)}/call-next",
+        headers=bearer(client, "canbo1"),
+    )
+    assert at_ward.status_code == 403 and at_ward.json["error"] == "counter_not_assigned"
+    assert client.get(f"/s/{SITE2}/counter/").headers["Location"].endswith(f"/s/{SITE2}/counter/2")
+    at_hall = client.post(
+        f"/api/v1/counters/{site_counter(app, 'main', 1)}/call-next",
+        headers=bearer(client, "canbo1"),
+    )
+    assert at_hall.status_code == 409 and at_hall.json["error"] == "queue_empty"  # let in

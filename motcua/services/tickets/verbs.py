@@ -38,7 +38,7 @@ from motcua.inputs import fits_db_int
 from motcua.services import audit, catalog_cache, scopes
 from motcua.services.common import QueuePolicy, bump_seq, current_policy, transactional
 from motcua.services.privacy import mask_personal
-from motcua.services.settings import effective
+from motcua.services.settings import effective_config
 from motcua.services.tickets import statements as st
 from motcua.services.tickets.views import TicketView, queue_entry, queue_positions, row_view
 from motcua.timeutil import business_day, ensure_now
@@ -60,9 +60,10 @@ MAX_DOSSIER_CODE = 64
 # --------------------------------------------------------------------------- rules
 
 
-def assigned_counter(username: str) -> int | None:
-    """The counter number the hall's settings fix for an officer (COUNTER_ASSIGNMENTS)."""
-    value = (effective("COUNTER_ASSIGNMENTS") or {}).get(username)
+def assigned_counter(username: str, site_id: int | None = None) -> int | None:
+    """The counter number the settings fix for an officer (COUNTER_ASSIGNMENTS): the site's
+    own value when it has one (counter numbers repeat across sites), else the installation's."""
+    value = (effective_config(site_id=site_id).get("COUNTER_ASSIGNMENTS") or {}).get(username)
     return int(value) if value is not None else None
 
 
@@ -101,7 +102,7 @@ def check_counter_access(
         check_site(actor, site_id)
     if actor.role == "admin":
         return
-    fixed = assigned_counter(actor.username)
+    fixed = assigned_counter(actor.username, site_id)
     if fixed is not None and fixed != counter_number:
         raise CounterNotAssigned(counter=counter_number, assigned=fixed)
 
