@@ -13,13 +13,11 @@ window.MotcuaRating = (function () {
   function face(mood, color) {
     const m = Math.max(0, Math.min(1, Number(mood)));
     const curve = 66 + (m - 0.5) * 44; // control point: below the corners = smile
-    const brow = m < 0.2
-      ? '<path d="M26 30 L42 36 M74 30 L58 36" stroke="#fff" stroke-width="6" stroke-linecap="round"/>'
-      : "";
+    // The unhappy face frowns; it does not glare: angry brows read as hostile to a citizen
+    // about to say the service was poor (the face is a label, not a judgement of them).
     return (
       '<svg xmlns="' + SVG_NS + '" viewBox="0 0 100 100" class="r-face" aria-hidden="true">' +
       '<circle cx="50" cy="50" r="47" fill="' + color + '" stroke="#fff" stroke-width="4"/>' +
-      brow +
       '<circle cx="35" cy="42" r="7" fill="#fff"/><circle cx="65" cy="42" r="7" fill="#fff"/>' +
       '<path d="M28 68 Q50 ' + curve.toFixed(1) + ' 72 68" fill="none" stroke="#fff" ' +
       'stroke-width="7" stroke-linecap="round"/></svg>'
