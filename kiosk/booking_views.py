@@ -37,12 +37,26 @@ def _with_browser_cookie(response: Any) -> Any:
     return response
 
 
-def _days(slots: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Slots grouped by their day (its words), in order."""
-    days: dict[str, list[dict[str, Any]]] = {}
+def _days(slots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Slots grouped by their day, in order: ``{"day" (ISO), "text", "short", "slots"}``."""
+    days: dict[str, dict[str, Any]] = {}
     for slot in slots:
-        days.setdefault(slot["date_text"], []).append(slot)
-    return list(days.items())
+        entry = days.setdefault(
+            slot["day"],
+            {
+                "day": slot["day"],
+                "text": slot["date_text"],
+                "short": slot["date_text"].rsplit("/", 1)[0],  # "Thứ Hai, 07/12"
+            },
+        )
+        entry.setdefault("slots", []).append(slot)
+    return list(days.values())
+
+
+def _one_day(days: list[dict[str, Any]], asked: str | None) -> dict[str, Any] | None:
+    """The day whose slots the page lists (``?day=``, else the first with a free place): a
+    week of 15-minute slots at once is a phone screen scrolled for minutes."""
+    return next((d for d in days if d["day"] == asked), days[0] if days else None)
 
 
 @bp.route("/booking/")
@@ -61,10 +75,12 @@ def booking_home() -> Any:
 def _area_page(area: str, error: str | None = None, status: int = 200) -> Any:
     """An area's free slots (and the number-from-home button), with an error if any."""
     page = appointments.booking_page(area, site_code=request_site_code())
+    days = _days(page["slots"])
     body = render_template(
         "kiosk/booking_area.html",
         page=page,
-        days=_days(page["slots"]),
+        days=days,
+        shown=_one_day(days, request.values.get("day")),
         error=error,
     )
     return _with_browser_cookie((body, status))

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from db import db
 from db.models import Counter, User
-from motcua.services import accounts, catalog
+from motcua.services import accounts, appointments, catalog
 from motcua.services.common import default_site_code
 
 DEMO_PASSWORD = "motcua-demo"
@@ -32,6 +32,10 @@ DEMO_OFFICERS: list[tuple[str, str, str]] = [
 ]
 
 
+DEMO_BOOKING_AREAS = ("A", "C")  # Tư pháp – Hộ tịch, Đất đai – Xây dựng – Đô thị
+DEMO_BOOKING_HOURS = {"mon-fri": ["07:30-11:30", "13:30-17:00"], "sat": ["07:30-11:30"]}
+
+
 def seed_demo(
     *, hall_name: str = "TRUNG TÂM PHỤC VỤ HÀNH CHÍNH CÔNG", unit_name: str = "PHƯỜNG BA ĐÌNH"
 ) -> dict[str, Any]:
@@ -45,6 +49,19 @@ def seed_demo(
             catalog.add_counter(site_code, number, prefixes)
     existing = set(db.session.scalars(sa.select(User.username)))
     db.session.commit()
+    # Two areas take appointments and numbers from home, so /booking/ has something to show.
+    for area in DEMO_BOOKING_AREAS:
+        if not appointments.booking_rule(area, site_code=site_code).offered:
+            appointments.save_rule(
+                area,
+                offered=True,
+                remote=True,
+                slot_minutes=15,
+                capacity=2,
+                hours_spec=DEMO_BOOKING_HOURS,
+                days_ahead=7,
+                site_code=site_code,
+            )
     logins: list[dict[str, str]] = []
     unit = f"Trung tâm Phục vụ hành chính công {unit_name.title().replace('Phường', 'phường')}"
     for username, name, position in DEMO_OFFICERS:

@@ -159,3 +159,28 @@ def test_each_ward_books_and_checks_in_at_its_own_address(app: Flask, client: Fl
                 "C", offered=False, remote=False, slot_minutes=15, capacity=1, hours_spec=None,
                 days_ahead=1, site_code=SITE2, actor_id=qtv1,
             )  # fmt: skip
+
+
+def test_the_slots_are_shown_one_day_at_a_time(app: Flask, client: FlaskClient) -> None:
+    """Days bookable: the page lists the first day's slots and links to each day; each day's
+    page lists that day's slots only, and together they are every free slot."""
+    with app.app_context():  # two days ahead: at least two days even late in the evening
+        appointments.save_rule(
+            "A", offered=True, remote=False, slot_minutes=60, capacity=1, hours_spec=DAILY,
+            days_ahead=2,
+        )  # fmt: skip
+    every = {s["starts_at"] for s in client.get("/api/v1/appointments/slots?service=A").json}
+    page = client.get("/booking/tuphap/").get_data(as_text=True)
+    days = re.findall(r'href="/booking/tuphap/\?day=([0-9-]+)"', page)
+    assert len(days) >= 2, page
+    shown: list[set[str]] = []
+    for day in days:
+        html = client.get(f"/booking/tuphap/?day={day}").get_data(as_text=True)
+        heading = re.search(r'id="b-day">([^<]+)<', html)
+        assert heading and heading.group(1).endswith(
+            "/".join(reversed(day.split("-")))
+        )  # "Thứ …, dd/mm/yyyy"
+        shown.append(set(re.findall(r'name="starts_at" value="([^"]+)"', html)))
+    assert all(shown) and sum(len(day) for day in shown) == len(every)
+    assert set().union(*shown) == every  # disjoint (the sum) and complete
+    assert set(re.findall(r'name="starts_at" value="([^"]+)"', page)) == shown[0]
