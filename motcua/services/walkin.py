@@ -34,7 +34,7 @@ from db.models import (
 from motcua import realtime
 from motcua.errors import NotFound, ServiceNotFound, ValidationFailed
 from motcua.inputs import fits_db_int
-from motcua.services import catalog_cache
+from motcua.services import catalog_cache, scopes
 from motcua.services.common import bump_seq, current_policy, transactional
 from motcua.services.sites import install_site_code
 from motcua.services.tickets import format_code, next_number
@@ -111,6 +111,7 @@ def record_walkin(
         user = db.session.scalar(sa.select(User).where(User.username == officer.strip().lower()))
     if user is None or not user.active:
         raise ValidationFailed(_l("Không tìm thấy cán bộ tiếp nhận."), field="officer")
+    scopes.check_site(user.id, site.id)  # an officer of other sites logs nothing here
     size = _scale_size(rating)
     started = ensure_now(started_at) if started_at is not None else now
     if started > now:

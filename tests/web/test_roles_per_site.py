@@ -211,3 +211,15 @@ def test_site_admin_plans_sessions_of_their_site_only(
     )
     refused = client.post(f"/admin/sessions/{theirs.code}/kit", data={"csrf_token": token})
     assert refused.status_code == 403
+
+
+def test_an_officer_logs_walk_ins_only_at_their_site(app: Flask, two_sites: dict[str, Any]) -> None:
+    """A site-2 officer's home-visit log (walk-in) is refused at the hall's address and
+    taken at site 2's."""
+    client = app.test_client()
+    auth = bearer(client, "canbo9")
+    body = {"area": "A", "rating": 1}
+    hall = client.post("/api/v1/sessions/walkins", json=body, headers=auth)
+    assert hall.status_code == 403 and hall.json["error"] == "site_forbidden", hall.json
+    ward = client.post("/s/p2/api/v1/sessions/walkins", json=body, headers=auth)
+    assert ward.status_code == 201, ward.json
