@@ -11,6 +11,7 @@ from flask import make_response, redirect, render_template, request, url_for
 
 from kiosk import bp
 from motcua.errors import DomainError, ValidationFailed
+from motcua.i18n import lang_param
 from motcua.services import appointments
 from motcua.sites import request_site_code
 
@@ -119,7 +120,9 @@ def booking_book(area: str) -> Any:
             return _area_page(area, error=str(exc.message), status=exc.status)
         except DomainError:
             return render_template("kiosk/booking_error.html", message=str(exc.message)), 404
-    return redirect(url_for("kiosk.booking_holder", token=made["token"]), code=303)
+    return redirect(
+        url_for("kiosk.booking_holder", token=made["token"], lang=lang_param()), code=303
+    )
 
 
 @bp.route("/booking/b/<token>")
@@ -147,4 +150,4 @@ def booking_cancel(token: str) -> Any:
         appointments.cancel(token)
     except DomainError as exc:
         return render_template("kiosk/booking_error.html", message=str(exc.message)), exc.status
-    return redirect(url_for("kiosk.booking_holder", token=token), code=303)
+    return redirect(url_for("kiosk.booking_holder", token=token, lang=lang_param()), code=303)

@@ -75,7 +75,9 @@ def create_app(
     from motcua import i18n
 
     Babel(app, locale_selector=i18n.select_locale)
-    app.jinja_env.globals.update(current_locale=i18n.current_locale, lang_param=i18n.lang_param)
+    app.jinja_env.globals.update(
+        current_locale=i18n.current_locale, lang_param=i18n.lang_param, data_text=i18n.data_text
+    )
     login_manager.init_app(app)
     message_queue = app.config.get("SOCKETIO_MESSAGE_QUEUE")
     transports = app.config.get("SOCKETIO_TRANSPORTS") or (

@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageFont
 
 from motcua import timeutil
 from motcua.extensions import socketio
-from motcua.services import print_jobs, tickets
+from motcua.services import appointments, print_jobs, tickets
 from printer.fonts import load_font
 from printer.raster import render_line
 from tests.conftest import T0, counter_id, login
@@ -218,3 +218,20 @@ def test_phone_rating_in_english_records_the_halls_reason(app: Flask, client: Fl
         "Thank"
     )
     assert client.get(f"/rating/t/{token}").json["rated"]["label"] == "Không hài lòng"
+
+
+def test_booking_pages_in_english_keep_their_language(app: Flask, client: FlaskClient) -> None:
+    """The booking page in English: the default area names in English, a way back to
+    Vietnamese, and every link and form keeps ?lang=en (so the holder's page is English)."""
+    with app.app_context():
+        appointments.save_rule(
+            "A", offered=True, remote=True, slot_minutes=15, capacity=2,
+            hours_spec={"daily": ["00:00-23:59"]}, days_ahead=1,
+        )  # fmt: skip
+    home = html(client, "/booking/?lang=en")
+    assert "Justice – Civil status" in home and ">Tiếng Việt</a>" in home
+    assert 'href="/booking/tuphap/?lang=en"' in home
+    area = html(client, "/booking/tuphap/?lang=en")
+    assert 'action="/booking/tuphap/?lang=en"' in area  # the booking answers in English
+    assert "Choose an appointment time" in area and "Justice – Civil status" in area
+    assert "Đặt lịch hẹn" not in area
