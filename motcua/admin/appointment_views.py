@@ -13,12 +13,12 @@ from motcua.admin.views import _invalid, _who
 from motcua.errors import ValidationFailed
 from motcua.services import appointments
 from motcua.services.settings import DAY_KEYS
-from motcua.services.sites import install_site_code
+from motcua.services.sites import actor_site_code, install_site_code
 
 
 def _site() -> str:
     """The site whose rules are shown: ``?site=`` (one of the administrator's), else theirs."""
-    return appointments.rules_site(_who()["actor_id"], request.args.get("site") or None)
+    return actor_site_code(_who()["actor_id"], request.args.get("site") or None)
 
 
 @bp.route("/appointments")

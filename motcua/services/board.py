@@ -25,9 +25,8 @@ from db.models import (
     counter_areas,
 )
 from motcua.errors import NotFound
-from motcua.services import scopes
 from motcua.services.common import begin_snapshot_read, transactional
-from motcua.services.sites import install_site_code, officer_site_code
+from motcua.services.sites import actor_site_code, install_site_code, officer_site_code
 from motcua.timeutil import HALL_TZ, business_day, ensure_now
 
 RECENT_CALLS = 40  # the display names each ticket once: repeats are dropped there
@@ -209,8 +208,7 @@ def console_snapshot(
     """The board of the site whose counters an officer may choose from: the one asked for
     (refused if not theirs), else the site of the counter they sit at, else the install's
     default site, or the first of their own sites."""
-    default = officer_site_code(actor_id) if actor_id is not None else None
-    default = default or install_site_code()
-    code = scopes.site_code_for(actor_id, site_code, default) or default
+    counter_site = officer_site_code(actor_id) if actor_id is not None else None
+    code = actor_site_code(actor_id, site_code, counter_site)
     db.session.rollback()  # the snapshot's reads start their own consistent transaction
     return board_snapshot(site_code=code, now=now)

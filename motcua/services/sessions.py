@@ -48,7 +48,7 @@ from motcua.errors import KitRefused, SessionNotFound, SiteForbidden, Validation
 from motcua.inputs import load_json
 from motcua.services import catalog_cache, scopes
 from motcua.services.common import transactional
-from motcua.services.sites import install_site_code
+from motcua.services.sites import actor_site_code, install_site_code
 from motcua.timeutil import ensure_now
 
 log = logging.getLogger(__name__)
@@ -327,9 +327,7 @@ def plan_session(
     if elsewhere:  # a site administrator puts only their sites' staff on duty
         raise SiteForbidden(officers=elsewhere)
     # A site administrator plans for one of their sites (their first, unless they name one).
-    hall_code = (
-        scopes.site_code_for(actor_id, hall_site_code, install_site_code()) or install_site_code()
-    )
+    hall_code = actor_site_code(actor_id, hall_site_code)
     hall = db.session.scalar(sa.select(Site).where(Site.code == hall_code))
     if hall is None:
         raise SessionNotFound(_l("Không tìm thấy Trung tâm (điểm chính)."), site=hall_site_code)

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from db import db
 from db.models import DISPLAY_DEVICE, KIOSK_DEVICE, RATING_DEVICE, Counter, Site
 from motcua.errors import DeviceNotPaired, NotFound
-from motcua.services import catalog_cache
+from motcua.services import catalog_cache, scopes
 from motcua.services.settings import effective, effective_config
 from motcua.services.transactions import transactional
 
@@ -57,6 +57,14 @@ def install_site_code() -> str:
     if configured in active or len(active) != 1:
         return configured
     return next(iter(active))
+
+
+def actor_site_code(actor_id: int | None, asked: str | None, default: str | None = None) -> str:
+    """The site a page shows an account: the one asked for (refused if not theirs), else
+    ``default`` (the install's default site when none) if it is theirs, else their first
+    site; a province-wide account without a request gets the default."""
+    default = default or install_site_code()
+    return scopes.site_code_for(actor_id, asked, default) or default
 
 
 def known_site_code(code: str) -> str:

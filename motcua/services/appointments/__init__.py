@@ -51,7 +51,6 @@ from motcua.services.appointments.rules import (
     day_text,
     free_slots,
     hall_names,
-    rules_site,
     save_rule,
 )
 
@@ -75,7 +74,6 @@ __all__ = [
     "hall_names",
     "limit_key",
     "normalize_code",
-    "rules_site",
     "save_rule",
     "settle_lapsed",
     "take_remote",

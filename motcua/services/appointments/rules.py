@@ -161,16 +161,6 @@ def booking_rule(area_code: str, *, site_code: str | None = None) -> RuleView:
 
 
 @transactional
-def rules_site(actor_id: int | None, site_code: str | None) -> str:
-    """The site whose booking rules an administrator sees: the one asked for (refused if not
-    theirs), else the install's default site, or their first own site."""
-    from motcua.services.sites import install_site_code
-
-    default = install_site_code()
-    return scopes.site_code_for(actor_id, site_code, default) or default
-
-
-@transactional
 def save_rule(
     area_code: str,
     *,
