@@ -86,15 +86,13 @@ def issue_at_kiosk(
     if device is not None:
         kiosk = device.name
     if view.created:
-        state = print_jobs.submit(view, hall_name, unit_name, kiosk, "issue")
         left = int(current_app.config.get("KIOSK_REPRINT_MAX", 2))
     else:
         ticket = print_jobs.ticket_by_token(view.token)
         left = _reprints_left(print_jobs.print_events(ticket.id))
-        if print_jobs.has_job(ticket.id):
-            state = print_jobs.current_state(ticket, kiosk)
-        else:  # the first tap's process stopped between the ticket and its job: queue it now
-            state = print_jobs.submit(view, hall_name, unit_name, kiosk, "issue")
+    # A retried tap gets the first tap's job; if the first tap's process stopped between the
+    # ticket and its job, the job is queued now (``submit`` queues one issue job per ticket).
+    state = print_jobs.submit(view, hall_name, unit_name, kiosk, print_jobs.ISSUE)
     return _kiosk_body(view, state, reprints_left=left)
 
 

@@ -17,6 +17,7 @@ from flask import Flask, current_app
 from motcua.services.print_jobs import jobs as _jobs
 from motcua.services.print_jobs.alerts import STAFF_ROLES, dismiss_alert, open_alerts
 from motcua.services.print_jobs.jobs import (
+    ISSUE,
     PRINT_EVENTS,
     PRINT_FAILED,
     PRINT_FAILED_TEXT,
@@ -30,7 +31,6 @@ from motcua.services.print_jobs.jobs import (
     STATE_SENT,
     PrintState,
     current_state,
-    has_job,
     print_events,
     print_state,
     record_print_result,
@@ -86,6 +86,7 @@ __all__ = [
     "PRINT_EVENTS",
     "PRINT_FAILED",
     "PRINT_FAILED_TEXT",
+    "ISSUE",
     "REPRINT",
     "SENT",
     "STAFF_ROLES",
@@ -99,7 +100,6 @@ __all__ = [
     "check_kiosk_name",
     "current_state",
     "dismiss_alert",
-    "has_job",
     "open_alerts",
     "print_events",
     "print_state",

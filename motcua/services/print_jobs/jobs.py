@@ -139,9 +139,6 @@ def submit(
     on SQLite the write transaction itself is exclusive) and the job looked for again, so
     the second request answers with the first one's job instead of printing a second paper.
     """
-    cfg = printers.printer_config(kiosk)
-    if printer_off(cfg):
-        return PrintState(STATE_OFF, job=job)
     ticket = ticket_by_token(view.token)
     if job == ISSUE:
         db.session.execute(sa.select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
@@ -149,6 +146,10 @@ def submit(
             state = current_state(ticket, kiosk)
             db.session.commit()
             return state
+    cfg = printers.printer_config(kiosk)
+    if printer_off(cfg):
+        db.session.commit()  # end the read (and SQLite's write lock) at once
+        return PrintState(STATE_OFF, job=job)
     key = printers.printer_key(kiosk)
     now = ensure_now(None)
     try:
@@ -232,7 +233,7 @@ def record_print_result(
     error_code: str | None = None,
     message: str | None = None,
     kiosk: str | None = None,
-    job: str = "issue",
+    job: str = ISSUE,
     confirmed: bool = True,
     now: dt.datetime | None = None,
 ) -> PrintState:
