@@ -230,22 +230,36 @@ http {{
     least_conn;
 {servers}
   }}
+  # The same proxy with the last server first and the others as backups: a client opened
+  # here sits on that server while it lives and, after it dies, reconnects to another
+  # through nginx, as a client that least_conn happened to place there would.
+  upstream motcua_last {{
+{pinned}
+  }}
   server {{
     listen 127.0.0.1:{port};
     location / {{
       proxy_pass http://motcua;
-      proxy_http_version 1.1;
+{proxy}
+    }}
+  }}
+  server {{
+    listen 127.0.0.1:{pinned_port};
+    location / {{
+      proxy_pass http://motcua_last;
+{proxy}
+    }}
+  }}
+}}
+"""
+PROXY_SETTINGS = """      proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header Host $host;
       proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
       proxy_connect_timeout 1s;
       proxy_read_timeout 1h;
-      proxy_next_upstream error timeout http_502;
-    }}
-  }}
-}}
-"""
+      proxy_next_upstream error timeout http_502;"""
 
 
 class Nginx:
@@ -253,13 +267,27 @@ class Nginx:
 
     def __init__(self, binary: str, root: Path, upstreams: list[int]) -> None:
         self.binary, self.root, self.port = binary, root, free_port()
+        self.pinned_port = free_port()
         servers = "\n".join(
             f"    server 127.0.0.1:{p} max_fails=1 fail_timeout=3s;" for p in upstreams
+        )
+        *others, last = upstreams
+        pinned = "\n".join(
+            [f"    server 127.0.0.1:{last} max_fails=1 fail_timeout=3s;"]
+            + [f"    server 127.0.0.1:{p} backup;" for p in others]
         )
         user = "user root;" if os.geteuid() == 0 else ""
         self.conf = root / "nginx.conf"
         self.conf.write_text(
-            NGINX_CONF.format(root=root, port=self.port, servers=servers, user=user)
+            NGINX_CONF.format(
+                root=root,
+                port=self.port,
+                servers=servers,
+                user=user,
+                pinned=pinned,
+                pinned_port=self.pinned_port,
+                proxy=PROXY_SETTINGS,
+            )
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -267,6 +295,11 @@ class Nginx:
     def url(self) -> str:
         """The cluster's one address."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def last_url(self) -> str:
+        """The same nginx, placing new clients on the last server while it lives."""
+        return f"http://127.0.0.1:{self.pinned_port}"
 
     def start(self) -> None:
         """Start in the foreground (a child of the test) and wait for the port."""
