@@ -35,12 +35,15 @@ def offer(capacity: int = 1, **kwargs: Any) -> None:
     appointments.save_rule("A", now=T0, **rule)
 
 
-def test_free_slots_start_at_the_first_one_still_open_for_check_in(ctx: Flask) -> None:
-    """At 08:15 the 08:00 slot is gone (10 min late edge), 08:15 is the first; 4 days × 12."""
+def test_free_slots_start_at_the_first_one_not_yet_started(ctx: Flask) -> None:
+    """At 08:15:03 the 08:15 slot is under way (its check-in still open, but a booking made
+    now could close seconds later for a slot that began earlier): 08:30 is the first; 4 days
+    × 12 slots less today's first two."""
     offer()
     slots = appointments.free_slots("A", now=T0)
-    assert slots[0].as_dict()["time"] == "08:15–08:30"
-    assert len(slots) == 11 + 3 * 12  # today from 08:15, then Tuesday to Thursday
+    assert slots[0].as_dict()["time"] == "08:30–08:45"
+    assert len(slots) == 10 + 3 * 12  # today from 08:30, then Tuesday to Thursday
+    assert all(s.starts_at > T0 for s in slots)
 
 
 def test_the_last_place_goes_once_and_a_cancel_frees_it(ctx: Flask) -> None:

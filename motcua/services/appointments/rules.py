@@ -221,7 +221,11 @@ def save_rule(
 def slot_times(
     rule: RuleView, site_id: int, now: dt.datetime
 ) -> list[tuple[dt.datetime, dt.datetime]]:
-    """Every slot (start, end) from today to ``days_ahead`` still open for check-in."""
+    """Every slot (start, end) from today to ``days_ahead`` that has not started yet.
+
+    A slot booked from home is a time to come to the hall: one already under way (its
+    check-in still open for APPOINTMENT_LATE_MIN) is not offered, or a citizen could book a
+    place whose check-in closes seconds later."""
     spec = rule.hours or effective("WORKING_HOURS", site_id=site_id)
     if not spec:
         return []
@@ -230,7 +234,6 @@ def slot_times(
     except (ValueError, AttributeError, TypeError):
         log.exception("booking hours are invalid: %r", spec)
         return []
-    late = dt.timedelta(minutes=int(effective("APPOINTMENT_LATE_MIN", 10)))
     length = dt.timedelta(minutes=rule.slot_minutes)
     today = business_day(now)
     out: list[tuple[dt.datetime, dt.datetime]] = []
@@ -240,7 +243,7 @@ def slot_times(
             at = dt.datetime.combine(day, start, tzinfo=HALL_TZ)
             stop = dt.datetime.combine(day, end, tzinfo=HALL_TZ)
             while at + length <= stop:
-                if at.astimezone(dt.UTC) + late > now:
+                if at.astimezone(dt.UTC) > now:
                     out.append((at.astimezone(dt.UTC), (at + length).astimezone(dt.UTC)))
                 at += length
     return out
