@@ -17,6 +17,8 @@ from tests.conftest import PASSWORD, bearer, csrf_token, login
 from tests.support.sites import SITE2, add_site_2
 
 DAILY = {"daily": ["00:00-23:59"]}
+# The tests check in on real time: with 5-minute slots the first free slot starts at most 10
+# minutes ahead at any hour (23:50–23:55 is the day's last), inside the 15-minute early window.
 
 
 def offer(app: Flask, **kwargs: object) -> None:
@@ -56,7 +58,7 @@ def test_rest_slots_book_check_in_and_cancel(app: Flask, client: FlaskClient) ->
     """The portal's path: slots, book (signed in: no per-address limit), check in at a kiosk
     (a ticket in the priority lane), a second scan answers the same ticket; cancel of a
     checked-in booking is refused."""
-    offer(app, capacity=1)
+    offer(app, capacity=1, slot_minutes=5)  # the first slot within the check-in window
     slots = client.get("/api/v1/appointments/slots?service=A").json
     assert slots and slots[0]["free"] == 1
     r = client.post(
@@ -127,7 +129,7 @@ def test_each_ward_books_and_checks_in_at_its_own_address(app: Flask, client: Fl
     add_site_2(app)
     with app.app_context():
         appointments.save_rule(
-            "C", offered=True, remote=True, slot_minutes=15, capacity=2, hours_spec=DAILY,
+            "C", offered=True, remote=True, slot_minutes=5, capacity=2, hours_spec=DAILY,
             days_ahead=1, site_code=SITE2,
         )  # fmt: skip
         assert [a["code"] for a in appointments.bookable_areas()] == []  # the hall: none
